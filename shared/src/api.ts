@@ -1,0 +1,218 @@
+/**
+ * REST API bodies and replies, defined once. The server registers these as Fastify route schemas
+ * (validated with Ajv and published at /docs); the client uses the static types.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { BroadcastLayout, Platform, Resolution } from './broadcast.js';
+import { Role } from './protocol.js';
+
+export const ErrorReply = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+export type ErrorReply = Static<typeof ErrorReply>;
+
+const IsoTime = Type.String({ format: 'date-time' });
+
+export const User = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: Role,
+  disabled: Type.Boolean(),
+  createdAt: IsoTime,
+});
+export type User = Static<typeof User>;
+
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const LoginReply = Type.Object({ token: Type.String(), user: User });
+export type LoginReply = Static<typeof LoginReply>;
+
+export const CreateUserBody = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    name: Type.String({ minLength: 1, maxLength: 80 }),
+    password: Type.String({ minLength: 8, maxLength: 256 }),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('host')]),
+  },
+  { additionalProperties: false },
+);
+export type CreateUserBody = Static<typeof CreateUserBody>;
+
+export const UpdateUserBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+    disabled: Type.Optional(Type.Boolean()),
+    password: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateUserBody = Static<typeof UpdateUserBody>;
+
+export const Room = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  ownerId: Type.String(),
+  createdAt: IsoTime,
+  /** Link a guest opens to join: /join/<id>?invite=<signed invite> */
+  joinUrl: Type.String(),
+  /** Participants connected right now. */
+  participants: Type.Integer(),
+  live: Type.Boolean(),
+});
+export type Room = Static<typeof Room>;
+
+export const CreateRoomBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 80 }) },
+  { additionalProperties: false },
+);
+export type CreateRoomBody = Static<typeof CreateRoomBody>;
+
+export const RoomPreview = Type.Object({ id: Type.String(), name: Type.String(), participants: Type.Integer(), live: Type.Boolean() });
+export type RoomPreview = Static<typeof RoomPreview>;
+
+export const JoinRoomBody = Type.Object(
+  {
+    displayName: Type.String({ minLength: 1, maxLength: 60 }),
+    /** Required for guests; signed-in hosts and admins join without one. */
+    invite: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);
+export type JoinRoomBody = Static<typeof JoinRoomBody>;
+
+export const JoinRoomReply = Type.Object({
+  /** Short-lived token scoped to this room; sent first on the WebSocket. */
+  token: Type.String(),
+  room: RoomPreview,
+  role: Role,
+  expiresAt: IsoTime,
+});
+export type JoinRoomReply = Static<typeof JoinRoomReply>;
+
+export const Destination = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  platform: Platform,
+  serverUrl: Type.String(),
+  /** The stream key is never sent back; this is e.g. ••••abcd */
+  streamKeyMasked: Type.String(),
+  createdAt: IsoTime,
+});
+export type Destination = Static<typeof Destination>;
+
+export const CreateDestinationBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 80 }),
+    platform: Platform,
+    serverUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+    streamKey: Type.String({ minLength: 1, maxLength: 512 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateDestinationBody = Static<typeof CreateDestinationBody>;
+
+export const UpdateDestinationBody = Type.Partial(CreateDestinationBody, { additionalProperties: false });
+export type UpdateDestinationBody = Static<typeof UpdateDestinationBody>;
+
+export const DestinationTestReply = Type.Object({
+  ok: Type.Boolean(),
+  /** Plain-word reason when it failed. */
+  message: Type.String(),
+  durationMs: Type.Integer(),
+});
+export type DestinationTestReply = Static<typeof DestinationTestReply>;
+
+export const WebinarStatus = Type.Union([
+  Type.Literal('scheduled'),
+  Type.Literal('live'),
+  Type.Literal('ended'),
+  Type.Literal('missed'),
+  Type.Literal('cancelled'),
+]);
+export type WebinarStatus = Static<typeof WebinarStatus>;
+
+const WebinarFields = {
+  title: Type.String({ minLength: 1, maxLength: 120 }),
+  description: Type.String({ maxLength: 4000 }),
+  startsAt: IsoTime,
+  endsAt: IsoTime,
+  timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+  hostIds: Type.Array(Type.String(), { minItems: 1, maxItems: 10, uniqueItems: true }),
+  destinationIds: Type.Array(Type.String(), { maxItems: 8, uniqueItems: true }),
+  layout: BroadcastLayout,
+  resolution: Resolution,
+  overlayTitle: Type.String({ maxLength: 120 }),
+  autoStart: Type.Boolean(),
+  autoStop: Type.Boolean(),
+  record: Type.Boolean(),
+};
+
+export const CreateWebinarBody = Type.Object(
+  {
+    ...WebinarFields,
+    description: Type.Optional(WebinarFields.description),
+    hostIds: Type.Optional(WebinarFields.hostIds),
+    layout: Type.Optional(BroadcastLayout),
+    resolution: Type.Optional(Resolution),
+    overlayTitle: Type.Optional(WebinarFields.overlayTitle),
+    autoStart: Type.Optional(Type.Boolean()),
+    autoStop: Type.Optional(Type.Boolean()),
+    record: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CreateWebinarBody = Static<typeof CreateWebinarBody>;
+
+export const UpdateWebinarBody = Type.Partial(Type.Object(WebinarFields), { additionalProperties: false });
+export type UpdateWebinarBody = Static<typeof UpdateWebinarBody>;
+
+export const Webinar = Type.Object({
+  id: Type.String(),
+  ...WebinarFields,
+  roomId: Type.String(),
+  status: WebinarStatus,
+  createdAt: IsoTime,
+  /** Join links: hosts sign in and open hostUrl; panelists use panelistUrl (a guest invite). */
+  hostUrl: Type.String(),
+  panelistUrl: Type.String(),
+  /** Warnings that did not block saving (e.g. a stream key shared with an overlapping webinar). */
+  warnings: Type.Array(Type.String()),
+});
+export type Webinar = Static<typeof Webinar>;
+
+export const DestinationOutcome = Type.Object({
+  destinationId: Type.String(),
+  name: Type.String(),
+  maskedUrl: Type.String(),
+  /** Final state: stopped (clean), failed, ... */
+  outcome: Type.String(),
+  liveSeconds: Type.Number(),
+  retries: Type.Integer(),
+  errors: Type.Array(Type.String()),
+});
+export type DestinationOutcome = Static<typeof DestinationOutcome>;
+
+export const BroadcastRecord = Type.Object({
+  id: Type.String(),
+  roomId: Type.String(),
+  roomName: Type.String(),
+  webinarId: Type.Union([Type.String(), Type.Null()]),
+  trigger: Type.Union([Type.Literal('manual'), Type.Literal('scheduled')]),
+  startedAt: IsoTime,
+  stoppedAt: Type.Union([IsoTime, Type.Null()]),
+  state: Type.String(),
+  recordingFile: Type.Union([Type.String(), Type.Null()]),
+  destinations: Type.Array(DestinationOutcome),
+});
+export type BroadcastRecord = Static<typeof BroadcastRecord>;
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export type IdParams = Static<typeof IdParams>;

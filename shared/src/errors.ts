@@ -1,0 +1,57 @@
+/**
+ * Error codes shared by the REST API and the signalling protocol. The server answers every
+ * failure with one of these; the client maps them to words a person understands.
+ */
+export const ErrorCodes = {
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  BAD_MESSAGE: 400,
+  MESSAGE_TOO_LARGE: 413,
+  UNKNOWN_MESSAGE: 400,
+  INVALID_RTMP_URL: 400,
+  SCHEDULE_INVALID: 400,
+  UNAUTHENTICATED: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_INVALID: 401,
+  BAD_CREDENTIALS: 401,
+  INVITE_INVALID: 401,
+  FORBIDDEN: 403,
+  WRONG_ROOM: 403,
+  USER_DISABLED: 403,
+  NOT_AUTHENTICATED: 401,
+  NOT_JOINED: 409,
+  ALREADY_JOINED: 409,
+  ROOM_NOT_FOUND: 404,
+  ROOM_CLOSED: 410,
+  NOT_FOUND: 404,
+  TRANSPORT_NOT_FOUND: 404,
+  PRODUCER_NOT_FOUND: 404,
+  CONSUMER_NOT_FOUND: 404,
+  DESTINATION_NOT_FOUND: 404,
+  WEBINAR_NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  EMAIL_TAKEN: 409,
+  STREAM_KEY_CONFLICT: 409,
+  ALREADY_LIVE: 409,
+  NOT_LIVE: 409,
+  CANNOT_CONSUME: 409,
+  REPLACED: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  MEDIA_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ErrorCodes, value);
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
