@@ -1,0 +1,38 @@
+// `npm test`: type-checks, then runs every *.test.ts under server/test and e2e with node's test
+// runner (through tsx). Pass paths to run a subset: `npm test -- server/test/sfu`.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const args = process.argv.slice(2);
+const roots = args.length > 0 ? args : ['server/test', 'e2e'];
+
+function collect(path, out) {
+  const abs = join(root, path);
+  if (statSync(abs).isFile()) return out.push(path);
+  for (const entry of readdirSync(abs)) {
+    if (entry === 'node_modules') continue;
+    const child = join(path, entry);
+    if (statSync(join(root, child)).isDirectory()) collect(child, out);
+    else if (entry.endsWith('.test.ts')) out.push(child);
+  }
+  return out;
+}
+
+const files = roots.flatMap((r) => collect(r, [])).map((f) => relative(root, join(root, f))).sort();
+
+if (args.length === 0) {
+  const tsc = spawnSync('npm', ['run', 'typecheck', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('type check failed');
+    process.exit(tsc.status ?? 1);
+  }
+}
+
+const run = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(run.status ?? 1);
