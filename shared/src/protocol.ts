@@ -73,7 +73,14 @@ function request<T extends string, D extends TSchema>(type: T, data: D) {
   return Type.Object({ id: Type.Integer({ minimum: 0 }), type: Type.Literal(type), data }, { additionalProperties: false });
 }
 
-export const AuthenticateRequest = request('authenticate', Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }));
+export const AuthenticateRequest = request(
+  'authenticate',
+  Type.Object({
+    token: Type.String({ minLength: 1, maxLength: 4096 }),
+    /** The room the client means to enter; a token for another room is refused with WRONG_ROOM. */
+    roomId: Type.Optional(Id),
+  }),
+);
 export const CreateTransportRequest = request('createTransport', Type.Object({ direction: Type.Union([Type.Literal('send'), Type.Literal('recv')]) }));
 export const ConnectTransportRequest = request('connectTransport', Type.Object({ transportId: Id, dtlsParameters: DtlsParametersSchema }));
 export const RestartIceRequest = request('restartIce', Type.Object({ transportId: Id }));

@@ -1,0 +1,157 @@
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Keys } from './auth/keys.js';
+import { hashPassword } from './auth/passwords.js';
+import { Tokens } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { AppError, toErrorBody } from './errors.js';
+import { loggerOptions, type Logger } from './logger.js';
+import { openDb, type Db } from './persistence/db.js';
+import { DestinationsRepo } from './persistence/destinations.js';
+import { RoomsRepo } from './persistence/rooms.js';
+import { UsersRepo } from './persistence/users.js';
+import { authRoutes } from './routes/auth.js';
+import { destinationRoutes } from './routes/destinations.js';
+import { roomRoutes } from './routes/rooms.js';
+import { wsRoute } from './routes/ws.js';
+import { RoomRegistry } from './sfu/RoomRegistry.js';
+import { WorkerPool } from './sfu/WorkerPool.js';
+import { BroadcastService } from './broadcasting/BroadcastService.js';
+
+/** Everything routes need; built once per app. */
+export interface Services {
+  config: Config;
+  db: Db;
+  keys: Keys;
+  tokens: Tokens;
+  users: UsersRepo;
+  rooms: RoomsRepo;
+  destinations: DestinationsRepo;
+  pool: WorkerPool;
+  registry: RoomRegistry;
+  broadcasts: BroadcastService;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export type App = FastifyInstance;
+
+export interface BuildResult {
+  app: App;
+  /** Set when this start created the first admin (email, generated password or null if from env). */
+  createdAdmin: { email: string; password: string | null } | null;
+}
+
+export async function buildApp(config: Config): Promise<BuildResult> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    bodyLimit: 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const logger = app.log as Logger;
+
+  const db = openDb(join(config.dataDir, 'onair.db'));
+  const keys = Keys.load(config.secret, config.dataDir);
+  const tokens = new Tokens(keys.tokenKey);
+  const users = new UsersRepo(db);
+  const rooms = new RoomsRepo(db);
+  const destinations = new DestinationsRepo(db, keys);
+  destinations.registerAllSecrets();
+  const createdAdmin = await ensureAdmin(config, users);
+
+  const pool = await WorkerPool.create({
+    numWorkers: config.mediasoup.numWorkers,
+    workerBin: config.mediasoup.workerBin,
+    rtcMinPort: config.mediasoup.rtcMinPort,
+    rtcMaxPort: config.mediasoup.rtcMaxPort,
+    logger,
+  });
+  const registry = new RoomRegistry({
+    pool,
+    listenIp: config.mediasoup.listenIp,
+    announcedAddress: config.mediasoup.announcedAddress,
+    graceMs: config.roomGraceMs,
+    logger,
+  });
+  const broadcasts = new BroadcastService({ config, db, destinations, rooms, logger });
+
+  app.decorate('services', { config, db, keys, tokens, users, rooms, destinations, pool, registry, broadcasts, logger });
+
+  app.setErrorHandler((error, req, reply) => {
+    if (error instanceof AppError) return reply.status(error.status).send({ error: error.toBody() });
+    const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    if (e.validation) {
+      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: e.message ?? 'The request is not valid.' } });
+    }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send({ error: { code: 'BAD_REQUEST', message: e.message ?? 'Bad request.' } });
+    }
+    req.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ error: toErrorBody(error) });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'OnAir API', version: '0.1.0', description: 'Meetings, go-live destinations, webinars and broadcast history.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+
+  app.get('/api/health', { schema: { response: { 200: Type.Object({ ok: Type.Boolean(), rooms: Type.Integer() }) } } }, async () => ({
+    ok: true,
+    rooms: registry.list().length,
+  }));
+  await app.register(authRoutes);
+  await app.register(roomRoutes);
+  await app.register(destinationRoutes);
+  await app.register(wsRoute);
+
+  if (existsSync(join(config.clientDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: config.clientDir, wildcard: false });
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/ws')) return reply.sendFile('index.html');
+      return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` } });
+    });
+  } else {
+    logger.warn({ clientDir: config.clientDir }, 'the client is not built; run `npm run build` (the API still works)');
+    app.setNotFoundHandler((req, reply) =>
+      reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` } }),
+    );
+  }
+
+  app.addHook('onClose', async () => {
+    await broadcasts.close();
+    await registry.closeAll();
+    pool.close();
+    db.close();
+  });
+
+  return { app, createdAdmin };
+}
+
+async function ensureAdmin(config: Config, users: UsersRepo): Promise<BuildResult['createdAdmin']> {
+  if (users.count() > 0) return null;
+  const email = config.admin.email ?? 'admin@onair.local';
+  const generated = config.admin.password === null;
+  const password = config.admin.password ?? randomPassword();
+  users.create({ email, name: 'Admin', role: 'admin', passwordHash: await hashPassword(password) });
+  return { email, password: generated ? password : null };
+}
+
+function randomPassword(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('base64url');
+}

@@ -1,0 +1,86 @@
+import jwt from 'jsonwebtoken';
+import type { Role } from '@onair/shared';
+import { AppError } from '../errors.js';
+
+/** A signed-in admin or host (dashboard, room list). */
+export interface SessionClaims {
+  typ: 'session';
+  sub: string;
+  role: 'admin' | 'host';
+}
+
+/** Entry to one room's WebSocket; short-lived. */
+export interface RoomClaims {
+  typ: 'room';
+  /** Stable identity of the participant (user id, or a random guest id). */
+  sub: string;
+  role: Role;
+  room: string;
+  name: string;
+}
+
+/** What a join link carries so a guest may ask for a room token. */
+export interface InviteClaims {
+  typ: 'invite';
+  room: string;
+}
+
+type Claims = SessionClaims | RoomClaims | InviteClaims;
+
+const ALGORITHM = 'HS256';
+
+export class Tokens {
+  constructor(private readonly key: Buffer) {}
+
+  sign(claims: Claims, ttlSeconds?: number): string {
+    return jwt.sign(claims, this.key, { algorithm: ALGORITHM, ...(ttlSeconds ? { expiresIn: ttlSeconds } : {}) });
+  }
+
+  private verifyRaw(token: string): Record<string, unknown> {
+    try {
+      const payload = jwt.verify(token, this.key, { algorithms: [ALGORITHM] });
+      if (typeof payload === 'string') throw new AppError('TOKEN_INVALID', 'The token is not valid.');
+      return payload;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (error instanceof jwt.TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The token has expired. Sign in or open the link again.');
+      throw new AppError('TOKEN_INVALID', 'The token is not valid.');
+    }
+  }
+
+  verifySession(token: string): SessionClaims {
+    const p = this.verifyRaw(token);
+    if (p.typ !== 'session' || typeof p.sub !== 'string' || (p.role !== 'admin' && p.role !== 'host')) {
+      throw new AppError('TOKEN_INVALID', 'The token is not valid.');
+    }
+    return { typ: 'session', sub: p.sub, role: p.role };
+  }
+
+  verifyRoom(token: string): RoomClaims {
+    const p = this.verifyRaw(token);
+    if (
+      p.typ !== 'room' ||
+      typeof p.sub !== 'string' ||
+      typeof p.room !== 'string' ||
+      typeof p.name !== 'string' ||
+      (p.role !== 'admin' && p.role !== 'host' && p.role !== 'guest')
+    ) {
+      throw new AppError('TOKEN_INVALID', 'The token is not valid.');
+    }
+    return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name };
+  }
+
+  /** An invite that does not verify, or names another room, is refused as INVITE_INVALID. */
+  verifyInvite(token: string, roomId: string): InviteClaims {
+    let p: Record<string, unknown>;
+    try {
+      p = this.verifyRaw(token);
+    } catch {
+      throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
+    }
+    if (p.typ !== 'invite' || p.room !== roomId) {
+      throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
+    }
+    return { typ: 'invite', room: roomId };
+  }
+}

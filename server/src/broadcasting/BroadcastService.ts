@@ -1,0 +1,223 @@
+import type { BroadcastStatus, DestinationStatus, RequestData, ResponseData } from '@onair/shared';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Broadcast } from '../composer/Broadcast.js';
+import type { Config } from '../config.js';
+import { describeFfmpegFailure } from '../destinations/errors.js';
+import { buildPublishUrl } from '../destinations/url.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { redact } from '../logger.js';
+import { resolveFfmpegPath } from '../media/ffmpegPath.js';
+import { newId, type Db } from '../persistence/db.js';
+import type { DestinationsRepo, DestinationWithKey } from '../persistence/destinations.js';
+import type { RoomsRepo } from '../persistence/rooms.js';
+import type { Peer } from '../sfu/Peer.js';
+import type { Room } from '../sfu/Room.js';
+import type { BroadcastControl } from '../signalling/Session.js';
+
+export interface BroadcastServiceOptions {
+  config: Config;
+  db: Db;
+  destinations: DestinationsRepo;
+  rooms: RoomsRepo;
+  logger: Logger;
+}
+
+export interface StartOptions extends RequestData<'startBroadcast'> {
+  trigger?: 'manual' | 'scheduled';
+  webinarId?: string | null;
+  slateText?: string;
+}
+
+interface LiveBroadcast {
+  room: Room;
+  broadcast: Broadcast;
+  recordId: string;
+  outcomes: Map<string, Outcome>;
+  lastPersist: number;
+}
+
+interface Outcome {
+  destinationId: string;
+  name: string;
+  maskedUrl: string;
+  outcome: string;
+  liveSeconds: number;
+  retries: number;
+  errors: string[];
+  liveSinceMs: number | null;
+}
+
+/** How often a live broadcast's per-destination outcome is written to history. */
+const PERSIST_INTERVAL_MS = 5_000;
+
+/**
+ * Go live for rooms: starts, updates and stops each room's Broadcast, tells the room's peers about
+ * it, and keeps the broadcast history (start/stop, each destination's outcome and errors).
+ */
+export class BroadcastService implements BroadcastControl {
+  private readonly live = new Map<string, LiveBroadcast>();
+  private ffmpegPath: string | null = null;
+
+  constructor(private readonly options: BroadcastServiceOptions) {}
+
+  isLive(roomId: string): boolean {
+    return this.live.has(roomId);
+  }
+
+  statusOf(roomId: string): BroadcastStatus | null {
+    return this.live.get(roomId)?.broadcast.status() ?? null;
+  }
+
+  private ffmpeg(): string {
+    this.ffmpegPath ??= resolveFfmpegPath(this.options.config.ffmpegPath);
+    return this.ffmpegPath;
+  }
+
+  private resolveDestinations(ids: string[]): DestinationWithKey[] {
+    return ids.map((id) => this.options.destinations.withKey(id));
+  }
+
+  async start(room: Room, _peer: Peer | null, data: StartOptions): Promise<ResponseData['startBroadcast']> {
+    if (room.broadcast || this.live.has(room.id)) throw new AppError('ALREADY_LIVE', 'This meeting is already live.');
+    const destinations = this.resolveDestinations(data.destinationIds);
+    const id = newId('b');
+    let recordPath: string | null = null;
+    if (data.record) {
+      mkdirSync(this.options.config.recordingsDir, { recursive: true });
+      recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
+    }
+    const broadcast = await Broadcast.create({
+      id,
+      roomId: room.id,
+      router: room.router,
+      getParticipants: () =>
+        room.joinedPeers.map((p) => ({ peerId: p.id, displayName: p.displayName, producers: [...p.producers.values()] })),
+      getActiveSpeakerId: () => room.activeSpeakerId,
+      destinations,
+      layout: data.layout ?? 'auto',
+      resolution: data.resolution ?? '720p',
+      title: data.title ?? null,
+      lowerThird: data.lowerThird ?? null,
+      ...(data.slateText ? { slateText: data.slateText } : {}),
+      recordPath,
+      ffmpegPath: this.ffmpeg(),
+      logger: this.options.logger.child({ broadcast: id, room: room.id }),
+    });
+    if (room.closed) {
+      await broadcast.close();
+      throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
+    }
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), lastPersist: 0 };
+    this.live.set(room.id, entry);
+    room.broadcast = broadcast;
+    this.options.db
+      .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, room.id, data.webinarId ?? null, data.trigger ?? 'manual', new Date().toISOString(), 'live', recordPath);
+    broadcast.on('status', (status) => this.onStatus(entry, status));
+    broadcast.on('closed', () => this.onClosed(entry));
+    const status = broadcast.status();
+    this.onStatus(entry, status);
+    return { broadcast: status };
+  }
+
+  async update(room: Room, _peer: Peer | null, data: RequestData<'updateBroadcast'>): Promise<ResponseData['updateBroadcast']> {
+    const entry = this.live.get(room.id);
+    if (!entry) throw new AppError('NOT_LIVE', 'This meeting is not live.');
+    const { addDestinationIds = [], removeDestinationIds = [], ...rest } = data;
+    const added = this.resolveDestinations(addDestinationIds);
+    entry.broadcast.update(rest);
+    for (const d of added) entry.broadcast.addDestination(d);
+    for (const id of removeDestinationIds) entry.broadcast.removeDestination(id);
+    const status = entry.broadcast.status();
+    this.onStatus(entry, status);
+    return { broadcast: status };
+  }
+
+  async stop(room: Room, _peer: Peer | null): Promise<void> {
+    const entry = this.live.get(room.id);
+    if (!entry) throw new AppError('NOT_LIVE', 'This meeting is not live.');
+    await entry.broadcast.close();
+  }
+
+  /** A deleted destination leaves every live broadcast that was pushing to it. */
+  onDestinationDeleted(destinationId: string): void {
+    for (const entry of this.live.values()) entry.broadcast.removeDestination(destinationId);
+  }
+
+  private onStatus(entry: LiveBroadcast, status: BroadcastStatus): void {
+    for (const d of status.destinations) this.track(entry, d);
+    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: status });
+    const now = Date.now();
+    if (now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
+      entry.lastPersist = now;
+      this.persist(entry, 'live', null);
+    }
+  }
+
+  private track(entry: LiveBroadcast, d: DestinationStatus): void {
+    let o = entry.outcomes.get(d.destinationId);
+    if (!o) {
+      o = { destinationId: d.destinationId, name: d.name, maskedUrl: d.maskedUrl, outcome: d.state, liveSeconds: 0, retries: 0, errors: [], liveSinceMs: null };
+      entry.outcomes.set(d.destinationId, o);
+    }
+    const now = Date.now();
+    if (d.state === 'live' && o.liveSinceMs === null) o.liveSinceMs = now;
+    if (d.state !== 'live' && o.liveSinceMs !== null) {
+      o.liveSeconds += (now - o.liveSinceMs) / 1000;
+      o.liveSinceMs = null;
+    }
+    o.outcome = d.state;
+    o.retries = d.retries;
+    if (d.lastError && o.errors[o.errors.length - 1] !== d.lastError && o.errors.length < 20) o.errors.push(redact(d.lastError));
+  }
+
+  private persist(entry: LiveBroadcast, state: string, stoppedAt: string | null): void {
+    const now = Date.now();
+    const destinations = [...entry.outcomes.values()].map(({ liveSinceMs, ...o }) => ({
+      ...o,
+      liveSeconds: Math.round((o.liveSeconds + (liveSinceMs === null ? 0 : (now - liveSinceMs) / 1000)) * 10) / 10,
+    }));
+    this.options.db
+      .prepare('UPDATE broadcasts SET state = ?, stopped_at = COALESCE(?, stopped_at), destinations_json = ? WHERE id = ?')
+      .run(state, stoppedAt, JSON.stringify(destinations), entry.recordId);
+  }
+
+  private onClosed(entry: LiveBroadcast): void {
+    if (this.live.get(entry.room.id) !== entry) return;
+    this.live.delete(entry.room.id);
+    if (entry.room.broadcast === entry.broadcast) entry.room.broadcast = null;
+    const final = entry.broadcast.status();
+    for (const d of final.destinations) this.track(entry, d);
+    this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', new Date().toISOString());
+    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
+  }
+
+  /** Pushes ~4 s of test pattern to the destination and reports the outcome in plain words. */
+  async testDestination(d: DestinationWithKey): Promise<{ ok: boolean; message: string; durationMs: number }> {
+    const started = Date.now();
+    const url = buildPublishUrl(d.serverUrl, d.streamKey);
+    const args = [
+      '-hide_banner', '-loglevel', 'error', '-re',
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', url,
+    ];
+    return new Promise((resolve) => {
+      execFile(this.ffmpeg(), args, { timeout: 20_000 }, (error, _stdout, stderr) => {
+        const durationMs = Date.now() - started;
+        if (!error) return resolve({ ok: true, message: `Sent a 4-second test stream to ${d.name}.`, durationMs });
+        const message = error.killed ? 'The server did not answer within 20 seconds.' : describeFfmpegFailure(stderr, url);
+        this.options.logger.info({ destination: d.id, message }, 'destination test failed');
+        resolve({ ok: false, message: redact(message), durationMs });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.live.values()].map((e) => e.broadcast.close()));
+  }
+}

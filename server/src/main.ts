@@ -1,0 +1,48 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`OnAir cannot start: invalid configuration, ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const { app, createdAdmin } = await buildApp(config);
+
+try {
+  await app.listen({ host: config.host, port: config.port });
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT)` : String(error);
+  console.error(`OnAir cannot start: ${why}`);
+  await app.close();
+  process.exit(1);
+}
+
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+const url = config.publicUrl.replace(/:\d+$/, `:${port}`);
+console.log(`\nOnAir is running at ${url}`);
+if (createdAdmin) {
+  console.log(`First start: created the admin account ${createdAdmin.email}`);
+  console.log(
+    createdAdmin.password
+      ? `  password: ${createdAdmin.password}   (shown once; sign in at ${url}/signin and keep it safe)`
+      : '  password: the one in ADMIN_PASSWORD',
+  );
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    app.log.info({ signal }, 'shutting down');
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+  });
+}

@@ -1,0 +1,72 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+/** Schema migrations, applied in order once each; never edit one that has shipped. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     name TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('admin', 'host')),
+     password_hash TEXT NOT NULL,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE rooms (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     owner_id TEXT NOT NULL REFERENCES users(id),
+     created_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE TABLE destinations (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     platform TEXT NOT NULL,
+     server_url TEXT NOT NULL,
+     stream_key_enc TEXT NOT NULL,
+     stream_key_last4 TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE TABLE broadcasts (
+     id TEXT PRIMARY KEY,
+     room_id TEXT NOT NULL,
+     webinar_id TEXT,
+     trigger TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     stopped_at TEXT,
+     state TEXT NOT NULL,
+     recording_file TEXT,
+     destinations_json TEXT NOT NULL DEFAULT '[]'
+   );`,
+];
+
+export function openDb(file: string): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  const current = row.v ?? 0;
+  for (let i = current; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, new Date().toISOString());
+    })();
+  }
+}
+
+export function newId(prefix = ''): string {
+  return prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 20);
+}

@@ -1,0 +1,100 @@
+import type { Destination, Platform } from '@onair/shared';
+import type { Keys } from '../auth/keys.js';
+import { AppError } from '../errors.js';
+import { registerSecret } from '../logger.js';
+import { newId, type Db } from './db.js';
+
+interface DestinationRow {
+  id: string;
+  name: string;
+  platform: Platform;
+  server_url: string;
+  stream_key_enc: string;
+  stream_key_last4: string;
+  created_at: string;
+}
+
+export interface DestinationWithKey {
+  id: string;
+  name: string;
+  platform: Platform;
+  serverUrl: string;
+  streamKey: string;
+}
+
+const toDestination = (r: DestinationRow): Destination => ({
+  id: r.id,
+  name: r.name,
+  platform: r.platform,
+  serverUrl: r.server_url,
+  streamKeyMasked: `••••${r.stream_key_last4}`,
+  createdAt: r.created_at,
+});
+
+/** Stream keys are stored encrypted; only withKey() decrypts, for the process that pushes. */
+export class DestinationsRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly keys: Keys,
+  ) {}
+
+  create(input: { name: string; platform: Platform; serverUrl: string; streamKey: string }): Destination {
+    const id = newId('d');
+    registerSecret(input.streamKey);
+    this.db
+      .prepare('INSERT INTO destinations (id, name, platform, server_url, stream_key_enc, stream_key_last4, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, input.name, input.platform, input.serverUrl, this.keys.encrypt(input.streamKey), input.streamKey.slice(-4), new Date().toISOString());
+    return this.get(id);
+  }
+
+  private row(id: string): DestinationRow {
+    const r = this.db.prepare('SELECT * FROM destinations WHERE id = ? AND deleted_at IS NULL').get(id) as DestinationRow | undefined;
+    if (!r) throw new AppError('DESTINATION_NOT_FOUND', `No destination with id ${id}.`);
+    return r;
+  }
+
+  get(id: string): Destination {
+    return toDestination(this.row(id));
+  }
+
+  exists(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM destinations WHERE id = ? AND deleted_at IS NULL').get(id) !== undefined;
+  }
+
+  list(): Destination[] {
+    return (this.db.prepare('SELECT * FROM destinations WHERE deleted_at IS NULL ORDER BY created_at').all() as DestinationRow[]).map(toDestination);
+  }
+
+  withKey(id: string): DestinationWithKey {
+    const r = this.row(id);
+    const streamKey = this.keys.decrypt(r.stream_key_enc);
+    registerSecret(streamKey);
+    return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey };
+  }
+
+  update(id: string, patch: { name?: string; platform?: Platform; serverUrl?: string; streamKey?: string }): Destination {
+    this.row(id);
+    if (patch.name !== undefined) this.db.prepare('UPDATE destinations SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.platform !== undefined) this.db.prepare('UPDATE destinations SET platform = ? WHERE id = ?').run(patch.platform, id);
+    if (patch.serverUrl !== undefined) this.db.prepare('UPDATE destinations SET server_url = ? WHERE id = ?').run(patch.serverUrl, id);
+    if (patch.streamKey !== undefined) {
+      registerSecret(patch.streamKey);
+      this.db
+        .prepare('UPDATE destinations SET stream_key_enc = ?, stream_key_last4 = ? WHERE id = ?')
+        .run(this.keys.encrypt(patch.streamKey), patch.streamKey.slice(-4), id);
+    }
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    this.row(id);
+    this.db.prepare('UPDATE destinations SET deleted_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+  }
+
+  /** Registers every stored key with the log redactor (at boot). */
+  registerAllSecrets(): void {
+    for (const r of this.db.prepare('SELECT id FROM destinations WHERE deleted_at IS NULL').all() as Array<{ id: string }>) {
+      this.withKey(r.id);
+    }
+  }
+}

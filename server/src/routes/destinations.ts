@@ -1,0 +1,60 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CreateDestinationBody, Destination, DestinationTestReply, ErrorReply, IdParams, UpdateDestinationBody } from '@onair/shared';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { validateRtmpUrl } from '../destinations/url.js';
+import { requireUser } from '../plugins/auth.js';
+
+/** Destinations: hosts may list them (keys masked) to go live; only admins manage them. */
+export async function destinationRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { tokens, users, destinations, broadcasts } = app.services;
+  const security = [{ bearer: [] }];
+
+  app.get('/api/destinations', { schema: { tags: ['destinations'], security, response: { 200: Type.Array(Destination), 401: ErrorReply } } }, async (req) => {
+    requireUser(req, tokens, users);
+    return destinations.list();
+  });
+
+  app.post(
+    '/api/destinations',
+    { schema: { tags: ['destinations'], security, body: CreateDestinationBody, response: { 201: Destination, 400: ErrorReply, 403: ErrorReply } } },
+    async (req, reply) => {
+      requireUser(req, tokens, users, ['admin']);
+      validateRtmpUrl(req.body.serverUrl);
+      const created = destinations.create({ ...req.body, name: req.body.name.trim(), serverUrl: req.body.serverUrl.trim(), streamKey: req.body.streamKey.trim() });
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.patch(
+    '/api/destinations/:id',
+    { schema: { tags: ['destinations'], security, params: IdParams, body: UpdateDestinationBody, response: { 200: Destination, 400: ErrorReply, 403: ErrorReply, 404: ErrorReply } } },
+    async (req) => {
+      requireUser(req, tokens, users, ['admin']);
+      if (req.body.serverUrl !== undefined) validateRtmpUrl(req.body.serverUrl);
+      return destinations.update(req.params.id, req.body);
+    },
+  );
+
+  app.delete(
+    '/api/destinations/:id',
+    { schema: { tags: ['destinations'], security, params: IdParams, response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply } } },
+    async (req, reply) => {
+      requireUser(req, tokens, users, ['admin']);
+      destinations.delete(req.params.id);
+      broadcasts.onDestinationDeleted(req.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  /** A short real push (a few seconds of test pattern) that reports success or the reason it failed. */
+  app.post(
+    '/api/destinations/:id/test',
+    { schema: { tags: ['destinations'], security, params: IdParams, response: { 200: DestinationTestReply, 403: ErrorReply, 404: ErrorReply } } },
+    async (req) => {
+      requireUser(req, tokens, users, ['admin']);
+      return broadcasts.testDestination(destinations.withKey(req.params.id));
+    },
+  );
+}

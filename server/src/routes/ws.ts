@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { Session } from '../signalling/Session.js';
+
+/** GET /ws: one signalling session per socket; the first message must be `authenticate`. */
+export async function wsRoute(app: FastifyInstance): Promise<void> {
+  const { tokens, rooms, registry, broadcasts, logger } = app.services;
+  const openRoom = async (roomId: string) => {
+    const record = rooms.get(roomId);
+    return registry.open(record.id, record.name);
+  };
+  app.get('/ws', { websocket: true }, (socket) => {
+    const session = new Session(
+      { send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) },
+      { tokens, openRoom, broadcasts, logger: logger.child({ ws: true }) },
+    );
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        session.handle('\u0000binary');
+        return;
+      }
+      session.handle(Buffer.isBuffer(data) ? data : Buffer.from(data.toString()));
+    });
+    socket.on('close', () => session.onSocketClosed());
+    socket.on('error', (err) => logger.debug({ err }, 'websocket error'));
+  });
+}

@@ -1,0 +1,363 @@
+import type { types } from 'mediasoup';
+import type { BroadcastStatus, MediaKind, MediaSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
+import { AppError } from '../errors.js';
+import { TypedEmitter } from '../events.js';
+import type { Logger } from '../logger.js';
+import { MEDIA_CODECS } from './mediaCodecs.js';
+import type { Peer } from './Peer.js';
+import { toClientRtpParameters } from './wire.js';
+
+/** What the room needs of an attached broadcast (the composer side implements it). */
+export interface RoomBroadcast {
+  refresh(): void;
+  status(): BroadcastStatus;
+  close(): Promise<void>;
+}
+
+export type RoomEvents = {
+  closed: [];
+  peerjoined: [Peer];
+  peerleft: [Peer];
+  /** A producer was added, closed, paused or resumed: the composed picture may change. */
+  mediachanged: [];
+  activespeaker: [string | null];
+};
+
+export interface RoomOptions {
+  id: string;
+  name: string;
+  worker: types.Worker;
+  portRange: { min: number; max: number };
+  listenIp: string;
+  announcedAddress: string | null;
+  /** How long the room stays open after its last peer leaves. */
+  graceMs: number;
+  logger: Logger;
+}
+
+/** Max producers per source per peer is one; this caps what a single client can create. */
+const MAX_TRANSPORTS_PER_PEER = 4;
+
+/**
+ * A meeting: one mediasoup router, its peers and (while live) its broadcast. close() closes the
+ * peers, then the broadcast, then the router, then emits "closed".
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly id: string;
+  readonly name: string;
+  readonly router: types.Router;
+  private readonly speakerObserver: types.ActiveSpeakerObserver;
+  readonly peers = new Map<string, Peer>();
+  activeSpeakerId: string | null = null;
+  broadcast: RoomBroadcast | null = null;
+  closed = false;
+  private emptyTimer: NodeJS.Timeout | null = null;
+  private readonly logger: Logger;
+
+  private constructor(
+    private readonly options: RoomOptions,
+    router: types.Router,
+    speakerObserver: types.ActiveSpeakerObserver,
+    logger: Logger,
+  ) {
+    super(logger);
+    this.logger = logger;
+    this.id = options.id;
+    this.name = options.name;
+    this.router = router;
+    this.speakerObserver = speakerObserver;
+    router.observer.once('close', () => void this.close());
+    speakerObserver.on('dominantspeaker', ({ producer }) => {
+      const peerId = typeof producer.appData.peerId === 'string' ? producer.appData.peerId : null;
+      this.setActiveSpeaker(peerId);
+    });
+  }
+
+  static async create(options: RoomOptions): Promise<Room> {
+    const router = await options.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    try {
+      const observer = await router.createActiveSpeakerObserver({ interval: 300 });
+      const logger = options.logger.child({ room: options.id });
+      const room = new Room(options, router, observer, logger);
+      room.scheduleCloseIfEmpty();
+      return room;
+    } catch (error) {
+      router.close();
+      throw error;
+    }
+  }
+
+  get joinedPeers(): Peer[] {
+    return [...this.peers.values()].filter((p) => p.joined && !p.closed);
+  }
+
+  private setActiveSpeaker(peerId: string | null): void {
+    if (peerId === this.activeSpeakerId) return;
+    this.activeSpeakerId = peerId;
+    for (const p of this.joinedPeers) p.notify('activeSpeaker', { peerId });
+    this.emit('activespeaker', peerId);
+  }
+
+  /** Adds a connected (not yet joined) peer; another session of the same person is replaced. */
+  addPeer(peer: Peer): void {
+    if (this.closed) throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
+    for (const other of this.peers.values()) {
+      if (other.userKey === peer.userKey) {
+        other.notify('closing', { code: 'REPLACED', message: 'You joined this meeting from another tab or device.' });
+        this.removePeer(other);
+      }
+    }
+    this.peers.set(peer.id, peer);
+    this.cancelEmptyTimer();
+  }
+
+  async createTransport(peer: Peer, direction: 'send' | 'recv'): Promise<TransportOptions> {
+    this.assertMember(peer);
+    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
+      throw new AppError('BAD_REQUEST', 'Too many transports for one participant.');
+    }
+    // A peer has one transport per direction; asking again (e.g. after a network change) replaces it.
+    for (const t of peer.transports.values()) {
+      if (t.appData.direction === direction) {
+        t.close();
+        peer.transports.delete(t.id);
+      }
+    }
+    const { listenIp, announcedAddress, portRange } = this.options;
+    const listen = { ip: listenIp, portRange, ...(announcedAddress ? { announcedAddress } : {}) };
+    const transport = await this.router.createWebRtcTransport({
+      listenInfos: [
+        { protocol: 'udp', ...listen },
+        { protocol: 'tcp', ...listen },
+      ],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+      appData: { direction, peerId: peer.id },
+    });
+    if (peer.closed) {
+      transport.close();
+      throw new AppError('NOT_JOINED', 'You have left the meeting.');
+    }
+    peer.transports.set(transport.id, transport);
+    transport.observer.once('close', () => peer.transports.delete(transport.id));
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  }
+
+  async connectTransport(peer: Peer, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    this.assertMember(peer);
+    await mediaCall(() => peer.transport(transportId).connect({ dtlsParameters }));
+  }
+
+  async restartIce(peer: Peer, transportId: string): Promise<{ iceParameters: unknown }> {
+    this.assertMember(peer);
+    const iceParameters = await peer.transport(transportId).restartIce();
+    return { iceParameters };
+  }
+
+  /** Marks the peer joined, tells the others, and starts consuming everyone's media. */
+  join(peer: Peer, rtpCapabilities: types.RtpCapabilities): ResponseData['join'] {
+    this.assertMember(peer);
+    if (peer.joined) throw new AppError('ALREADY_JOINED', 'You are already in this meeting.');
+    peer.rtpCapabilities = rtpCapabilities;
+    const others = this.joinedPeers.filter((p) => p !== peer);
+    for (const other of others) other.notify('peerJoined', { peer: peer.info() });
+    // Consumers are created after the response has gone out, so the client knows the peers first.
+    setImmediate(() => {
+      for (const other of others) {
+        for (const { producer, source } of other.producers.values()) void this.createConsumer(peer, other, producer, source);
+      }
+    });
+    this.emit('peerjoined', peer);
+    return {
+      peers: others.map((p) => p.info()),
+      activeSpeakerId: this.activeSpeakerId,
+      broadcast: this.broadcast?.status() ?? null,
+    };
+  }
+
+  async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters, source: MediaSource): Promise<string> {
+    this.assertJoined(peer);
+    if ((source === 'mic') !== (kind === 'audio')) {
+      throw new AppError('BAD_MESSAGE', `A ${source} producer must be ${source === 'mic' ? 'audio' : 'video'}.`);
+    }
+    const transport = peer.transport(transportId);
+    if (transport.appData.direction !== 'send') throw new AppError('BAD_MESSAGE', 'Produce on the send transport.');
+    // One producer per source: a new camera replaces the old one.
+    for (const { producer, source: s } of peer.producers.values()) {
+      if (s === source) this.closeProducer(peer, producer.id);
+    }
+    const producer = await mediaCall(() => transport.produce({ kind, rtpParameters, appData: { peerId: peer.id, source } }));
+    if (peer.closed) {
+      producer.close();
+      throw new AppError('NOT_JOINED', 'You have left the meeting.');
+    }
+    peer.producers.set(producer.id, { producer, source });
+    producer.observer.once('close', () => {
+      peer.producers.delete(producer.id);
+      if (!peer.closed) this.peerChanged(peer);
+    });
+    if (kind === 'audio') {
+      this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
+    }
+    for (const other of this.joinedPeers) {
+      if (other !== peer) void this.createConsumer(other, peer, producer, source);
+    }
+    this.peerChanged(peer);
+    return producer.id;
+  }
+
+  closeProducer(peer: Peer, producerId: string): void {
+    this.assertMember(peer);
+    peer.producer(producerId).producer.close();
+  }
+
+  async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
+    this.assertMember(peer);
+    const { producer } = peer.producer(producerId);
+    if (paused) await producer.pause();
+    else await producer.resume();
+    this.peerChanged(peer);
+  }
+
+  async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {
+    this.assertMember(peer);
+    await peer.consumer(consumerId).resume();
+  }
+
+  async setPreferredLayers(peer: Peer, consumerId: string, spatialLayer: number): Promise<void> {
+    this.assertMember(peer);
+    const consumer = peer.consumer(consumerId);
+    if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer });
+  }
+
+  private peerChanged(peer: Peer): void {
+    const info: PeerInfo = peer.info();
+    for (const other of this.joinedPeers) if (other !== peer) other.notify('peerUpdated', { peer: info });
+    this.emit('mediachanged');
+    this.broadcast?.refresh();
+  }
+
+  private async createConsumer(consumerPeer: Peer, producerPeer: Peer, producer: types.Producer, source: MediaSource): Promise<void> {
+    const transport = consumerPeer.recvTransport();
+    const caps = consumerPeer.rtpCapabilities;
+    if (!transport || !caps || consumerPeer.closed || producer.closed) return;
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+      this.logger.warn({ peer: consumerPeer.id, producer: producer.id }, 'peer cannot consume producer');
+      return;
+    }
+    let consumer: types.Consumer;
+    try {
+      consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: caps,
+        paused: true,
+        appData: { peerId: producerPeer.id, source },
+      });
+    } catch (error) {
+      this.logger.warn({ err: error, peer: consumerPeer.id }, 'consume failed');
+      return;
+    }
+    if (consumerPeer.closed) {
+      consumer.close();
+      return;
+    }
+    consumerPeer.consumers.set(consumer.id, consumer);
+    const notifyClosed = () => {
+      consumerPeer.consumers.delete(consumer.id);
+      if (!consumerPeer.closed) consumerPeer.notify('consumerClosed', { consumerId: consumer.id });
+    };
+    consumer.on('transportclose', () => consumerPeer.consumers.delete(consumer.id));
+    consumer.on('producerclose', notifyClosed);
+    consumer.on('producerpause', () => consumerPeer.notify('consumerPaused', { consumerId: consumer.id }));
+    consumer.on('producerresume', () => consumerPeer.notify('consumerResumed', { consumerId: consumer.id }));
+    consumerPeer.notify('newConsumer', {
+      consumerId: consumer.id,
+      producerId: producer.id,
+      peerId: producerPeer.id,
+      kind: consumer.kind,
+      source,
+      rtpParameters: toClientRtpParameters(consumer.rtpParameters),
+      producerPaused: consumer.producerPaused,
+    });
+  }
+
+  /** Closes the peer and tells the others; the room closes after the grace period once empty. */
+  removePeer(peer: Peer): void {
+    if (!this.peers.has(peer.id)) return;
+    const wasJoined = peer.joined;
+    this.peers.delete(peer.id);
+    peer.close();
+    if (wasJoined) {
+      for (const other of this.joinedPeers) other.notify('peerLeft', { peerId: peer.id });
+      if (this.activeSpeakerId === peer.id) this.setActiveSpeaker(null);
+      this.emit('peerleft', peer);
+      this.emit('mediachanged');
+      this.broadcast?.refresh();
+    }
+    this.scheduleCloseIfEmpty();
+  }
+
+  private scheduleCloseIfEmpty(): void {
+    if (this.closed || this.peers.size > 0 || this.emptyTimer) return;
+    this.emptyTimer = setTimeout(() => {
+      this.emptyTimer = null;
+      if (this.peers.size === 0 && !this.keepAlive) void this.close();
+    }, this.options.graceMs);
+  }
+
+  /** Set while something other than people keeps the room open (a scheduled webinar). */
+  keepAlive = false;
+
+  private cancelEmptyTimer(): void {
+    if (this.emptyTimer) clearTimeout(this.emptyTimer);
+    this.emptyTimer = null;
+  }
+
+  private assertMember(peer: Peer): void {
+    if (this.closed) throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
+    if (peer.closed || !this.peers.has(peer.id)) throw new AppError('NOT_JOINED', 'You are not in this meeting.');
+  }
+
+  private assertJoined(peer: Peer): void {
+    this.assertMember(peer);
+    if (!peer.joined) throw new AppError('NOT_JOINED', 'Join the meeting first.');
+  }
+
+  async close(reason: { code: 'ROOM_CLOSED'; message: string } = { code: 'ROOM_CLOSED', message: 'This meeting has ended.' }): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelEmptyTimer();
+    for (const peer of this.peers.values()) {
+      peer.notify('closing', reason);
+      peer.close();
+    }
+    this.peers.clear();
+    const broadcast = this.broadcast;
+    this.broadcast = null;
+    if (broadcast) {
+      await broadcast.close().catch((err: unknown) => this.logger.error({ err }, 'closing the broadcast failed'));
+    }
+    this.router.close();
+    this.logger.info('room closed');
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+}
+
+/** mediasoup rejects bad parameters with TypeError/Error; those are the client's fault. */
+async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AppError('BAD_MESSAGE', `The media parameters were refused: ${message}`);
+  }
+}

@@ -1,0 +1,67 @@
+import type { Logger } from '../logger.js';
+import { Room } from './Room.js';
+import type { WorkerPool } from './WorkerPool.js';
+
+export interface RoomRegistryOptions {
+  pool: WorkerPool;
+  listenIp: string;
+  announcedAddress: string | null;
+  graceMs: number;
+  logger: Logger;
+}
+
+/** The rooms open right now (stored rooms open on first use and close when empty). */
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>();
+  private readonly opening = new Map<string, Promise<Room>>();
+  /** Called for each room as it opens (the broadcast service hooks in here). */
+  onRoomOpened: ((room: Room) => void) | null = null;
+
+  constructor(private readonly options: RoomRegistryOptions) {}
+
+  get(id: string): Room | undefined {
+    return this.rooms.get(id);
+  }
+
+  list(): Room[] {
+    return [...this.rooms.values()];
+  }
+
+  async open(id: string, name: string): Promise<Room> {
+    const existing = this.rooms.get(id);
+    if (existing && !existing.closed) return existing;
+    const pending = this.opening.get(id);
+    if (pending) return pending;
+    const { worker, portRange, release } = this.options.pool.acquire();
+    const promise = Room.create({
+      id,
+      name,
+      worker,
+      portRange,
+      listenIp: this.options.listenIp,
+      announcedAddress: this.options.announcedAddress,
+      graceMs: this.options.graceMs,
+      logger: this.options.logger,
+    })
+      .then((room) => {
+        this.rooms.set(id, room);
+        room.on('closed', () => {
+          release();
+          if (this.rooms.get(id) === room) this.rooms.delete(id);
+        });
+        this.onRoomOpened?.(room);
+        return room;
+      })
+      .catch((error: unknown) => {
+        release();
+        throw error;
+      })
+      .finally(() => this.opening.delete(id));
+    this.opening.set(id, promise);
+    return promise;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.rooms.values()].map((r) => r.close()));
+  }
+}
