@@ -10,7 +10,10 @@ const roots = args.length > 0 ? args : ['server/test', 'e2e'];
 
 function collect(path, out) {
   const abs = join(root, path);
-  if (statSync(abs).isFile()) return out.push(path);
+  if (statSync(abs).isFile()) {
+    out.push(path);
+    return out;
+  }
   for (const entry of readdirSync(abs)) {
     if (entry === 'node_modules') continue;
     const child = join(path, entry);

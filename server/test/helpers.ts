@@ -24,7 +24,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dir,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     MEDIASOUP_WORKERS: '1',
     ROOM_GRACE_MS: '200',
     ADMIN_EMAIL: ADMIN.email,

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Keys } from '../src/auth/keys.js';
+import { hashPassword, verifyPassword } from '../src/auth/passwords.js';
+import { openDb } from '../src/persistence/db.js';
+import { DestinationsRepo } from '../src/persistence/destinations.js';
+import { redact, registerSecret } from '../src/logger.js';
+
+describe('secrets', () => {
+  it('passwords are hashed with scrypt and verified', async () => {
+    const hash = await hashPassword('hunter2hunter2');
+    assert.match(hash, /^scrypt\$32768\$8\$1\$/);
+    assert.equal(await verifyPassword('hunter2hunter2', hash), true);
+    assert.equal(await verifyPassword('hunter3hunter3', hash), false);
+  });
+
+  it('stream keys are stored encrypted in SQLite and come back only through withKey()', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onair-keys-'));
+    const keys = Keys.load(null, dir);
+    const db = openDb(join(dir, 'onair.db'));
+    const repo = new DestinationsRepo(db, keys);
+    const d = repo.create({ name: 'YouTube', platform: 'youtube', serverUrl: 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'abcd-efgh-ijkl-mnop' });
+    assert.equal(d.streamKeyMasked, '••••mnop');
+    assert.equal(JSON.stringify(d).includes('abcd-efgh'), false);
+    db.close();
+    const file = readdirSync(dir)
+      .filter((f) => f.startsWith('onair.db'))
+      .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+      .join('');
+    assert.equal(file.includes('abcd-efgh-ijkl-mnop'), false, 'the key is not in the database file in clear');
+    const reopened = new DestinationsRepo(openDb(join(dir, 'onair.db')), Keys.load(null, dir));
+    assert.equal(reopened.withKey(d.id).streamKey, 'abcd-efgh-ijkl-mnop');
+  });
+
+  it('a tampered sealed value does not decrypt', () => {
+    const keys = Keys.load('x'.repeat(40), '/nonexistent');
+    const sealed = keys.encrypt('secret-key');
+    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
+    assert.throws(() => keys.decrypt(tampered));
+  });
+
+  it('registered secrets are redacted from any text', () => {
+    registerSecret('live_123456789_SECRETKEY');
+    assert.equal(redact('publishing to rtmp://live.twitch.tv/app/live_123456789_SECRETKEY now'), 'publishing to rtmp://live.twitch.tv/app/••••TKEY now');
+  });
+});
