@@ -1,0 +1,162 @@
+import type { Resolution } from '@onair/shared';
+import { join } from 'node:path';
+import type { Composition, Tile } from './plan.js';
+
+/** Font drawn on tiles; drawtext is left out when it is missing. */
+export const DEFAULT_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+
+export const OUTPUT_FPS = 30;
+/** Keyframe every 2 s, as YouTube, Facebook and Twitch ask. */
+export const KEYFRAME_SECONDS = 2;
+
+/** Video bitrate (kb/s) per resolution; the buffer is twice that (CBR-ish). */
+export const VIDEO_KBPS: Record<Resolution, number> = { '720p': 4500, '1080p': 6000 };
+export const AUDIO_KBPS = 128;
+
+const TILE_BACKGROUND = '0x1f2937';
+const SLATE_BACKGROUND = '0x111827';
+
+export interface FilterGraphOptions {
+  /** null: draw no text at all. */
+  fontFile: string | null;
+  /** Directory for the text files drawtext reads (names and titles never go into the graph itself). */
+  textDir: string;
+}
+
+export interface FilterGraph {
+  graph: string;
+  /** Files the caller must write before starting ffmpeg. */
+  texts: Array<{ path: string; text: string }>;
+}
+
+const SAFE_PATH = /^[\w/.+-]+$/;
+
+/**
+ * The -filter_complex graph for a composition: every video input scaled into its tile (aspect
+ * kept, padded), name tiles for participants without camera, stacked with xstack, `fps` right
+ * after stacking, title and lower third on top; all audio inputs mixed (silence when none).
+ * Outputs are labelled [vout] and [aout].
+ */
+export function buildFilterGraph(c: Composition, options: FilterGraphOptions): FilterGraph {
+  if (options.fontFile !== null && !SAFE_PATH.test(options.fontFile)) throw new Error('font path has characters drawtext cannot take');
+  if (!SAFE_PATH.test(options.textDir)) throw new Error('text directory has characters drawtext cannot take');
+  const texts: FilterGraph['texts'] = [];
+  const chains: string[] = [];
+  const { width: W, height: H } = c.frame;
+  const realtime = c.inputs.length === 0;
+
+  const drawtext = (text: string, style: string): string => {
+    if (options.fontFile === null) return '';
+    const path = join(options.textDir, `text-${texts.length}.txt`);
+    texts.push({ path, text });
+    return `,drawtext=fontfile=${options.fontFile}:textfile=${path}:expansion=none:fontcolor=white:${style}`;
+  };
+  const tileLabel = (tile: Tile, text: string): string => {
+    const size = Math.max(14, Math.round(tile.rect.h / 14));
+    return drawtext(text, `fontsize=${size}:x=${Math.round(size * 0.6)}:y=h-th-${Math.round(size * 0.6)}:box=1:boxcolor=black@0.55:boxborderw=${Math.round(size / 3)}`);
+  };
+
+  let stacked: string;
+  if (c.tiles.length === 0) {
+    const size = Math.round(H / 12);
+    chains.push(
+      `color=c=${SLATE_BACKGROUND}:s=${W}x${H}:r=${OUTPUT_FPS}${realtime ? ',realtime' : ''}` +
+        `${c.slate ? drawtext(c.slate, `fontsize=${size}:x=(w-tw)/2:y=(h-th)/2`) : ''}[stacked]`,
+    );
+    stacked = '[stacked]';
+  } else {
+    c.tiles.forEach((tile, i) => {
+      const { w, h } = tile.rect;
+      if (tile.content.kind === 'video') {
+        chains.push(
+          `[0:${tile.content.input}]scale=${w}:${h}:force_original_aspect_ratio=decrease,` +
+            `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1` +
+            `${tile.content.label ? tileLabel(tile, tile.content.label) : ''}[t${i}]`,
+        );
+      } else {
+        const size = Math.max(16, Math.round(h / 9));
+        chains.push(
+          `color=c=${TILE_BACKGROUND}:s=${w}x${h}:r=${OUTPUT_FPS},setsar=1` +
+            `${drawtext(tile.content.label, `fontsize=${size}:x=(w-tw)/2:y=(h-th)/2`)}[t${i}]`,
+        );
+      }
+    });
+    if (c.tiles.length === 1) {
+      stacked = '[t0]';
+    } else {
+      const inputs = c.tiles.map((_, i) => `[t${i}]`).join('');
+      const positions = c.tiles.map((t) => `${t.rect.x}_${t.rect.y}`).join('|');
+      const right = Math.max(...c.tiles.map((t) => t.rect.x + t.rect.w));
+      const bottom = Math.max(...c.tiles.map((t) => t.rect.y + t.rect.h));
+      const pad = right < W || bottom < H ? `,pad=${W}:${H}:0:0:color=black` : '';
+      chains.push(`${inputs}xstack=inputs=${c.tiles.length}:layout=${positions}:fill=black${pad}[stacked]`);
+      stacked = '[stacked]';
+    }
+  }
+
+  let overlay = '';
+  if (c.title) {
+    const size = Math.round(H / 20);
+    overlay += drawtext(c.title, `fontsize=${size}:x=${size}:y=${Math.round(size * 0.8)}:box=1:boxcolor=black@0.5:boxborderw=${Math.round(size / 3)}`);
+  }
+  if (c.lowerThird) {
+    const size = Math.round(H / 24);
+    const bottom = c.layout === 'grid' || c.tiles.length <= 1 ? Math.round(H / 10) : Math.round(H / 4 + size);
+    overlay += drawtext(c.lowerThird, `fontsize=${size}:x=${size}:y=h-${bottom}-th:box=1:boxcolor=0x1d4ed8@0.85:boxborderw=${Math.round(size / 2)}`);
+  }
+  chains.push(`${stacked}fps=${OUTPUT_FPS}${overlay},format=yuv420p[vout]`);
+
+  const audioFormat = 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
+  if (c.audio.length === 0) {
+    chains.push(`anullsrc=r=48000:cl=stereo${realtime ? ',arealtime' : ''},${audioFormat}[aout]`);
+  } else if (c.audio.length === 1) {
+    chains.push(`[0:${c.audio[0]}]aresample=48000:async=1000,${audioFormat}[aout]`);
+  } else {
+    c.audio.forEach((input, k) => chains.push(`[0:${input}]aresample=48000:async=1000,${audioFormat}[a${k}]`));
+    const inputs = c.audio.map((_, k) => `[a${k}]`).join('');
+    chains.push(`${inputs}amix=inputs=${c.audio.length}:normalize=0:dropout_transition=0,${audioFormat}[aout]`);
+  }
+  return { graph: chains.join(';'), texts };
+}
+
+/** Encoder settings: H.264 high@4.1 CBR-ish with a 2 s GOP, AAC-LC 48 kHz stereo 128k. */
+export function encoderArgs(resolution: Resolution): string[] {
+  const kbps = VIDEO_KBPS[resolution];
+  const gop = OUTPUT_FPS * KEYFRAME_SECONDS;
+  return [
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency',
+    '-profile:v', 'high', '-level:v', '4.1', '-pix_fmt', 'yuv420p',
+    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`,
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
+    '-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', `${AUDIO_KBPS}k`, '-ar', '48000', '-ac', '2',
+  ];
+}
+
+export interface ComposerArgsOptions {
+  /** SDP file with every RTP input; null when the composition has no inputs. */
+  sdpPath: string | null;
+  filterGraph: string;
+  resolution: Resolution;
+}
+
+/** The composer's full command line: RTP in (one SDP), composed FLV out on stdout. */
+export function buildComposerArgs(options: ComposerArgsOptions): string[] {
+  const input = options.sdpPath
+    ? [
+        '-protocol_whitelist', 'file,udp,rtp',
+        '-use_wallclock_as_timestamps', '1',
+        '-analyzeduration', '3000000', '-probesize', '20000000',
+        '-reorder_queue_size', '64',
+        '-f', 'sdp', '-i', options.sdpPath,
+      ]
+    : [];
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
+    ...input,
+    '-filter_complex', options.filterGraph,
+    '-map', '[vout]', '-map', '[aout]',
+    ...encoderArgs(options.resolution),
+    '-f', 'flv', '-flvflags', 'no_duration_filesize+no_sequence_end', 'pipe:1',
+  ];
+}

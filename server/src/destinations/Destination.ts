@@ -1,0 +1,305 @@
+import type { DestinationState, DestinationStatus, Platform } from '@onair/shared';
+import { registerSecret, type Logger } from '../logger.js';
+import { TypedEmitter } from '../media/TypedEmitter.js';
+import type { FlvSink } from '../composer/FlvRelay.js';
+import { classifyFfmpegFailure, type FailureKind } from './errors.js';
+import type { Pusher, PusherFactory, PusherProgress } from './Pusher.js';
+import { buildPublishUrl, hostOf, maskedUrl } from './url.js';
+
+/** A destination with its stream key, as the broadcast receives it. */
+export interface ResolvedDestination {
+  id: string;
+  name: string;
+  platform: Platform;
+  serverUrl: string;
+  streamKey: string;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Time source, injectable so tests can drive the state machine without waiting. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): Timer;
+  setInterval(fn: () => void, ms: number): Timer;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+  setInterval(fn, ms) {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
+};
+
+export interface RetryPolicy {
+  /** First retry delay; doubles per failure. Default 1000 ms. */
+  baseDelayMs: number;
+  /** Longest delay. Default 30 000 ms. */
+  maxDelayMs: number;
+  /** ± fraction of random jitter. Default 0.2. */
+  jitter: number;
+  /** Staying live this long resets the delay to baseDelayMs. Default 30 000 ms. */
+  resetAfterMs: number;
+  /**
+   * Consecutive attempts that never went live, all refused / host not found / unsupported,
+   * after which the destination gives up ('failed'). Transient errors (connection refused, TLS,
+   * dropped connections, stalls) are retried forever. Default 8 (about 2 minutes).
+   */
+  maxPermanentFailures: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+  jitter: 0.2,
+  resetAfterMs: 30_000,
+  maxPermanentFailures: 8,
+};
+
+/** Delay before retry number `attempt` (0-based): base·2^attempt capped, ± jitter. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const raw = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
+  const factor = 1 + policy.jitter * (2 * random() - 1);
+  return Math.max(0, Math.round(raw * factor));
+}
+
+/** Output not growing this long while input flows counts as a stall. */
+export const STALL_MS = 8000;
+/** A pusher not sending anything this long after it started counts as not answering. */
+export const CONNECT_TIMEOUT_MS = 20_000;
+/** Input waiting for the pusher beyond this is dropped and the pusher restarted. */
+export const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+export type DestinationEvents = {
+  /** The status changed (state, error, retries). */
+  status: [DestinationStatus];
+};
+
+export interface DestinationOptions {
+  destination: ResolvedDestination;
+  createPusher: PusherFactory;
+  /** Attach a sink to the relay (it gets header + sequence headers, then media from a keyframe). */
+  attach: (sink: FlvSink) => void;
+  detach: (sinkId: string) => void;
+  logger: Logger;
+  clock?: Clock;
+  retry?: Partial<RetryPolicy>;
+  random?: () => number;
+}
+
+/**
+ * One publish target. Runs a pusher fed by the relay and moves through
+ * connecting → live → retrying (backoff) → … → stopped, or failed when the platform keeps refusing.
+ * Nothing it does can block or stop the relay or the other destinations.
+ */
+export class Destination extends TypedEmitter<DestinationEvents> implements FlvSink {
+  readonly id: string;
+  readonly name: string;
+  readonly platform: Platform;
+  readonly #publishUrl: string;
+  readonly #maskedUrl: string;
+  readonly #host: string;
+  readonly #options: DestinationOptions;
+  readonly #clock: Clock;
+  readonly #policy: RetryPolicy;
+  #state: DestinationState = 'connecting';
+  #pusher: Pusher | null = null;
+  #attempt = 0;
+  #retries = 0;
+  #permanentFailures = 0;
+  #lastError: string | null = null;
+  #liveSince: number | null = null;
+  #attemptStartedAt = 0;
+  #retryTimer: Timer | null = null;
+  #tick: Timer | null = null;
+  #lastProgress: PusherProgress = { totalSize: 0, frames: 0 };
+  #lastOutputGrowthAt = 0;
+  #inputBytes = 0;
+  #lastInputAt = 0;
+  #droppedBytes = 0;
+  #samples: Array<{ at: number; totalSize: number; frames: number }> = [];
+  #wentLiveThisAttempt = false;
+
+  constructor(options: DestinationOptions) {
+    super(options.logger);
+    const d = options.destination;
+    this.id = d.id;
+    this.name = d.name;
+    this.platform = d.platform;
+    registerSecret(d.streamKey);
+    this.#publishUrl = buildPublishUrl(d.serverUrl, d.streamKey);
+    registerSecret(this.#publishUrl);
+    this.#maskedUrl = maskedUrl(d.serverUrl, d.streamKey);
+    this.#host = hostOf(this.#publishUrl) || 'the server';
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  }
+
+  get state(): DestinationState {
+    return this.#state;
+  }
+
+  /** Starts the first attempt and the health check (once a second). */
+  start(): void {
+    if (this.#tick || this.#state === 'stopped') return;
+    this.#tick = this.#clock.setInterval(() => this.#check(), 1000);
+    this.#connect();
+  }
+
+  status(): DestinationStatus {
+    const { bitrateKbps, fps } = this.#rates();
+    return {
+      destinationId: this.id,
+      name: this.name,
+      platform: this.platform,
+      maskedUrl: this.#maskedUrl,
+      state: this.#state,
+      bitrateKbps: this.#state === 'live' ? bitrateKbps : 0,
+      fps: this.#state === 'live' ? fps : 0,
+      retries: this.#retries,
+      lastError: this.#lastError,
+      liveSince: this.#liveSince === null ? null : new Date(this.#liveSince).toISOString(),
+    };
+  }
+
+  /** Bytes dropped because the pusher could not keep up. */
+  get droppedBytes(): number {
+    return this.#droppedBytes;
+  }
+
+  /** FlvSink: hands a chunk to the pusher without ever waiting for it. */
+  write(chunk: Buffer): void {
+    const pusher = this.#pusher;
+    if (!pusher) return;
+    this.#inputBytes += chunk.length;
+    this.#lastInputAt = this.#clock.now();
+    if (pusher.backlogBytes > MAX_BACKLOG_BYTES) {
+      this.#droppedBytes += chunk.length;
+      return;
+    }
+    pusher.write(chunk);
+  }
+
+  /** Stops for good: ends the pusher's input so the platform sees a clean end of stream. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#setState('stopped');
+    this.#tick?.cancel();
+    this.#tick = null;
+    this.#retryTimer?.cancel();
+    this.#retryTimer = null;
+    this.#options.detach(this.id);
+    const pusher = this.#pusher;
+    this.#pusher = null;
+    this.removeAllListeners();
+    await pusher?.stop(true);
+  }
+
+  #connect(): void {
+    this.#retryTimer = null;
+    if (this.#state === 'stopped' || this.#state === 'failed') return;
+    this.#setState('connecting');
+    const now = this.#clock.now();
+    this.#attemptStartedAt = now;
+    this.#lastOutputGrowthAt = now;
+    this.#lastProgress = { totalSize: 0, frames: 0 };
+    this.#samples = [];
+    this.#wentLiveThisAttempt = false;
+    const pusher = this.#options.createPusher(this.#publishUrl, {
+      onProgress: (p) => {
+        if (this.#pusher === pusher) this.#onProgress(p);
+      },
+      onExit: (stderr) => {
+        if (this.#pusher !== pusher) return;
+        const failure = classifyFfmpegFailure(stderr, this.#publishUrl);
+        this.#fail(failure.message, failure.kind);
+      },
+    });
+    this.#pusher = pusher;
+    this.#options.attach(this);
+  }
+
+  #onProgress(progress: PusherProgress): void {
+    const now = this.#clock.now();
+    if (progress.totalSize > this.#lastProgress.totalSize) this.#lastOutputGrowthAt = now;
+    this.#lastProgress = progress;
+    this.#samples.push({ at: now, totalSize: progress.totalSize, frames: progress.frames });
+    while (this.#samples.length > 6) this.#samples.shift();
+    if (this.#state === 'connecting' && progress.totalSize > 0 && progress.frames > 0) {
+      this.#wentLiveThisAttempt = true;
+      this.#permanentFailures = 0;
+      this.#liveSince = now;
+      this.#lastError = null;
+      this.#setState('live');
+    }
+  }
+
+  #check(): void {
+    const pusher = this.#pusher;
+    if (!pusher || (this.#state !== 'connecting' && this.#state !== 'live')) return;
+    const now = this.#clock.now();
+    if (pusher.backlogBytes > MAX_BACKLOG_BYTES) {
+      this.#fail(`${this.#host} is not taking the stream fast enough (stalled).`, 'transient');
+      return;
+    }
+    const inputFlowing = now - this.#lastInputAt < 2000;
+    if (this.#state === 'live') {
+      if (inputFlowing && now - this.#lastOutputGrowthAt > STALL_MS) {
+        this.#fail(`No data has reached ${this.#host} for ${Math.round(STALL_MS / 1000)} s (stalled).`, 'transient');
+        return;
+      }
+      if (this.#liveSince !== null && now - this.#liveSince >= this.#policy.resetAfterMs) this.#attempt = 0;
+    } else if (inputFlowing && now - this.#attemptStartedAt > CONNECT_TIMEOUT_MS) {
+      this.#fail(`${this.#host} did not answer in time.`, 'transient');
+    }
+  }
+
+  #fail(message: string, kind: FailureKind): void {
+    if (this.#state === 'stopped' || this.#state === 'failed') return;
+    const pusher = this.#pusher;
+    this.#pusher = null;
+    this.#options.detach(this.id);
+    void pusher?.stop(false);
+    this.#lastError = message;
+    this.#liveSince = null;
+    this.#options.logger.warn({ destination: this.id, error: message }, 'destination failed');
+    if (kind !== 'transient' && !this.#wentLiveThisAttempt) this.#permanentFailures += 1;
+    else this.#permanentFailures = 0;
+    if (this.#permanentFailures >= this.#policy.maxPermanentFailures) {
+      this.#tick?.cancel();
+      this.#tick = null;
+      this.#setState('failed');
+      return;
+    }
+    const delay = backoffDelay(this.#attempt, this.#policy, this.#options.random);
+    this.#attempt += 1;
+    this.#retries += 1;
+    this.#setState('retrying');
+    this.#retryTimer = this.#clock.setTimeout(() => this.#connect(), delay);
+  }
+
+  #rates(): { bitrateKbps: number; fps: number } {
+    const first = this.#samples[0];
+    const last = this.#samples[this.#samples.length - 1];
+    if (!first || !last || last.at <= first.at) return { bitrateKbps: 0, fps: 0 };
+    const seconds = (last.at - first.at) / 1000;
+    return {
+      bitrateKbps: Math.round(((last.totalSize - first.totalSize) * 8) / 1000 / seconds),
+      fps: Math.round(((last.frames - first.frames) / seconds) * 10) / 10,
+    };
+  }
+
+  #setState(state: DestinationState): void {
+    const changed = state !== this.#state;
+    this.#state = state;
+    if (changed || state === 'retrying') this.emit('status', this.status());
+  }
+}
