@@ -24,6 +24,13 @@ import { wsRoute } from './routes/ws.js';
 import { RoomRegistry } from './sfu/RoomRegistry.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { BroadcastService } from './broadcasting/BroadcastService.js';
+import { WebinarsRepo } from './persistence/webinars.js';
+import { broadcastRoutes } from './routes/broadcasts.js';
+import { userRoutes } from './routes/users.js';
+import { webinarRoutes } from './routes/webinars.js';
+import { Scheduler, systemClock, type Clock } from './scheduling/Scheduler.js';
+import { WebinarService } from './scheduling/WebinarService.js';
+import { makeInviteUrl } from './routes/rooms.js';
 
 /** Everything routes need; built once per app. */
 export interface Services {
@@ -37,7 +44,19 @@ export interface Services {
   pool: WorkerPool;
   registry: RoomRegistry;
   broadcasts: BroadcastService;
+  webinarsRepo: WebinarsRepo;
+  webinars: WebinarService;
+  scheduler: Scheduler;
+  /** Join link (with a guest invite) for a room. */
+  inviteUrl: (roomId: string) => string;
   logger: Logger;
+}
+
+export interface BuildOptions {
+  /** The scheduler's clock (tests drive it by hand). */
+  clock?: Clock;
+  /** Scheduler tick interval; 0 leaves ticking to the caller. Default 1000 ms. */
+  schedulerIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -54,7 +73,7 @@ export interface BuildResult {
   createdAdmin: { email: string; password: string | null } | null;
 }
 
-export async function buildApp(config: Config): Promise<BuildResult> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<BuildResult> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     bodyLimit: 256 * 1024,
@@ -86,8 +105,45 @@ export async function buildApp(config: Config): Promise<BuildResult> {
     logger,
   });
   const broadcasts = new BroadcastService({ config, db, destinations, rooms, logger });
-
-  app.decorate('services', { config, db, keys, tokens, users, rooms, destinations, pool, registry, broadcasts, logger });
+  const webinarsRepo = new WebinarsRepo(db);
+  const clock = options.clock ?? systemClock;
+  const scheduler = new Scheduler({
+    webinars: webinarsRepo,
+    clock,
+    logger: logger.child({ scheduler: true }),
+    isLive: (w) => broadcasts.isLive(w.roomId),
+    goLive: async (w) => {
+      const room = await registry.open(w.roomId, w.title);
+      room.hold();
+      const destinationIds = w.destinationIds.filter((id) => destinations.exists(id));
+      try {
+        await broadcasts.start(room, null, {
+          destinationIds,
+          layout: w.layout,
+          resolution: w.resolution,
+          ...(w.overlayTitle ? { title: w.overlayTitle } : {}),
+          record: w.record,
+          trigger: 'scheduled',
+          webinarId: w.id,
+          slateText: 'Starting soon',
+        });
+      } catch (error) {
+        room.release();
+        throw error;
+      }
+    },
+    stop: async (w) => {
+      const room = registry.get(w.roomId);
+      if (!room) return;
+      if (broadcasts.isLive(room.id)) await broadcasts.stop(room, null);
+      room.release();
+    },
+  });
+  const inviteUrl = makeInviteUrl(tokens, config.publicUrl);
+  const webinars = new WebinarService({ webinars: webinarsRepo, rooms, users, destinations, scheduler, clock, inviteUrl, publicUrl: config.publicUrl });
+  app.decorate('services', {
+    config, db, keys, tokens, users, rooms, destinations, pool, registry, broadcasts, webinarsRepo, webinars, scheduler, inviteUrl, logger,
+  });
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof AppError) return reply.status(error.status).send({ error: error.toBody() });
@@ -118,6 +174,9 @@ export async function buildApp(config: Config): Promise<BuildResult> {
   await app.register(authRoutes);
   await app.register(roomRoutes);
   await app.register(destinationRoutes);
+  await app.register(userRoutes);
+  await app.register(webinarRoutes);
+  await app.register(broadcastRoutes);
   await app.register(wsRoute);
 
   if (existsSync(join(config.clientDir, 'index.html'))) {
@@ -133,7 +192,12 @@ export async function buildApp(config: Config): Promise<BuildResult> {
     );
   }
 
+  app.addHook('onReady', async () => {
+    const interval = options.schedulerIntervalMs ?? 1000;
+    if (interval > 0) scheduler.start(interval);
+  });
   app.addHook('onClose', async () => {
+    scheduler.close();
     await broadcasts.close();
     await registry.closeAll();
     pool.close();

@@ -1,4 +1,4 @@
-import type { BroadcastStatus, DestinationStatus, RequestData, ResponseData } from '@onair/shared';
+import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -217,7 +217,55 @@ export class BroadcastService implements BroadcastControl {
     });
   }
 
+  /** Newest first. Admins see every broadcast; a host sees those of rooms they own or webinars they host. */
+  history(user: User, limit: number): BroadcastRecord[] {
+    const rows = this.options.db
+      .prepare(
+        `SELECT b.*, r.name AS room_name, r.owner_id, w.host_ids_json
+           FROM broadcasts b
+           LEFT JOIN rooms r ON r.id = b.room_id
+           LEFT JOIN webinars w ON w.id = b.webinar_id
+          ORDER BY b.started_at DESC`,
+      )
+      .all() as HistoryRow[];
+    return rows
+      .filter((r) => user.role === 'admin' || r.owner_id === user.id || (r.host_ids_json ?? '').includes(`"${user.id}"`))
+      .slice(0, limit)
+      .map((r) => ({
+        id: r.id,
+        roomId: r.room_id,
+        roomName: r.room_name ?? '(deleted room)',
+        webinarId: r.webinar_id,
+        trigger: r.trigger === 'scheduled' ? 'scheduled' : 'manual',
+        startedAt: r.started_at,
+        stoppedAt: r.stopped_at,
+        state: r.state,
+        recordingFile: r.recording_file,
+        destinations: parseOutcomes(r.destinations_json),
+      }));
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.live.values()].map((e) => e.broadcast.close()));
   }
+}
+
+interface HistoryRow {
+  id: string;
+  room_id: string;
+  webinar_id: string | null;
+  trigger: string;
+  started_at: string;
+  stopped_at: string | null;
+  state: string;
+  recording_file: string | null;
+  destinations_json: string;
+  room_name: string | null;
+  owner_id: string | null;
+  host_ids_json: string | null;
+}
+
+function parseOutcomes(json: string): DestinationOutcome[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? (value as DestinationOutcome[]) : [];
 }

@@ -43,6 +43,28 @@ const MIGRATIONS: string[] = [
      recording_file TEXT,
      destinations_json TEXT NOT NULL DEFAULT '[]'
    );`,
+  `CREATE TABLE webinars (
+     id TEXT PRIMARY KEY,
+     title TEXT NOT NULL,
+     description TEXT NOT NULL DEFAULT '',
+     starts_at TEXT NOT NULL,
+     ends_at TEXT NOT NULL,
+     time_zone TEXT NOT NULL,
+     host_ids_json TEXT NOT NULL,
+     destination_ids_json TEXT NOT NULL,
+     layout TEXT NOT NULL,
+     resolution TEXT NOT NULL,
+     overlay_title TEXT NOT NULL DEFAULT '',
+     auto_start INTEGER NOT NULL,
+     auto_stop INTEGER NOT NULL,
+     record INTEGER NOT NULL,
+     room_id TEXT NOT NULL REFERENCES rooms(id),
+     status TEXT NOT NULL,
+     warnings_json TEXT NOT NULL DEFAULT '[]',
+     created_by TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX webinars_status ON webinars(status, starts_at);`,
 ];
 
 export function openDb(file: string): Db {

@@ -3,12 +3,13 @@ import { CreateDestinationBody, Destination, DestinationTestReply, ErrorReply, I
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRtmpUrl } from '../destinations/url.js';
+import { AppError } from '../errors.js';
 import { requireUser } from '../plugins/auth.js';
 
 /** Destinations: hosts may list them (keys masked) to go live; only admins manage them. */
 export async function destinationRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { tokens, users, destinations, broadcasts } = app.services;
+  const { tokens, users, destinations, broadcasts, webinars } = app.services;
   const security = [{ bearer: [] }];
 
   app.get('/api/destinations', { schema: { tags: ['destinations'], security, response: { 200: Type.Array(Destination), 401: ErrorReply } } }, async (req) => {
@@ -37,13 +38,34 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
     },
   );
 
+  /**
+   * Refused with DESTINATION_IN_USE while upcoming webinars push to it, unless ?force=true, which
+   * removes it from them (each gets a warning) and from any live broadcast.
+   */
   app.delete(
     '/api/destinations/:id',
-    { schema: { tags: ['destinations'], security, params: IdParams, response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply } } },
+    {
+      schema: {
+        tags: ['destinations'],
+        security,
+        params: IdParams,
+        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+        response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply, 409: ErrorReply },
+      },
+    },
     async (req, reply) => {
       requireUser(req, tokens, users, ['admin']);
-      destinations.delete(req.params.id);
-      broadcasts.onDestinationDeleted(req.params.id);
+      const destination = destinations.get(req.params.id);
+      const using = webinars.usingDestination(destination.id);
+      if (using.length > 0 && !req.query.force) {
+        throw new AppError(
+          'DESTINATION_IN_USE',
+          `"${destination.name}" is used by ${using.map((w) => `"${w.title}"`).join(', ')}. Delete it anyway to remove it from ${using.length === 1 ? 'that webinar' : 'those webinars'}.`,
+        );
+      }
+      webinars.detachDestination(destination.id, destination.name);
+      destinations.delete(destination.id);
+      broadcasts.onDestinationDeleted(destination.id);
       return reply.status(204).send(null);
     },
   );

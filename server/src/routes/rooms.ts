@@ -4,13 +4,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../app.js';
+import type { Tokens } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { RoomRecord } from '../persistence/rooms.js';
 import { optionalUser, requireUser } from '../plugins/auth.js';
 
-export function inviteUrl(services: Services, roomId: string): string {
-  const invite = services.tokens.sign({ typ: 'invite', room: roomId });
-  return `${services.config.publicUrl}/join/${roomId}?invite=${encodeURIComponent(invite)}`;
+/** Join links carry a signed invite so only people given the link can ask for a guest token. */
+export function makeInviteUrl(tokens: Tokens, publicUrl: string): (roomId: string) => string {
+  return (roomId) => `${publicUrl}/join/${roomId}?invite=${encodeURIComponent(tokens.sign({ typ: 'invite', room: roomId }))}`;
 }
 
 export function roomLiveInfo(services: Services, roomId: string): { participants: number; live: boolean } {
@@ -19,7 +20,7 @@ export function roomLiveInfo(services: Services, roomId: string): { participants
 }
 
 function toRoom(services: Services, r: RoomRecord): Room {
-  return { ...r, joinUrl: inviteUrl(services, r.id), ...roomLiveInfo(services, r.id) };
+  return { ...r, joinUrl: services.inviteUrl(r.id), ...roomLiveInfo(services, r.id) };
 }
 
 export async function roomRoutes(fastify: FastifyInstance): Promise<void> {

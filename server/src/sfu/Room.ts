@@ -52,6 +52,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   broadcast: RoomBroadcast | null = null;
   closed = false;
   private emptyTimer: NodeJS.Timeout | null = null;
+  private held = false;
   private readonly logger: Logger;
 
   private constructor(
@@ -305,15 +306,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private scheduleCloseIfEmpty(): void {
-    if (this.closed || this.peers.size > 0 || this.emptyTimer) return;
+    if (this.closed || this.held || this.peers.size > 0 || this.emptyTimer) return;
     this.emptyTimer = setTimeout(() => {
       this.emptyTimer = null;
-      if (this.peers.size === 0 && !this.keepAlive) void this.close();
+      if (this.peers.size === 0 && !this.held) void this.close();
     }, this.options.graceMs);
   }
 
-  /** Set while something other than people keeps the room open (a scheduled webinar). */
-  keepAlive = false;
+  /** Keeps the room open while empty (a scheduled webinar showing its "Starting soon" slate). */
+  hold(): void {
+    this.held = true;
+    this.cancelEmptyTimer();
+  }
+
+  /** Undoes hold(); the room then closes after the grace period if nobody is in it. */
+  release(): void {
+    this.held = false;
+    this.scheduleCloseIfEmpty();
+  }
 
   private cancelEmptyTimer(): void {
     if (this.emptyTimer) clearTimeout(this.emptyTimer);

@@ -1,0 +1,166 @@
+import type { BroadcastLayout, Resolution, WebinarStatus } from '@onair/shared';
+import { AppError } from '../errors.js';
+import { newId, type Db } from './db.js';
+
+export interface WebinarRecord {
+  id: string;
+  title: string;
+  description: string;
+  startsAt: string;
+  endsAt: string;
+  timeZone: string;
+  hostIds: string[];
+  destinationIds: string[];
+  layout: BroadcastLayout;
+  resolution: Resolution;
+  overlayTitle: string;
+  autoStart: boolean;
+  autoStop: boolean;
+  record: boolean;
+  roomId: string;
+  status: WebinarStatus;
+  warnings: string[];
+  createdBy: string;
+  createdAt: string;
+}
+
+export type WebinarInput = Omit<WebinarRecord, 'id' | 'status' | 'warnings' | 'createdAt'>;
+
+interface WebinarRow {
+  id: string;
+  title: string;
+  description: string;
+  starts_at: string;
+  ends_at: string;
+  time_zone: string;
+  host_ids_json: string;
+  destination_ids_json: string;
+  layout: BroadcastLayout;
+  resolution: Resolution;
+  overlay_title: string;
+  auto_start: number;
+  auto_stop: number;
+  record: number;
+  room_id: string;
+  status: WebinarStatus;
+  warnings_json: string;
+  created_by: string;
+  created_at: string;
+}
+
+function stringArray(json: string): string[] {
+  const v: unknown = JSON.parse(json);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+const toRecord = (r: WebinarRow): WebinarRecord => ({
+  id: r.id,
+  title: r.title,
+  description: r.description,
+  startsAt: r.starts_at,
+  endsAt: r.ends_at,
+  timeZone: r.time_zone,
+  hostIds: stringArray(r.host_ids_json),
+  destinationIds: stringArray(r.destination_ids_json),
+  layout: r.layout,
+  resolution: r.resolution,
+  overlayTitle: r.overlay_title,
+  autoStart: r.auto_start === 1,
+  autoStop: r.auto_stop === 1,
+  record: r.record === 1,
+  roomId: r.room_id,
+  status: r.status,
+  warnings: stringArray(r.warnings_json),
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
+
+/** Webinars: the schedule the Scheduler reads on every tick (so it survives restarts). */
+export class WebinarsRepo {
+  constructor(private readonly db: Db) {}
+
+  create(input: WebinarInput): WebinarRecord {
+    const id = newId('w');
+    this.db
+      .prepare(
+        `INSERT INTO webinars (id, title, description, starts_at, ends_at, time_zone, host_ids_json, destination_ids_json, layout,
+           resolution, overlay_title, auto_start, auto_stop, record, room_id, status, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
+      )
+      .run(
+        id,
+        input.title,
+        input.description,
+        input.startsAt,
+        input.endsAt,
+        input.timeZone,
+        JSON.stringify(input.hostIds),
+        JSON.stringify(input.destinationIds),
+        input.layout,
+        input.resolution,
+        input.overlayTitle,
+        input.autoStart ? 1 : 0,
+        input.autoStop ? 1 : 0,
+        input.record ? 1 : 0,
+        input.roomId,
+        input.createdBy,
+        new Date().toISOString(),
+      );
+    return this.get(id);
+  }
+
+  find(id: string): WebinarRecord | null {
+    const r = this.db.prepare('SELECT * FROM webinars WHERE id = ?').get(id) as WebinarRow | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  get(id: string): WebinarRecord {
+    const w = this.find(id);
+    if (!w) throw new AppError('WEBINAR_NOT_FOUND', `No webinar with id ${id}.`);
+    return w;
+  }
+
+  list(): WebinarRecord[] {
+    return (this.db.prepare('SELECT * FROM webinars ORDER BY starts_at').all() as WebinarRow[]).map(toRecord);
+  }
+
+  /** Webinars the scheduler still has work for. */
+  active(): WebinarRecord[] {
+    return (this.db.prepare("SELECT * FROM webinars WHERE status IN ('scheduled', 'live') ORDER BY starts_at").all() as WebinarRow[]).map(toRecord);
+  }
+
+  update(id: string, patch: Partial<WebinarInput>): WebinarRecord {
+    const w = { ...this.get(id), ...patch };
+    this.db
+      .prepare(
+        `UPDATE webinars SET title = ?, description = ?, starts_at = ?, ends_at = ?, time_zone = ?, host_ids_json = ?,
+           destination_ids_json = ?, layout = ?, resolution = ?, overlay_title = ?, auto_start = ?, auto_stop = ?, record = ?
+         WHERE id = ?`,
+      )
+      .run(
+        w.title,
+        w.description,
+        w.startsAt,
+        w.endsAt,
+        w.timeZone,
+        JSON.stringify(w.hostIds),
+        JSON.stringify(w.destinationIds),
+        w.layout,
+        w.resolution,
+        w.overlayTitle,
+        w.autoStart ? 1 : 0,
+        w.autoStop ? 1 : 0,
+        w.record ? 1 : 0,
+        id,
+      );
+    return this.get(id);
+  }
+
+  setStatus(id: string, status: WebinarStatus): void {
+    this.db.prepare('UPDATE webinars SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  setWarnings(id: string, warnings: string[]): void {
+    this.db.prepare('UPDATE webinars SET warnings_json = ? WHERE id = ?').run(JSON.stringify(warnings), id);
+  }
+}

@@ -1,0 +1,23 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { BroadcastRecord, ErrorReply } from '@onair/shared';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { requireUser } from '../plugins/auth.js';
+
+/** Broadcast history: every broadcast, manual or scheduled, with each destination's outcome. */
+export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { tokens, users, broadcasts } = app.services;
+  app.get(
+    '/api/broadcasts',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        security: [{ bearer: [] }],
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+        response: { 200: Type.Array(BroadcastRecord), 401: ErrorReply },
+      },
+    },
+    async (req) => broadcasts.history(requireUser(req, tokens, users), req.query.limit ?? 100),
+  );
+}

@@ -1,0 +1,161 @@
+import type { CreateWebinarBody, UpdateWebinarBody, User, Webinar } from '@onair/shared';
+import { AppError } from '../errors.js';
+import type { DestinationsRepo } from '../persistence/destinations.js';
+import type { RoomsRepo } from '../persistence/rooms.js';
+import type { UsersRepo } from '../persistence/users.js';
+import type { WebinarInput, WebinarRecord, WebinarsRepo } from '../persistence/webinars.js';
+import type { Clock, Scheduler } from './Scheduler.js';
+
+export interface WebinarServiceDeps {
+  webinars: WebinarsRepo;
+  rooms: RoomsRepo;
+  users: UsersRepo;
+  destinations: DestinationsRepo;
+  scheduler: Scheduler;
+  clock: Clock;
+  /** Join link with a guest invite for a room. */
+  inviteUrl: (roomId: string) => string;
+  publicUrl: string;
+}
+
+/** A start this far in the past is still accepted (the form took a while to fill in). */
+const START_SLACK_MS = 60_000;
+
+/** Validates and stores webinars; the Scheduler picks changes up on its next tick. */
+export class WebinarService {
+  constructor(private readonly deps: WebinarServiceDeps) {}
+
+  toApi(w: WebinarRecord): Webinar {
+    const { createdBy: _createdBy, ...rest } = w;
+    return {
+      ...rest,
+      hostUrl: `${this.deps.publicUrl}/join/${w.roomId}`,
+      panelistUrl: this.deps.inviteUrl(w.roomId),
+    };
+  }
+
+  /** Admins see every webinar; a host sees the ones they host. */
+  list(user: User): Webinar[] {
+    return this.deps.webinars
+      .list()
+      .filter((w) => user.role === 'admin' || w.hostIds.includes(user.id))
+      .map((w) => this.toApi(w));
+  }
+
+  get(user: User, id: string): Webinar {
+    const w = this.deps.webinars.get(id);
+    if (user.role !== 'admin' && !w.hostIds.includes(user.id)) throw new AppError('WEBINAR_NOT_FOUND', `No webinar with id ${id}.`);
+    return this.toApi(w);
+  }
+
+  create(admin: User, body: CreateWebinarBody): Webinar {
+    const input: Omit<WebinarInput, 'roomId'> = {
+      title: body.title.trim(),
+      description: body.description ?? '',
+      startsAt: new Date(body.startsAt).toISOString(),
+      endsAt: new Date(body.endsAt).toISOString(),
+      timeZone: body.timeZone,
+      hostIds: body.hostIds ?? [admin.id],
+      destinationIds: body.destinationIds,
+      layout: body.layout ?? 'auto',
+      resolution: body.resolution ?? '720p',
+      overlayTitle: body.overlayTitle ?? body.title.trim(),
+      autoStart: body.autoStart ?? true,
+      autoStop: body.autoStop ?? true,
+      record: body.record ?? false,
+      createdBy: admin.id,
+    };
+    this.validate(input, null, true);
+    const room = this.deps.rooms.create(input.title, input.hostIds[0] ?? admin.id);
+    const created = this.deps.webinars.create({ ...input, roomId: room.id });
+    void this.deps.scheduler.tick();
+    return this.toApi(created);
+  }
+
+  update(id: string, body: UpdateWebinarBody): Webinar {
+    const current = this.deps.webinars.get(id);
+    if (current.status !== 'scheduled' && current.status !== 'live') {
+      throw new AppError('SCHEDULE_INVALID', `This webinar is ${current.status}; it can no longer be edited.`);
+    }
+    const next: WebinarRecord = {
+      ...current,
+      ...body,
+      ...(body.startsAt ? { startsAt: new Date(body.startsAt).toISOString() } : {}),
+      ...(body.endsAt ? { endsAt: new Date(body.endsAt).toISOString() } : {}),
+    };
+    if (current.status === 'live' && next.startsAt !== current.startsAt) {
+      throw new AppError('SCHEDULE_INVALID', 'The start of a live webinar cannot be moved.');
+    }
+    this.validate(next, id, next.startsAt !== current.startsAt);
+    const updated = this.deps.webinars.update(id, next);
+    this.deps.webinars.setWarnings(id, []);
+    void this.deps.scheduler.tick();
+    return this.toApi(updated);
+  }
+
+  async cancel(id: string): Promise<Webinar> {
+    const w = this.deps.webinars.get(id);
+    if (w.status !== 'scheduled' && w.status !== 'live') throw new AppError('SCHEDULE_INVALID', `This webinar is already ${w.status}.`);
+    await this.deps.scheduler.cancel(w);
+    return this.toApi(this.deps.webinars.get(id));
+  }
+
+  /** Upcoming or live webinars that push to the destination. */
+  usingDestination(destinationId: string): WebinarRecord[] {
+    return this.deps.webinars.active().filter((w) => w.destinationIds.includes(destinationId));
+  }
+
+  /** Removes a deleted destination from upcoming webinars, leaving a warning on each. */
+  detachDestination(destinationId: string, name: string): void {
+    for (const w of this.usingDestination(destinationId)) {
+      this.deps.webinars.update(w.id, { destinationIds: w.destinationIds.filter((d) => d !== destinationId) });
+      this.deps.webinars.setWarnings(w.id, [...w.warnings, `The destination "${name}" was deleted and removed from this webinar.`]);
+    }
+  }
+
+  private validate(w: Omit<WebinarInput, 'roomId'>, selfId: string | null, checkStartInPast: boolean): void {
+    const starts = Date.parse(w.startsAt);
+    const ends = Date.parse(w.endsAt);
+    if (!(ends > starts)) throw new AppError('SCHEDULE_INVALID', 'The end time must be after the start time.');
+    if (checkStartInPast && starts < this.deps.clock.now() - START_SLACK_MS) {
+      throw new AppError('SCHEDULE_INVALID', 'The start time is in the past.');
+    }
+    if (!isTimeZone(w.timeZone)) throw new AppError('SCHEDULE_INVALID', `"${w.timeZone}" is not a known time zone.`);
+    for (const id of w.hostIds) {
+      const user = this.deps.users.find(id);
+      if (!user) throw new AppError('UNKNOWN_USER', `There is no user with id ${id} to host this webinar.`);
+      if (user.disabled) throw new AppError('UNKNOWN_USER', `${user.name} is disabled and cannot host.`);
+    }
+    for (const id of w.destinationIds) {
+      if (!this.deps.destinations.exists(id)) throw new AppError('UNKNOWN_DESTINATION', `There is no destination with id ${id}.`);
+    }
+    // One stream key cannot take two streams at once.
+    const mine = new Map(w.destinationIds.map((id) => [this.deps.destinations.withKey(id).streamKey, id]));
+    for (const other of this.deps.webinars.active()) {
+      if (other.id === selfId) continue;
+      const overlaps = Date.parse(other.startsAt) < ends && starts < Date.parse(other.endsAt);
+      if (!overlaps) continue;
+      for (const otherDest of other.destinationIds) {
+        if (!this.deps.destinations.exists(otherDest)) continue;
+        const theirs = this.deps.destinations.withKey(otherDest);
+        const clash = mine.get(theirs.streamKey);
+        if (clash !== undefined) {
+          const name = this.deps.destinations.get(clash).name;
+          throw new AppError(
+            'STREAM_KEY_CONFLICT',
+            `The stream key of "${name}" is also used by the webinar "${other.title}" (${other.startsAt} – ${other.endsAt}); a platform accepts only one stream per key at a time.`,
+          );
+        }
+      }
+    }
+  }
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
