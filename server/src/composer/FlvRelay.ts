@@ -195,11 +195,12 @@ export class FlvRelay extends TypedEmitter<FlvRelayEvents> {
     const gapMs = from !== null && this.#lastForwardAt !== null ? now - this.#lastForwardAt : null;
     const timestampGapMs = previousTimestamp === null ? null : target - previousTimestamp;
 
+    // Sinks already receiving get the new sequence headers in-stream; new sinks get them with their init.
+    this.#forward({ ...source.avcHeader, timestamp: tag.timestamp }, source.offset);
+    if (source.aacHeader) this.#forward({ ...source.aacHeader, timestamp: tag.timestamp }, source.offset);
     for (const state of this.#sinks.values()) {
       if (!state.initialised) this.#initialiseSink(state);
     }
-    this.#forward({ ...source.avcHeader, timestamp: tag.timestamp }, source.offset);
-    if (source.aacHeader) this.#forward({ ...source.aacHeader, timestamp: tag.timestamp }, source.offset);
     this.#forward(tag, source.offset);
 
     this.#switches += 1;
