@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { buildApp, type App } from '../src/app.js';
+import { buildApp, type App, type BuildOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
 export const ADMIN = { email: 'admin@test.local', password: 'correct horse battery' };
@@ -18,7 +18,7 @@ export interface TestServer {
 }
 
 /** A real OnAir server (real mediasoup worker, SQLite in a temp dir) on 127.0.0.1, random port. */
-export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, dataDir?: string, options: BuildOptions = {}): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'onair-test-'));
   const config = loadConfig({
     HOST: '127.0.0.1',
@@ -31,7 +31,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     ADMIN_PASSWORD: ADMIN.password,
     ...env,
   });
-  const { app } = await buildApp(config);
+  const { app } = await buildApp(config, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

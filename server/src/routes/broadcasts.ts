@@ -14,10 +14,10 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags: ['broadcasts'],
         security: [{ bearer: [] }],
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+        querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })) }),
         response: { 200: Type.Array(BroadcastRecord), 401: ErrorReply },
       },
     },
-    async (req) => broadcasts.history(requireUser(req, tokens, users), req.query.limit ?? 100),
+    async (req) => broadcasts.history(requireUser(req, tokens, users), Number(req.query.limit ?? 100)),
   );
 }

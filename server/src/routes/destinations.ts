@@ -49,7 +49,7 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
         tags: ['destinations'],
         security,
         params: IdParams,
-        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({ force: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }),
         response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply, 409: ErrorReply },
       },
     },
@@ -57,7 +57,7 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
       requireUser(req, tokens, users, ['admin']);
       const destination = destinations.get(req.params.id);
       const using = webinars.usingDestination(destination.id);
-      if (using.length > 0 && !req.query.force) {
+      if (using.length > 0 && req.query.force !== 'true') {
         throw new AppError(
           'DESTINATION_IN_USE',
           `"${destination.name}" is used by ${using.map((w) => `"${w.title}"`).join(', ')}. Delete it anyway to remove it from ${using.length === 1 ? 'that webinar' : 'those webinars'}.`,
