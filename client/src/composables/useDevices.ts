@@ -48,6 +48,8 @@ export function useDevices() {
 
   let generation = 0;
   let owned = true;
+  /** The preview start in progress, so joining can wait for the tracks instead of racing them. */
+  let pending: Promise<void> = Promise.resolve();
 
   async function refreshDevices(): Promise<void> {
     if (!mediaDevicesAvailable()) return;
@@ -74,7 +76,21 @@ export function useDevices() {
   }
 
   /** (Re)starts the preview with the current choices. */
-  async function start(): Promise<void> {
+  function start(): Promise<void> {
+    pending = startPreview();
+    return pending;
+  }
+
+  /** Resolves once the latest preview start has finished (with or without tracks). */
+  async function settled(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = pending;
+      await current;
+    } while (current !== pending); // a device change restarted it meanwhile
+  }
+
+  async function startPreview(): Promise<void> {
     const gen = ++generation;
     stopStream();
     error.value = null;
@@ -177,6 +193,7 @@ export function useDevices() {
     error,
     starting,
     start,
+    settled,
     stop: stopStream,
     takeTracks,
     refreshDevices,

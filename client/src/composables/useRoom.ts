@@ -56,6 +56,8 @@ export interface MeetingPeer {
 export interface JoinOptions {
   /** Room token from POST /api/rooms/:id/join; sent first on the socket. */
   token: string;
+  /** The room this page means to enter; the server refuses a token for another one (WRONG_ROOM). */
+  roomId?: string;
   /** Role the server granted; guests cannot renew an expired token. */
   role: Role;
   /** Tracks from the preview; the room owns and stops them from now on. */
@@ -361,7 +363,8 @@ export function useRoom() {
     conn.onClose((info) => onSocketClosed(gen, info));
     conn.onNotification((n) => dispatch(gen, n));
 
-    const auth = await conn.request('authenticate', { token });
+    const roomId = options?.roomId;
+    const auth = await conn.request('authenticate', roomId ? { token, roomId } : { token });
     assertCurrent(gen);
     const dev = markRaw(await Device.factory());
     await dev.load({ routerRtpCapabilities: auth.routerRtpCapabilities });
