@@ -55,7 +55,11 @@ export function maskStreamKey(streamKey: string): string {
 
 /** The publish URL as shown to people, e.g. rtmp://a.rtmp.youtube.com/live2/••••abcd. */
 export function maskedUrl(serverUrl: string, streamKey: string): string {
-  return `${trimTrailingSlash(serverUrl)}/${maskStreamKey(streamKey)}`;
+  const server = trimTrailingSlash(serverUrl);
+  if (streamKey.trim() !== '') return `${server}/${maskStreamKey(streamKey)}`;
+  // No separate key: the last path segment of the URL is the key.
+  const slash = server.lastIndexOf('/');
+  return `${server.slice(0, slash)}/${maskStreamKey(server.slice(slash + 1))}`;
 }
 
 /** Host (and port when given) of a server URL, for messages; '' when it cannot be parsed. */

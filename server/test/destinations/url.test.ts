@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../../src/errors.js';
+import { redact, registerSecret } from '../../src/logger.js';
+import { buildPublishUrl, maskedUrl, maskStreamKey, validateRtmpUrl } from '../../src/destinations/url.js';
+import { DESTINATION_PRESETS, presetFor } from '../../src/destinations/presets.js';
+import { classifyFfmpegFailure, describeFfmpegFailure } from '../../src/destinations/errors.js';
+
+describe('validateRtmpUrl', () => {
+  const valid = [
+    'rtmp://a.rtmp.youtube.com/live2',
+    'rtmps://a.rtmps.youtube.com:443/live2',
+    'rtmps://live-api-s.facebook.com:443/rtmp/',
+    'rtmp://live.twitch.tv/app',
+    'rtmp://127.0.0.1:1935/live',
+    '  rtmp://host/app/sub  ',
+    'RTMP://host/app',
+  ];
+  for (const url of valid) it(`accepts ${url.trim()}`, () => assert.doesNotThrow(() => validateRtmpUrl(url)));
+
+  const invalid: Array<[string, RegExp]> = [
+    ['', /Enter the server URL/],
+    ['a.rtmp.youtube.com/live2', /must start with rtmp:\/\/ or rtmps:\/\//],
+    ['https://a.rtmp.youtube.com/live2', /it starts with https:\/\//],
+    ['rtmp:/host/app', /no host name/],
+    ['rtmp:///app', /no host name|not a valid address/],
+    ['rtmp://host', /no application path/],
+    ['rtmp://host/', /no application path/],
+    ['rtmp://user:pw@host/app', /user name or password/],
+    ['rtmp://host:99999/app', /not a valid address|port/],
+    ['rtmp://host/app name', /spaces/],
+    ['rtmp://host/app#x', /#/],
+  ];
+  for (const [url, message] of invalid) {
+    it(`rejects ${JSON.stringify(url)} with INVALID_RTMP_URL`, () => {
+      assert.throws(() => validateRtmpUrl(url), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.code, 'INVALID_RTMP_URL');
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+describe('publish URLs and masking', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['rtmp://a.rtmp.youtube.com/live2', 'abcd-efgh-ijkl-mnop', 'rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop', 'rtmp://a.rtmp.youtube.com/live2/••••mnop'],
+    ['rtmps://live-api-s.facebook.com:443/rtmp/', 'FB-123?s_bl=1', 'rtmps://live-api-s.facebook.com:443/rtmp/FB-123?s_bl=1', 'rtmps://live-api-s.facebook.com:443/rtmp/••••bl=1'],
+    ['rtmp://live.twitch.tv/app/', ' live_42_secret ', 'rtmp://live.twitch.tv/app/live_42_secret', 'rtmp://live.twitch.tv/app/••••cret'],
+    ['rtmp://host/app', 'abc', 'rtmp://host/app/abc', 'rtmp://host/app/••••'],
+    ['rtmp://host/app/fullkey', '', 'rtmp://host/app/fullkey', 'rtmp://host/app/••••lkey'],
+  ];
+  for (const [server, key, publish, masked] of cases) {
+    it(`${server} + key → ${masked}`, () => {
+      assert.equal(buildPublishUrl(server, key), publish);
+      assert.equal(maskedUrl(server, key), masked);
+    });
+  }
+
+  it('maskStreamKey keeps only the last 4 characters', () => {
+    assert.equal(maskStreamKey('abcdefgh1234'), '••••1234');
+    assert.equal(maskStreamKey('1234'), '••••');
+  });
+
+  it('registered keys are redacted from any text (ffmpeg stderr included)', () => {
+    registerSecret('super-secret-key-9876');
+    const line = '[flv @ 0x1] rtmp://a.rtmp.youtube.com/live2/super-secret-key-9876: Input/output error';
+    assert.equal(redact(line), '[flv @ 0x1] rtmp://a.rtmp.youtube.com/live2/••••9876: Input/output error');
+  });
+});
+
+describe('presets', () => {
+  it('cover YouTube (RTMP and RTMPS), Facebook, Twitch, LinkedIn and custom', () => {
+    assert.deepEqual(DESTINATION_PRESETS.map((p) => p.platform), ['youtube', 'youtube_rtmps', 'facebook', 'twitch', 'linkedin', 'custom']);
+  });
+
+  const expected: Array<[Parameters<typeof presetFor>[0], string | null]> = [
+    ['youtube', 'rtmp://a.rtmp.youtube.com/live2'],
+    ['youtube_rtmps', 'rtmps://a.rtmps.youtube.com:443/live2'],
+    ['facebook', 'rtmps://live-api-s.facebook.com:443/rtmp/'],
+    ['twitch', 'rtmp://live.twitch.tv/app'],
+    ['linkedin', null],
+    ['custom', null],
+  ];
+  for (const [platform, url] of expected) {
+    it(`${platform}: server URL ${url ?? '(entered by the person)'}, a label and help`, () => {
+      const preset = presetFor(platform);
+      assert.equal(preset.defaultServerUrl, url);
+      assert.ok(preset.label.length > 0);
+      assert.ok(preset.help.length > 20);
+      if (url) assert.doesNotThrow(() => validateRtmpUrl(url));
+    });
+  }
+});
+
+describe('ffmpeg failures in plain words', () => {
+  const url = 'rtmp://a.rtmp.youtube.com/live2/my-secret-key';
+  const cases: Array<[string, string, string]> = [
+    ['[tcp @ 0x1] Connection to tcp://a.rtmp.youtube.com:1935 failed: Connection refused\nrtmp://a.rtmp.youtube.com/live2/my-secret-key: Connection refused', 'transient', 'Could not connect to a.rtmp.youtube.com: connection refused.'],
+    ['[tcp @ 0x1] Failed to resolve hostname a.rtmp.youtube.com: Name or service not known\nrtmp://x: Input/output error', 'not_found', 'Host not found: a.rtmp.youtube.com.'],
+    ['rtmp://a.rtmp.youtube.com/live2/my-secret-key: Input/output error', 'refused', 'The platform refused the stream key (or the application path is wrong).'],
+    ['[rtmp @ 0x1] Server error: Authentication failed', 'refused', 'The platform refused the stream key.'],
+    ['[rtmp @ 0x1] NetStream.Publish.BadName', 'refused', 'The platform refused the stream key.'],
+    ['[tls @ 0x1] Error in the push function. TLS handshake failed', 'transient', 'TLS handshake with a.rtmp.youtube.com failed.'],
+    ['[tcp @ 0x1] Connection to tcp://x failed: Connection timed out', 'transient', 'a.rtmp.youtube.com did not answer in time.'],
+    ['av_interleaved_write_frame(): Broken pipe', 'transient', 'The connection to a.rtmp.youtube.com was dropped.'],
+  ];
+  for (const [stderr, kind, message] of cases) {
+    it(`${message}`, () => {
+      const failure = classifyFfmpegFailure(stderr, url);
+      assert.equal(failure.kind, kind);
+      assert.equal(failure.message, message);
+    });
+  }
+
+  it('an unknown failure quotes the last line without the stream key', () => {
+    registerSecret('my-secret-key');
+    const message = describeFfmpegFailure('something odd happened to rtmp://a.rtmp.youtube.com/live2/my-secret-key', url);
+    assert.match(message, /^Sending to a\.rtmp\.youtube\.com failed \(/);
+    assert.doesNotMatch(message, /my-secret-key/);
+  });
+});
