@@ -43,6 +43,8 @@ export const ErrorCodes = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   MEDIA_UNAVAILABLE: 503,
+  /** The server is shutting down or restarting: clients reconnect rather than leave. */
+  SERVER_RESTARTING: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -503,7 +503,9 @@ export function useRoom() {
         break;
       case 'closing':
         // Handled now, not queued: the socket closes right after and must not look like a drop.
-        finish(closingWords(n.data.code, n.data.message));
+        // A restarting server is the exception: that is a drop, and we reconnect.
+        if (n.data.code === 'SERVER_RESTARTING') connectionLost(generation, 'server restarting');
+        else finish(closingWords(n.data.code, n.data.message));
         break;
       case 'peerLeft':
       case 'newConsumer':

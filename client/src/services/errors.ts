@@ -38,6 +38,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   ALREADY_JOINED: "You're already in this meeting in another window.",
   ROOM_NOT_FOUND: "This meeting doesn't exist or has ended.",
   ROOM_CLOSED: 'This meeting has ended.',
+  SERVER_RESTARTING: 'The server is restarting. Reconnecting…',
   NOT_FOUND: "That couldn't be found. It may have been deleted.",
   TRANSPORT_NOT_FOUND: 'The media connection got out of step. Leave and join again.',
   PRODUCER_NOT_FOUND: 'The media connection got out of step. Leave and join again.',

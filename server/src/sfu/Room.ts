@@ -340,7 +340,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!peer.joined) throw new AppError('NOT_JOINED', 'Join the meeting first.');
   }
 
-  async close(reason: { code: 'ROOM_CLOSED'; message: string } = { code: 'ROOM_CLOSED', message: 'This meeting has ended.' }): Promise<void> {
+  async close(reason: { code: 'ROOM_CLOSED' | 'SERVER_RESTARTING'; message: string } = { code: 'ROOM_CLOSED', message: 'This meeting has ended.' }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.cancelEmptyTimer();

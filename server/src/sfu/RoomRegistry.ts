@@ -61,7 +61,9 @@ export class RoomRegistry {
     return promise;
   }
 
+  /** At shutdown: peers are told the server is restarting, so their clients reconnect. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((r) => r.close()));
+    const reason = { code: 'SERVER_RESTARTING', message: 'The server is restarting.' } as const;
+    await Promise.all([...this.rooms.values()].map((r) => r.close(reason)));
   }
 }

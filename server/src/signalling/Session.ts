@@ -50,6 +50,7 @@ const MAX_REQUESTS_PER_WINDOW = 400;
 export const WS_CLOSE_POLICY = 4001;
 export const WS_CLOSE_REPLACED = 4002;
 export const WS_CLOSE_ROOM_CLOSED = 4003;
+export const WS_CLOSE_RESTARTING = 4004;
 
 /**
  * One WebSocket participant. Authenticates first, then validates every message against the shared
@@ -218,7 +219,7 @@ export class Session {
   private notify<E extends NotificationEvent>(event: E, data: NotificationData[E]): void {
     this.send({ kind: 'notification', event, data } as ServerMessage);
     if (event === 'closing') {
-      const code = (data as ErrorBody).code === 'REPLACED' ? WS_CLOSE_REPLACED : WS_CLOSE_ROOM_CLOSED;
+      const code = (data as ErrorBody).code === 'REPLACED' ? WS_CLOSE_REPLACED : (data as ErrorBody).code === 'SERVER_RESTARTING' ? WS_CLOSE_RESTARTING : WS_CLOSE_ROOM_CLOSED;
       this.peer = null;
       setImmediate(() => this.close(code, (data as ErrorBody).code));
     }
