@@ -364,6 +364,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       if (tag.type === TAG_VIDEO && this.#relay.activeSource === composer.id) this.#videoTags += 1;
       this.#relay.push(composer.id, tag);
     });
+    let onSwitched: ((info: SwitchInfo) => void) | null = null;
     const switched = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('The composer did not produce video in time.')), COMPOSER_START_TIMEOUT_MS);
       composer.on('failed', (error) => {
@@ -375,22 +376,25 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         if (this.#active?.composer === composer) this.#onActiveDied(composer, error);
         else reject(error);
       });
-      this.#relay.on('switched', (info) => {
+      onSwitched = (info: SwitchInfo): void => {
         if (info.to !== composer.id) return;
         clearTimeout(timer);
         this.#active = { composer, key: plan.key };
         if (this.#pending === composer) this.#pending = null;
         resolve();
-      });
+      };
+      this.#relay.on('switched', onSwitched);
     });
     try {
       await switched;
     } catch (error) {
+      if (onSwitched) this.#relay.off('switched', onSwitched);
       if (this.#pending === composer) this.#pending = null;
       this.#relay.dropSource(composer.id);
       await composer.close();
       throw error;
     }
+    if (onSwitched) this.#relay.off('switched', onSwitched);
     this.#consecutiveFailures = 0;
   }
 

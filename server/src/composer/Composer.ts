@@ -44,7 +44,7 @@ interface RtpInput {
 /** How often keyframes are asked for until the first video frame comes out. */
 const KEYFRAME_REQUEST_MS = 500;
 /** How long ffmpeg gets to open its RTP ports. */
-const BIND_TIMEOUT_MS = 5000;
+const BIND_TIMEOUT_MS = 10_000;
 
 /** Codecs the composer can decode; rtx is left out (ffmpeg does not ask for retransmissions). */
 function composerRtpCapabilities(router: ms.Router): ms.RtpCapabilities {

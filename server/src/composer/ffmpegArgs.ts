@@ -148,6 +148,8 @@ export function buildComposerArgs(options: ComposerArgsOptions): string[] {
         '-use_wallclock_as_timestamps', '1',
         '-analyzeduration', '3000000', '-probesize', '20000000',
         '-reorder_queue_size', '64',
+        // Larger socket buffers ride out short scheduling hiccups without losing RTP packets.
+        '-buffer_size', '2097152',
         '-f', 'sdp', '-i', options.sdpPath,
       ]
     : [];
