@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
 import type { BroadcastStatus, MediaKind, MediaSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
 import { AppError } from '../errors.js';
-import { TypedEmitter } from '../events.js';
+import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import type { Peer } from './Peer.js';
