@@ -120,7 +120,9 @@ console.log(`cores on this machine: ${(await import('node:os')).cpus().length}; 
 const plan: Array<[Resolution, number, boolean]> = quick
   ? [['720p', 2, true], ['720p', 4, false]]
   : [['720p', 2, true], ['720p', 4, false], ['720p', 9, false], ['1080p', 2, false], ['1080p', 4, false], ['1080p', 9, false]];
-for (const [resolution, inputs, extra] of plan) await scenario(resolution, inputs, extra);
+for (const [resolution, inputs, extra] of plan) {
+  await scenario(resolution, inputs, extra).catch((error: unknown) => console.log(`${resolution} ${inputs} participants: FAILED (${error instanceof Error ? error.message : String(error)})`));
+}
 
 for (const s of senders) await s.close();
 await server.stop();
