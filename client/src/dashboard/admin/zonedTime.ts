@@ -73,11 +73,15 @@ export function wallClockToIso(local: string, timeZone: string): string | null {
   return new Date(instant).toISOString();
 }
 
-/** An instant → "YYYY-MM-DDTHH:mm" on the wall clock of `timeZone` (for datetime-local inputs). */
+/**
+ * An instant → "YYYY-MM-DDTHH:mm" on the wall clock of `timeZone` (for datetime-local inputs), with
+ * ":ss" only when the seconds are not zero, as the input itself writes it.
+ */
 export function isoToWallClock(iso: string, timeZone: string): string {
   const epochMs = Date.parse(iso);
   if (Number.isNaN(epochMs)) return '';
-  return new Date(epochMs + zoneOffsetMs(timeZone, epochMs)).toISOString().slice(0, 16);
+  const wall = new Date(epochMs + zoneOffsetMs(timeZone, epochMs)).toISOString();
+  return wall.slice(16, 19) === ':00' ? wall.slice(0, 16) : wall.slice(0, 19);
 }
 
 /** True when Intl knows the zone. */
