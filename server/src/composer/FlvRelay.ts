@@ -62,6 +62,9 @@ interface SinkState {
   waitingForKeyframe: boolean;
 }
 
+/** A GOP larger than this (unusual at 2 s keyframes) is not cached; late sinks then wait for a keyframe. */
+const MAX_GOP_CACHE_BYTES = 8 * 1024 * 1024;
+
 export interface FlvRelayOptions {
   /** Output frame duration in ms, the step between the old and the new timeline. Default 1000/30. */
   frameDurationMs?: number;
@@ -92,6 +95,10 @@ export class FlvRelay extends TypedEmitter<FlvRelayEvents> {
   #lastSwitchTimestampGapMs: number | null = null;
   #tagsForwarded = 0;
   #bytesForwarded = 0;
+  /** The output since the last video keyframe, so a sink that attaches starts at once (GOP cache). */
+  #gop: Buffer[] = [];
+  #gopBytes = 0;
+  #gopStartTimestamp = 0;
 
   constructor(options: FlvRelayOptions = {}) {
     super();
@@ -211,15 +218,35 @@ export class FlvRelay extends TypedEmitter<FlvRelayEvents> {
     this.emit('switched', { from, to: sourceId, gapMs, timestampGapMs });
   }
 
+  /** Header, sequence headers, then the cached GOP when there is one (else wait for a keyframe). */
   #initialiseSink(state: SinkState): void {
-    const timestamp = this.#lastTimestamp ?? 0;
+    const haveGop = this.#gop.length > 0;
+    const timestamp = haveGop ? this.#gopStartTimestamp : (this.#lastTimestamp ?? 0);
     const parts = [flvHeader(true, true)];
     if (this.#metadata) parts.push(serializeTag({ ...this.#metadata, timestamp: 0 }));
     if (this.#avcHeader) parts.push(serializeTag({ ...this.#avcHeader, timestamp }));
     if (this.#aacHeader) parts.push(serializeTag({ ...this.#aacHeader, timestamp }));
+    if (haveGop) parts.push(...this.#gop);
     state.sink.write(Buffer.concat(parts));
     state.initialised = true;
-    state.waitingForKeyframe = true;
+    state.waitingForKeyframe = !haveGop;
+  }
+
+  #cacheGop(tag: FlvTag, bytes: Buffer, keyframe: boolean): void {
+    if (tag.type !== TAG_VIDEO && tag.type !== TAG_AUDIO) return;
+    if (keyframe) {
+      this.#gop = [bytes];
+      this.#gopBytes = bytes.length;
+      this.#gopStartTimestamp = tag.timestamp;
+    } else if (this.#gop.length > 0) {
+      if (this.#gopBytes + bytes.length > MAX_GOP_CACHE_BYTES) {
+        this.#gop = [];
+        this.#gopBytes = 0;
+        return;
+      }
+      this.#gop.push(bytes);
+      this.#gopBytes += bytes.length;
+    }
   }
 
   #forward(tag: FlvTag, offset: number): void {
@@ -232,6 +259,7 @@ export class FlvRelay extends TypedEmitter<FlvRelayEvents> {
     const bytes = serializeTag(out);
     const keyframe = isVideoKeyframe(out);
     const header = isAvcSequenceHeader(out) || isAacSequenceHeader(out);
+    if (!header) this.#cacheGop(out, bytes, keyframe);
     for (const state of this.#sinks.values()) {
       if (!state.initialised) continue;
       if (state.waitingForKeyframe) {

@@ -146,7 +146,7 @@ export function buildComposerArgs(options: ComposerArgsOptions): string[] {
     ? [
         '-protocol_whitelist', 'file,udp,rtp',
         '-use_wallclock_as_timestamps', '1',
-        '-analyzeduration', '3000000', '-probesize', '20000000',
+        '-analyzeduration', '1000000', '-probesize', '20000000',
         '-reorder_queue_size', '64',
         // Larger socket buffers ride out short scheduling hiccups without losing RTP packets.
         '-buffer_size', '2097152',

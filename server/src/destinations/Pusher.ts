@@ -30,7 +30,7 @@ export function pusherArgs(publishUrl: string): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
     '-progress', 'pipe:3', '-stats_period', '1',
-    '-f', 'flv', '-analyzeduration', '1000000', '-probesize', '1000000', '-i', 'pipe:0',
+    '-f', 'flv', '-analyzeduration', '300000', '-probesize', '262144', '-i', 'pipe:0',
     '-map', '0', '-c', 'copy',
     '-f', 'flv', '-flvflags', 'no_duration_filesize',
     publishUrl,

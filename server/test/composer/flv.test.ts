@@ -105,7 +105,7 @@ describe('FlvRelay', () => {
     assert.equal(stats.activeSource, 'b');
   });
 
-  it('gives a late sink the header, metadata and sequence headers, then media from the next keyframe', () => {
+  it('gives a late sink the header, metadata and sequence headers, then the cached GOP at once and what follows', () => {
     const relay = new FlvRelay();
     relay.expect('a');
     feed(relay, 'a', [metadata(), avcHeader(), aacHeader(), keyframe(0), interframe(33), audio(40)]);
@@ -114,8 +114,19 @@ describe('FlvRelay', () => {
     feed(relay, 'a', [interframe(66), audio(70), keyframe(2000), interframe(2033)]);
     assert.equal(late.parser.header?.length, 13);
     assert.deepEqual(late.tags.map((t) => (t.type === TAG_SCRIPT ? 'meta' : isAvcSequenceHeader(t) ? 'avc' : isAacSequenceHeader(t) ? 'aac' : isVideoKeyframe(t) ? `K${t.timestamp}` : `${t.type}@${t.timestamp}`)), [
-      'meta', 'avc', 'aac', 'K2000', '9@2033',
+      'meta', 'avc', 'aac', 'K0', '9@33', '8@40', '9@66', '8@70', 'K2000', '9@2033',
     ]);
+  });
+
+  it('a late sink with no GOP cached yet waits for the next keyframe', () => {
+    const relay = new FlvRelay();
+    relay.expect('a');
+    feed(relay, 'a', [metadata(), avcHeader(), aacHeader()]);
+    const late = collectingSink('late');
+    relay.addSink(late);
+    feed(relay, 'a', [interframe(10), keyframe(33), interframe(66)]);
+    // The first keyframe starts the output timeline at 0.
+    assert.deepEqual(late.tags.filter((t) => t.type === TAG_VIDEO && !isAvcSequenceHeader(t)).map((t) => t.timestamp), [0, 33]);
   });
 
   it('a sink added before any source is initialised at the first switch', () => {
