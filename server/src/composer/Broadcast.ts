@@ -96,7 +96,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
   readonly #slateText: string;
-  readonly #watched = new Map<ms.Producer, () => void>();
+  readonly #watched = new Map<ms.Producer, { stopped: () => void; resumed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
   #layout: BroadcastLayout;
   #title: string | null;
@@ -157,14 +157,21 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     return this.#closed;
   }
 
-  /** Membership, paused state or active speaker changed: recompose (debounced) if the picture changes. */
-  refresh(): void {
+  /**
+   * Membership, paused state or active speaker changed: recompose if the picture changes. Debounced,
+   * except with `immediate`: an input of the live composer stopped, so its picture is already frozen
+   * (ffmpeg waits for every input) and waiting longer only lengthens the gap.
+   */
+  refresh(options: { immediate?: boolean } = {}): void {
     if (this.#closed) return;
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(() => {
-      this.#refreshTimer = null;
-      void this.#recompose();
-    }, REFRESH_DEBOUNCE_MS);
+    this.#refreshTimer = setTimeout(
+      () => {
+        this.#refreshTimer = null;
+        void this.#recompose();
+      },
+      options.immediate ? 0 : REFRESH_DEBOUNCE_MS,
+    );
   }
 
   /** Changes layout, title or lower third while live (a recompose). */
@@ -234,10 +241,10 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#setState('stopping');
     for (const timer of [this.#refreshTimer, this.#retryTimer]) if (timer) clearTimeout(timer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
-    for (const [producer, listener] of this.#watched) {
-      producer.observer.off('pause', listener);
-      producer.observer.off('resume', listener);
-      producer.observer.off('close', listener);
+    for (const [producer, { stopped, resumed, closed }] of this.#watched) {
+      producer.observer.off('pause', stopped);
+      producer.observer.off('resume', resumed);
+      producer.observer.off('close', closed);
     }
     this.#watched.clear();
     const destinations = [...this.#destinations.values()];
@@ -314,11 +321,16 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   /** A producer pausing, resuming or closing changes the picture even if nobody calls refresh(). */
   #watch(producer: ms.Producer): void {
     if (this.#watched.has(producer)) return;
-    const listener = (): void => this.refresh();
-    producer.observer.on('pause', listener);
-    producer.observer.on('resume', listener);
-    producer.observer.on('close', listener);
-    this.#watched.set(producer, listener);
+    const stopped = (): void => this.refresh({ immediate: true });
+    const resumed = (): void => this.refresh();
+    const closed = (): void => {
+      this.#watched.delete(producer);
+      stopped();
+    };
+    producer.observer.on('pause', stopped);
+    producer.observer.on('resume', resumed);
+    producer.observer.once('close', closed);
+    this.#watched.set(producer, { stopped, resumed, closed });
   }
 
   /** Starts a new composer if the picture changed; one at a time, repeating while changes keep coming. */
