@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './broadcast.js';
 export * from './protocol.js';
 export * from './api.js';
+export * from './presets.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AppError } from '../../src/errors.js';
 import { redact, registerSecret } from '../../src/logger.js';
 import { buildPublishUrl, maskedUrl, maskStreamKey, validateRtmpUrl } from '../../src/destinations/url.js';
-import { DESTINATION_PRESETS, presetFor } from '../../src/destinations/presets.js';
+import { DESTINATION_PRESETS, presetFor } from '@onair/shared';
 import { classifyFfmpegFailure, describeFfmpegFailure } from '../../src/destinations/errors.js';
 
 describe('validateRtmpUrl', () => {

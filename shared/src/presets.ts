@@ -1,4 +1,5 @@
-import type { Platform } from '@onair/shared';
+/** Streaming platforms a destination can be, with their default server URL and where to find the key. */
+import type { Platform } from './broadcast.js';
 
 export interface DestinationPreset {
   platform: Platform;
