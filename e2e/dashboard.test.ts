@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newParticipant } from './fixtures/browser.js';
+import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream } from './fixtures/ffprobe.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
@@ -9,14 +9,6 @@ import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, what a datetime-local input holds when the zone chosen is UTC. */
 function utcLocal(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19);
-}
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto('/signin');
-  await page.getByTestId('signin-email').fill(email);
-  await page.getByTestId('signin-password').fill(password);
-  await page.getByTestId('signin-submit').click();
-  await page.waitForURL('**/rooms');
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
@@ -121,9 +113,7 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
     const host = await newParticipant(browser, server.url);
     await signIn(host.page, HOST.email, HOST.password);
     await host.page.goto(hostUrl);
-    await host.page.getByTestId('join-name').fill(HOST.name);
-    await host.page.getByTestId('join-submit').click();
-    await host.page.locator('[data-testid="meeting-state"][data-state="joined"]').waitFor();
+    await joinAs(host.page, HOST.name);
 
     // Nobody presses anything: at its start time it goes live.
     await waitFor(async () => (await webinarStatus(id)) === 'live', 'the webinar to go live', 40_000);

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newParticipant } from './fixtures/browser.js';
+import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream, type ProbedStream } from './fixtures/ffprobe.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 
 const KEY_RTMP = 'e2e-rtmp-key-1234';
 const KEY_RTMPS = 'e2e-rtmps-key-5678';
-
-async function joinAs(page: Page, name: string): Promise<void> {
-  await page.getByTestId('join-name').fill(name);
-  await page.getByTestId('join-submit').click();
-  await page.locator('[data-testid="meeting-state"][data-state="joined"]').waitFor();
-}
 
 function destinationState(page: Page, id: string) {
   return page.locator(`[data-testid="dest-status"][data-destination-id="${id}"]`);
@@ -63,11 +57,7 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
 
     // Host signs in and joins; a guest joins with the link.
     const host = await newParticipant(browser, server.url);
-    await host.page.goto('/signin');
-    await host.page.getByTestId('signin-email').fill(ADMIN.email);
-    await host.page.getByTestId('signin-password').fill(ADMIN.password);
-    await host.page.getByTestId('signin-submit').click();
-    await host.page.waitForURL('**/rooms');
+    await signIn(host.page, ADMIN.email, ADMIN.password);
     await host.page.goto(`/join/${room.body.id}`);
     await joinAs(host.page, 'Hana Host');
     const guest = await newParticipant(browser, server.url);

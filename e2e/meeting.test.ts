@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { expectMediaFrom, launchBrowser, newParticipant } from './fixtures/browser.js';
+import { expectMediaFrom, joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 
 /** The peer ids of the remote tiles a page shows. */
@@ -12,12 +12,6 @@ async function remotePeerIds(page: Page): Promise<string[]> {
 async function remoteNames(page: Page): Promise<string[]> {
   const names = await page.locator('[data-testid="tile"][data-local="false"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-peer-name') ?? ''));
   return names.sort();
-}
-
-async function joinAs(page: Page, name: string): Promise<void> {
-  await page.getByTestId('join-name').fill(name);
-  await page.getByTestId('join-submit').click();
-  await page.locator('[data-testid="meeting-state"][data-state="joined"]').waitFor();
 }
 
 describe('meeting in real Chromium (fake camera and microphone)', () => {
@@ -35,11 +29,7 @@ describe('meeting in real Chromium (fake camera and microphone)', () => {
   it('three people join through the UI, each decodes video and receives audio from the other two, and a departure updates the grids', async () => {
     // The host signs in, creates a room and opens it.
     const host = await newParticipant(browser, server.url);
-    await host.page.goto('/signin');
-    await host.page.getByTestId('signin-email').fill(ADMIN.email);
-    await host.page.getByTestId('signin-password').fill(ADMIN.password);
-    await host.page.getByTestId('signin-submit').click();
-    await host.page.waitForURL('**/rooms');
+    await signIn(host.page, ADMIN.email, ADMIN.password);
     await host.page.getByTestId('room-name-input').fill('Team sync');
     await host.page.getByTestId('create-room').click();
     const item = host.page.getByTestId('room-item').filter({ hasText: 'Team sync' });
