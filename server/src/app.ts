@@ -115,6 +115,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     goLive: async (w) => {
       const room = await registry.open(w.roomId, w.title);
       room.hold();
+      // A host already went live in the webinar's room by hand: that broadcast is the webinar's.
+      if (broadcasts.isLive(room.id)) return;
       const destinationIds = w.destinationIds.filter((id) => destinations.exists(id));
       try {
         await broadcasts.start(room, null, {

@@ -98,8 +98,8 @@ export class SignalClient {
     return new SignalClient(ws);
   }
 
-  sendRaw(text: string): void {
-    this.ws.send(text);
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
   }
 
   /** Sends a request and resolves with its response or error message. */

@@ -120,6 +120,9 @@ describe('signalling against a real mediasoup worker', () => {
       c.sendRaw(JSON.stringify({ id: 90, type: 'produce', data: { junk: 'x'.repeat(MAX_SIGNAL_MESSAGE_BYTES) } }));
       await c.waitFor((m) => m.kind === 'error' && m.error.code === 'MESSAGE_TOO_LARGE');
 
+      c.sendRaw(Buffer.from([1, 2, 3]));
+      await c.waitFor((m) => m.kind === 'error' && m.error.code === 'BAD_MESSAGE' && /binary/.test(m.error.message));
+
       const unknown = await c.request('launchRockets', {});
       assert.equal(unknown.kind === 'error' && unknown.error.code, 'UNKNOWN_MESSAGE');
 

@@ -59,12 +59,14 @@ const PERSIST_INTERVAL_MS = 5_000;
  */
 export class BroadcastService implements BroadcastControl {
   private readonly live = new Map<string, LiveBroadcast>();
+  /** Rooms whose broadcast is being created (a double click must not start two). */
+  private readonly starting = new Set<string>();
   private ffmpegPath: string | null = null;
 
   constructor(private readonly options: BroadcastServiceOptions) {}
 
   isLive(roomId: string): boolean {
-    return this.live.has(roomId);
+    return this.live.has(roomId) || this.starting.has(roomId);
   }
 
   statusOf(roomId: string): BroadcastStatus | null {
@@ -81,7 +83,16 @@ export class BroadcastService implements BroadcastControl {
   }
 
   async start(room: Room, _peer: Peer | null, data: StartOptions): Promise<ResponseData['startBroadcast']> {
-    if (room.broadcast || this.live.has(room.id)) throw new AppError('ALREADY_LIVE', 'This meeting is already live.');
+    if (room.broadcast || this.isLive(room.id)) throw new AppError('ALREADY_LIVE', 'This meeting is already live.');
+    this.starting.add(room.id);
+    try {
+      return await this.create(room, data);
+    } finally {
+      this.starting.delete(room.id);
+    }
+  }
+
+  private async create(room: Room, data: StartOptions): Promise<ResponseData['startBroadcast']> {
     const destinations = this.resolveDestinations(data.destinationIds);
     const id = newId('b');
     let recordPath: string | null = null;

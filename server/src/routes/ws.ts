@@ -15,7 +15,7 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
     );
     socket.on('message', (data, isBinary) => {
       if (isBinary) {
-        session.handle('\u0000binary');
+        session.refuseBinary();
         return;
       }
       session.handle(Buffer.isBuffer(data) ? data : Buffer.from(data.toString()));

@@ -115,6 +115,11 @@ export class Session {
     this.queue = this.queue.then(() => this.run(request));
   }
 
+  /** Binary frames are not part of the protocol. */
+  refuseBinary(): void {
+    this.sendError(null, { code: 'BAD_MESSAGE', message: 'Messages are JSON text frames; binary frames are not accepted.' });
+  }
+
   private async run(request: ClientRequest): Promise<void> {
     if (this.closed) return;
     try {

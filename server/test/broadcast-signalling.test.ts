@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startRtmpServer, type RtmpServer } from '../../e2e/fixtures/rtmpServer.js';
+import { auth, createRoom, SignalClient, startServer, type TestServer } from './helpers.js';
+
+describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
+  let server: TestServer;
+  let rtmp: RtmpServer;
+  let destinationId: string;
+  before(async () => {
+    rtmp = await startRtmpServer();
+    server = await startServer({}, undefined, { schedulerIntervalMs: 0 });
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/api/destinations',
+      headers: auth(server.adminToken),
+      payload: { name: 'Local', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: 'signal-key-1' },
+    });
+    destinationId = res.json().id;
+  });
+  after(async () => {
+    await server.close();
+    await rtmp.stop();
+  });
+
+  async function hostClient(): Promise<{ client: SignalClient; roomId: string }> {
+    const room = await createRoom(server, 'Live room');
+    const join = await server.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/join`, headers: auth(server.adminToken), payload: { displayName: 'Host' } });
+    const client = await SignalClient.connect(server.wsUrl);
+    const authed = await client.ok('authenticate', { token: join.json().token, roomId: room.id });
+    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+    return { client, roomId: room.id };
+  }
+
+  it('a double Go live starts one broadcast; the second is refused with ALREADY_LIVE; Stop twice answers NOT_LIVE', async () => {
+    const { client } = await hostClient();
+    const [a, b] = await Promise.all([
+      client.request('startBroadcast', { destinationIds: [destinationId] }, 30_000),
+      client.request('startBroadcast', { destinationIds: [destinationId] }, 30_000),
+    ]);
+    const kinds = [a.kind, b.kind].sort();
+    assert.deepEqual(kinds, ['error', 'response']);
+    const refused = a.kind === 'error' ? a : b;
+    assert.equal(refused.kind === 'error' && refused.error.code, 'ALREADY_LIVE');
+    const status = await client.notification('broadcast', (d) => d.broadcast?.destinations[0]?.state === 'live', 20_000);
+    assert.equal(status.broadcast?.destinations[0]?.maskedUrl.endsWith('••••ey-1'), true);
+    assert.equal(JSON.stringify(status).includes('signal-key-1'), false, 'the key never reaches a client');
+    await client.ok('stopBroadcast');
+    const again = await client.request('stopBroadcast');
+    assert.equal(again.kind === 'error' && again.error.code, 'NOT_LIVE');
+    client.close();
+  });
+
+  it('an unknown destination is refused with DESTINATION_NOT_FOUND and nothing starts', async () => {
+    const { client, roomId } = await hostClient();
+    const reply = await client.request('startBroadcast', { destinationIds: ['dnope'] });
+    assert.equal(reply.kind === 'error' && reply.error.code, 'DESTINATION_NOT_FOUND');
+    assert.equal(server.app.services.broadcasts.isLive(roomId), false);
+    client.close();
+  });
+});
