@@ -69,10 +69,6 @@ export class BroadcastService implements BroadcastControl {
     return this.live.has(roomId) || this.starting.has(roomId);
   }
 
-  statusOf(roomId: string): BroadcastStatus | null {
-    return this.live.get(roomId)?.broadcast.status() ?? null;
-  }
-
   private ffmpeg(): string {
     this.ffmpegPath ??= resolveFfmpegPath(this.options.config.ffmpegPath);
     return this.ffmpegPath;
@@ -116,6 +112,10 @@ export class BroadcastService implements BroadcastControl {
       recordPath,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
+    }).catch((error: unknown) => {
+      if (error instanceof AppError) throw error;
+      this.options.logger.error({ err: error, room: room.id }, 'the broadcast could not start');
+      throw new AppError('MEDIA_UNAVAILABLE', 'The broadcast could not start because the video mixer did not start. Try again; if it keeps failing, the server log says why.');
     });
     if (room.closed) {
       await broadcast.close();
