@@ -75,37 +75,41 @@ const toRecord = (r: WebinarRow): WebinarRecord => ({
   createdAt: r.created_at,
 });
 
+/** The columns an admin edits, as stored (JSON arrays, 0/1 flags). */
+function editableColumns(w: Omit<WebinarInput, 'roomId' | 'createdBy'>) {
+  return {
+    title: w.title,
+    description: w.description,
+    starts_at: w.startsAt,
+    ends_at: w.endsAt,
+    time_zone: w.timeZone,
+    host_ids_json: JSON.stringify(w.hostIds),
+    destination_ids_json: JSON.stringify(w.destinationIds),
+    layout: w.layout,
+    resolution: w.resolution,
+    overlay_title: w.overlayTitle,
+    auto_start: w.autoStart ? 1 : 0,
+    auto_stop: w.autoStop ? 1 : 0,
+    record: w.record ? 1 : 0,
+  };
+}
+
 /** Webinars: the schedule the Scheduler reads on every tick (so it survives restarts). */
 export class WebinarsRepo {
   constructor(private readonly db: Db) {}
 
   create(input: WebinarInput): WebinarRecord {
     const id = newId('w');
-    this.db
-      .prepare(
-        `INSERT INTO webinars (id, title, description, starts_at, ends_at, time_zone, host_ids_json, destination_ids_json, layout,
-           resolution, overlay_title, auto_start, auto_stop, record, room_id, status, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
-      )
-      .run(
-        id,
-        input.title,
-        input.description,
-        input.startsAt,
-        input.endsAt,
-        input.timeZone,
-        JSON.stringify(input.hostIds),
-        JSON.stringify(input.destinationIds),
-        input.layout,
-        input.resolution,
-        input.overlayTitle,
-        input.autoStart ? 1 : 0,
-        input.autoStop ? 1 : 0,
-        input.record ? 1 : 0,
-        input.roomId,
-        input.createdBy,
-        new Date().toISOString(),
-      );
+    const row = {
+      ...editableColumns(input),
+      id,
+      room_id: input.roomId,
+      status: 'scheduled',
+      created_by: input.createdBy,
+      created_at: new Date().toISOString(),
+    };
+    const names = Object.keys(row);
+    this.db.prepare(`INSERT INTO webinars (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(row);
     return this.get(id);
   }
 
@@ -130,29 +134,9 @@ export class WebinarsRepo {
   }
 
   update(id: string, patch: Partial<WebinarInput>): WebinarRecord {
-    const w = { ...this.get(id), ...patch };
-    this.db
-      .prepare(
-        `UPDATE webinars SET title = ?, description = ?, starts_at = ?, ends_at = ?, time_zone = ?, host_ids_json = ?,
-           destination_ids_json = ?, layout = ?, resolution = ?, overlay_title = ?, auto_start = ?, auto_stop = ?, record = ?
-         WHERE id = ?`,
-      )
-      .run(
-        w.title,
-        w.description,
-        w.startsAt,
-        w.endsAt,
-        w.timeZone,
-        JSON.stringify(w.hostIds),
-        JSON.stringify(w.destinationIds),
-        w.layout,
-        w.resolution,
-        w.overlayTitle,
-        w.autoStart ? 1 : 0,
-        w.autoStop ? 1 : 0,
-        w.record ? 1 : 0,
-        id,
-      );
+    const columns = editableColumns({ ...this.get(id), ...patch });
+    const assignments = Object.keys(columns).map((n) => `${n} = @${n}`).join(', ');
+    this.db.prepare(`UPDATE webinars SET ${assignments} WHERE id = @id`).run({ ...columns, id });
     return this.get(id);
   }
 

@@ -35,7 +35,7 @@ export interface RoomOptions {
   logger: Logger;
 }
 
-/** Max producers per source per peer is one; this caps what a single client can create. */
+/** A peer needs two transports (send, recv); a few more leave room for reconnects, and no client can pile them up. */
 const MAX_TRANSPORTS_PER_PEER = 4;
 
 /**
