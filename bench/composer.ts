@@ -94,16 +94,27 @@ async function scenario(resolution: Resolution, inputs: number, extra: boolean):
     `destination ${d?.state} ${d?.bitrateKbps} kb/s ${d?.fps} fps; Go live → create() ${createdMs} ms, → first publish at nginx ${firstPublishMs} ms; ` +
     `RTP resumed → first FLV video tag ${startup?.toFixed(0)} ms (includes probing + waiting for keyframes)`;
   if (extra) {
-    // Membership change: one more participant (camera + mic).
+    // Membership change: one more participant (camera + mic) joins, then leaves.
+    const late = await startRtpParticipant({ router, peerId: 'late', size: '640x360', frequency: 900, ffmpegPath });
     const switches = broadcast.stats().switches;
-    participants.push({ peerId: 'late', displayName: 'Late joiner', producers: senders[0]!.producers });
+    participants.push({ peerId: 'late', displayName: 'Late joiner', producers: late.producers });
     const t = performance.now();
     broadcast.refresh();
     await waitFor(() => broadcast.stats().switches > switches, 20_000);
     const s = broadcast.stats();
-    line += `\n    membership change: refresh() → switch ${(performance.now() - t).toFixed(0)} ms (incl. 300 ms debounce), ` +
+    line += `\n    join while live: refresh() → switch ${(performance.now() - t).toFixed(0)} ms (incl. 300 ms debounce), ` +
       `picture gap at switch ${s.lastSwitchGapMs?.toFixed(0)} ms wall-clock, ${s.lastSwitchTimestampGapMs} ms in timestamps, publishes at nginx ${server.publishCount(key)}`;
     await sleep(3000);
+    // Leaving stops inputs the live composer waits for: its picture freezes until the next one switches in.
+    const beforeLeave = broadcast.stats().switches;
+    participants.pop();
+    const tl = performance.now();
+    await late.close();
+    await waitFor(() => broadcast.stats().switches > beforeLeave, 20_000);
+    const l = broadcast.stats();
+    line += `\n    leave while live: producers closed → switch ${(performance.now() - tl).toFixed(0)} ms, ` +
+      `picture gap at switch ${l.lastSwitchGapMs?.toFixed(0)} ms wall-clock, publishes at nginx ${server.publishCount(key)}`;
+    await sleep(2000);
   }
   await broadcast.close();
   if (extra) {

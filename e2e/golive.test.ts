@@ -77,9 +77,11 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
     assert.equal((await host.page.content()).includes(KEY_RTMPS), false, 'the stream key is never shown');
 
     // What the platforms would receive.
+    const health = async () => (await host.page.getByTestId('golive-panel').innerText()).replace(/\s+/g, ' ');
     const [probedRtmp, probedRtmps] = await Promise.all([probeStream(`${rtmp.rtmpUrl('live')}/${KEY_RTMP}`, 6), probeStream(`${rtmp.rtmpUrl('live')}/${KEY_RTMPS}`, 6)]);
-    assertYouTubeReady(probedRtmp, 'rtmp destination');
-    assertYouTubeReady(probedRtmps, 'rtmps destination');
+    const panel = await health();
+    assertYouTubeReady(probedRtmp, `rtmp destination (panel: ${panel})`);
+    assertYouTubeReady(probedRtmps, `rtmps destination (panel: ${panel})`);
     assert.equal(rtmp.publishCount(KEY_RTMP), 1);
     assert.equal(rtmp.publishCount(KEY_RTMPS), 1);
 

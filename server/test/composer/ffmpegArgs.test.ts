@@ -8,6 +8,7 @@ import type { BroadcastLayout } from '@onair/shared';
 import { buildComposerArgs, buildFilterGraph, encoderArgs, DEFAULT_FONT_FILE } from '../../src/composer/ffmpegArgs.js';
 import { effectiveLayout, FRAME_SIZES, featuredRects, gridRects, gridShape, type Rect } from '../../src/composer/layout.js';
 import { compositionKey, planComposition, type PlanParticipant } from '../../src/composer/plan.js';
+import { simulcastLayerFor } from '../../src/composer/Composer.js';
 import { buildSdp } from '../../src/composer/sdp.js';
 
 const frame = FRAME_SIZES['720p'];
@@ -240,4 +241,24 @@ describe('filter graphs run in the real ffmpeg', () => {
       }
     });
   }
+});
+
+describe('simulcastLayerFor', () => {
+  for (const [what, participants, layout, input, expected] of [
+    ['one person filling the frame', people(1), 'grid', 0, 2],
+    ['two people side by side', people(2), 'grid', 0, 1],
+    ['a 2x2 grid tile', people(4), 'grid', 3, 1],
+    ['a 3x3 grid tile', people(9), 'grid', 8, 1],
+    ['the featured speaker', people(4), 'speaker', 0, 2],
+    ['a thumbnail in the speaker strip', people(4), 'speaker', 1, 0],
+  ] as const) {
+    it(`picks layer ${expected} for ${what}`, () => {
+      assert.equal(simulcastLayerFor(plan([...participants], layout), input, 3), expected);
+    });
+  }
+
+  it('never asks for a layer the producer does not send', () => {
+    assert.equal(simulcastLayerFor(plan(people(1)), 0, 2), 1);
+    assert.equal(simulcastLayerFor(plan(people(1)), 0, 1), 0);
+  });
 });
