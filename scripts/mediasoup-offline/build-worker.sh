@@ -12,7 +12,7 @@ PATCH="$HERE/mediasoup-$MS_VERSION-debian.patch"
 WORK=$(dirname "$OUT")/build
 mkdir -p "$WORK"
 
-sh "$HERE/../ensure-debian-packages.sh" g++ pkg-config python3-venv libuv1-dev libssl-dev \
+sh "$HERE/../ensure-debian-packages.sh" g++ pkg-config patch python3-venv libuv1-dev libssl-dev \
   libsrtp2-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler
 
 cd "$WORK"
