@@ -19,7 +19,7 @@ cd "$WORK"
 if [ ! -x venv/bin/meson ]; then
   python3 -m venv venv
   # pip's own configuration decides the index (a local mirror where there is one).
-  ./venv/bin/pip install -q meson==1.12.1 ninja==1.13.2
+  ./venv/bin/pip install -q --retries 1 --timeout 20 meson==1.12.1 ninja==1.13.2
 fi
 PATH="$WORK/venv/bin:$PATH"; export PATH
 
