@@ -73,16 +73,19 @@ export class DestinationsRepo {
   }
 
   update(id: string, patch: { name?: string; platform?: Platform; serverUrl?: string; streamKey?: string }): Destination {
-    this.row(id);
-    if (patch.name !== undefined) this.db.prepare('UPDATE destinations SET name = ? WHERE id = ?').run(patch.name, id);
-    if (patch.platform !== undefined) this.db.prepare('UPDATE destinations SET platform = ? WHERE id = ?').run(patch.platform, id);
-    if (patch.serverUrl !== undefined) this.db.prepare('UPDATE destinations SET server_url = ? WHERE id = ?').run(patch.serverUrl, id);
-    if (patch.streamKey !== undefined) {
-      registerSecret(patch.streamKey);
-      this.db
-        .prepare('UPDATE destinations SET stream_key_enc = ?, stream_key_last4 = ? WHERE id = ?')
-        .run(this.keys.encrypt(patch.streamKey), patch.streamKey.slice(-4), id);
-    }
+    const current = this.row(id);
+    if (patch.streamKey !== undefined) registerSecret(patch.streamKey);
+    // One statement, so a failed update changes nothing.
+    this.db
+      .prepare('UPDATE destinations SET name = ?, platform = ?, server_url = ?, stream_key_enc = ?, stream_key_last4 = ? WHERE id = ?')
+      .run(
+        patch.name ?? current.name,
+        patch.platform ?? current.platform,
+        patch.serverUrl ?? current.server_url,
+        patch.streamKey !== undefined ? this.keys.encrypt(patch.streamKey) : current.stream_key_enc,
+        patch.streamKey !== undefined ? patch.streamKey.slice(-4) : current.stream_key_last4,
+        id,
+      );
     return this.get(id);
   }
 

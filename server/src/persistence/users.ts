@@ -59,10 +59,17 @@ export class UsersRepo {
   }
 
   update(id: string, patch: { name?: string; disabled?: boolean; passwordHash?: string }): User {
-    this.get(id);
-    if (patch.name !== undefined) this.db.prepare('UPDATE users SET name = ? WHERE id = ?').run(patch.name, id);
-    if (patch.disabled !== undefined) this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(patch.disabled ? 1 : 0, id);
-    if (patch.passwordHash !== undefined) this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(patch.passwordHash, id);
+    const current = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    if (!current) throw new AppError('USER_NOT_FOUND', 'No such user.');
+    // One statement, so a failed update changes nothing.
+    this.db
+      .prepare('UPDATE users SET name = ?, disabled = ?, password_hash = ? WHERE id = ?')
+      .run(
+        patch.name ?? current.name,
+        patch.disabled === undefined ? current.disabled : patch.disabled ? 1 : 0,
+        patch.passwordHash ?? current.password_hash,
+        id,
+      );
     return this.get(id);
   }
 }
