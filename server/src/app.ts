@@ -7,16 +7,19 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { RoomAccess } from './auth/access.js';
 import { Keys } from './auth/keys.js';
 import { hashPassword } from './auth/passwords.js';
 import { Tokens } from './auth/tokens.js';
 import type { Config } from './config.js';
-import { AppError, toErrorBody } from './errors.js';
+import { MAX_BODY_JSON_DEPTH, parseUntrustedJson, trimStrings } from './edge/input.js';
+import { AppError, toErrorBody, validationMessage } from './errors.js';
 import { loggerOptions, type Logger } from './logger.js';
 import { openDb, type Db } from './persistence/db.js';
 import { DestinationsRepo } from './persistence/destinations.js';
 import { RoomsRepo } from './persistence/rooms.js';
 import { UsersRepo } from './persistence/users.js';
+import authPlugin from './plugins/auth.js';
 import { authRoutes } from './routes/auth.js';
 import { destinationRoutes } from './routes/destinations.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -38,6 +41,8 @@ export interface Services {
   db: Db;
   keys: Keys;
   tokens: Tokens;
+  /** Who is a host of which room, and whether a token was revoked. */
+  access: RoomAccess;
   users: UsersRepo;
   rooms: RoomsRepo;
   destinations: DestinationsRepo;
@@ -106,6 +111,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const broadcasts = new BroadcastService({ config, db, destinations, rooms, logger });
   const webinarsRepo = new WebinarsRepo(db);
+  const access = new RoomAccess({ users, rooms, webinars: webinarsRepo });
   const clock = options.clock ?? systemClock;
   const scheduler = new Scheduler({
     webinars: webinarsRepo,
@@ -144,14 +150,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const inviteUrl = makeInviteUrl(tokens, config.publicUrl);
   const webinars = new WebinarService({ webinars: webinarsRepo, rooms, users, destinations, scheduler, clock, inviteUrl, publicUrl: config.publicUrl });
   app.decorate('services', {
-    config, db, keys, tokens, users, rooms, destinations, pool, registry, broadcasts, webinarsRepo, webinars, scheduler, inviteUrl, logger,
+    config, db, keys, tokens, access, users, rooms, destinations, pool, registry, broadcasts, webinarsRepo, webinars, scheduler, inviteUrl, logger,
   });
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof AppError) return reply.status(error.status).send({ error: error.toBody() });
-    const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    const e = error as { validation?: unknown; validationContext?: string; statusCode?: number; message?: string; code?: string };
     if (e.validation) {
-      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: e.message ?? 'The request is not valid.' } });
+      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: validationMessage(e) } });
     }
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ error: { code: 'BAD_REQUEST', message: e.message ?? 'Bad request.' } });
@@ -160,6 +166,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return reply.status(500).send({ error: toErrorBody(error) });
   });
 
+  // Every JSON body is bounded in depth before it becomes objects and parsed without prototype
+  // poisoning (the size is bounded by bodyLimit); then every string in it is trimmed, so schema
+  // lengths apply to what was meant and a whitespace-only name or key is refused.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseUntrustedJson(body as string, MAX_BODY_JSON_DEPTH));
+    } catch (error) {
+      done(new AppError('VALIDATION_FAILED', error instanceof AppError ? error.message : 'The body is not valid JSON.'), undefined);
+    }
+  });
+  app.addHook('preValidation', async (req) => {
+    if (typeof req.body === 'object' && req.body !== null) trimStrings(req.body);
+    if (typeof req.query === 'object' && req.query !== null) trimStrings(req.query);
+  });
+
+  await app.register(authPlugin, { tokens, access, rooms });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'OnAir API', version: '0.1.0', description: 'Meetings, go-live destinations, webinars and broadcast history.' },
@@ -169,7 +192,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
 
-  app.get('/api/health', { schema: { response: { 200: Type.Object({ ok: Type.Boolean(), rooms: Type.Integer() }) } } }, async () => ({
+  app.get('/api/health', { config: { auth: { roles: 'public' } }, schema: { response: { 200: Type.Object({ ok: Type.Boolean(), rooms: Type.Integer() }) } } }, async () => ({
     ok: true,
     rooms: registry.list().length,
   }));

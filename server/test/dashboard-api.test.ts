@@ -87,13 +87,16 @@ describe('REST: users, destinations, webinars, history (roles and validation)', 
   });
 
   describe('destinations', () => {
-    it('admins create destinations whose key is masked everywhere; hosts may only list them', async () => {
+    it('admins create destinations whose key is masked everywhere; hosts may only list them, for a room they host', async () => {
       const d = await call('POST', '/api/destinations', admin(), { name: 'YouTube', platform: 'youtube', serverUrl: 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'abcd-1234-efgh-5678' });
       assert.equal(d.status, 201);
       assert.equal(d.body.streamKeyMasked, '••••5678');
       assert.equal(JSON.stringify(d.body).includes('abcd-1234'), false);
-      const listed = await call('GET', '/api/destinations', hostToken);
+      assert.equal((await call('GET', '/api/destinations', hostToken)).status, 403);
+      const hostsRoom = await call('POST', '/api/rooms', hostToken, { name: 'Host room' });
+      const listed = await call('GET', `/api/rooms/${hostsRoom.body.id}/destinations`, hostToken);
       assert.equal(listed.status, 200);
+      assert.ok(listed.body.some((x: { id: string }) => x.id === d.body.id));
       assert.equal(JSON.stringify(listed.body).includes('abcd-1234'), false);
       assert.equal((await call('POST', '/api/destinations', hostToken, { name: 'X', platform: 'custom', serverUrl: 'rtmp://x/app', streamKey: 'k' })).status, 403);
       assert.equal((await call('DELETE', `/api/destinations/${d.body.id}`, hostToken)).status, 403);

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   WRONG_ROOM: 403,
   USER_DISABLED: 403,
   NOT_AUTHENTICATED: 401,
+  /** The account was disabled, deleted or its password changed: its sessions end now. */
+  SESSION_REVOKED: 401,
   NOT_JOINED: 409,
   ALREADY_JOINED: 409,
   ROOM_NOT_FOUND: 404,

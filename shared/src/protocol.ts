@@ -7,7 +7,7 @@
  * The first request on a socket must be `authenticate`; anything else first is refused with
  * NOT_AUTHENTICATED and the socket closed.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { ErrorBody } from './errors.js';
 import { BroadcastLayout, Resolution, type BroadcastStatus } from './broadcast.js';
@@ -17,48 +17,133 @@ export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
-const Loose = { additionalProperties: true } as const;
+/**
+ * Every object in the protocol is closed (`additionalProperties: false`) and every string, number
+ * and array is bounded, so nothing a client sends can reach mediasoup or the database unbounded
+ * (a 40 kB frame of nested `rtpCapabilities` once overflowed the stack inside mediasoup's clone).
+ * The shapes follow mediasoup-client's RtpParameters.d.ts; mediasoup checks the values.
+ */
+const Closed = { additionalProperties: false } as const;
+const Str = (maxLength: number) => Type.String({ maxLength });
+const Uint = (maximum: number) => Type.Integer({ minimum: 0, maximum });
+const Kind = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+/** Codec parameters (`profile-level-id`, `useinbandfec`, ...): flat, a few dozen at most. */
+const CodecParameters = Type.Record(Type.String({ maxLength: 64 }), Type.Union([Str(256), Type.Number(), Type.Boolean()]), {
+  maxProperties: 32,
+});
+const RtcpFeedback = Type.Object({ type: Str(32), parameter: Type.Optional(Str(32)) }, Closed);
+const Priority = Type.Union([Type.Literal('very-low'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
 
-/** Checked structurally here; mediasoup checks the rest and its refusal becomes BAD_MESSAGE. */
 export const DtlsParametersSchema = Type.Unsafe<DtlsParameters>(
   Type.Object(
     {
       role: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('client'), Type.Literal('server')])),
-      fingerprints: Type.Array(
-        Type.Object({ algorithm: Type.String({ maxLength: 32 }), value: Type.String({ maxLength: 256 }) }),
-        { minItems: 1, maxItems: 8 },
-      ),
+      fingerprints: Type.Array(Type.Object({ algorithm: Str(32), value: Str(256) }, Closed), { minItems: 1, maxItems: 8 }),
     },
-    Loose,
+    Closed,
   ),
-);
-
-const CodecSchema = Type.Object(
-  { mimeType: Type.String({ maxLength: 64 }), clockRate: Type.Integer({ minimum: 1 }) },
-  Loose,
 );
 
 export const RtpParametersSchema = Type.Unsafe<RtpParameters>(
   Type.Object(
     {
-      codecs: Type.Array(Type.Intersect([CodecSchema, Type.Object({ payloadType: Type.Integer({ minimum: 0, maximum: 127 }) }, Loose)]), { minItems: 1, maxItems: 16 }),
-      encodings: Type.Optional(Type.Array(Type.Object({}, Loose), { maxItems: 8 })),
-      headerExtensions: Type.Optional(Type.Array(Type.Object({}, Loose), { maxItems: 32 })),
-      mid: Type.Optional(Type.String({ maxLength: 32 })),
+      mid: Type.Optional(Str(32)),
+      msid: Type.Optional(Str(256)),
+      codecs: Type.Array(
+        Type.Object(
+          {
+            mimeType: Str(64),
+            payloadType: Uint(127),
+            clockRate: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+            channels: Type.Optional(Uint(8)),
+            parameters: Type.Optional(CodecParameters),
+            rtcpFeedback: Type.Optional(Type.Array(RtcpFeedback, { maxItems: 16 })),
+          },
+          Closed,
+        ),
+        { minItems: 1, maxItems: 16 },
+      ),
+      headerExtensions: Type.Optional(
+        Type.Array(
+          Type.Object({ uri: Str(256), id: Uint(255), encrypt: Type.Optional(Type.Boolean()), parameters: Type.Optional(CodecParameters) }, Closed),
+          { maxItems: 32 },
+        ),
+      ),
+      encodings: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              active: Type.Optional(Type.Boolean()),
+              ssrc: Type.Optional(Uint(0xffffffff)),
+              rid: Type.Optional(Str(32)),
+              codecPayloadType: Type.Optional(Uint(127)),
+              rtx: Type.Optional(Type.Object({ ssrc: Uint(0xffffffff) }, Closed)),
+              dtx: Type.Optional(Type.Boolean()),
+              scalabilityMode: Type.Optional(Str(32)),
+              scaleResolutionDownBy: Type.Optional(Type.Number({ minimum: 1, maximum: 64 })),
+              maxBitrate: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
+              maxFramerate: Type.Optional(Type.Number({ minimum: 0, maximum: 240 })),
+              adaptivePtime: Type.Optional(Type.Boolean()),
+              priority: Type.Optional(Priority),
+              networkPriority: Type.Optional(Priority),
+            },
+            Closed,
+          ),
+          { maxItems: 8 },
+        ),
+      ),
+      rtcp: Type.Optional(
+        Type.Object({ cname: Type.Optional(Str(256)), reducedSize: Type.Optional(Type.Boolean()), mux: Type.Optional(Type.Boolean()) }, Closed),
+      ),
     },
-    Loose,
+    Closed,
   ),
 );
 
 export const RtpCapabilitiesSchema = Type.Unsafe<RtpCapabilities>(
   Type.Object(
     {
-      codecs: Type.Optional(Type.Array(Type.Intersect([CodecSchema, Type.Object({ kind: Type.String() }, Loose)]), { maxItems: 64 })),
-      headerExtensions: Type.Optional(Type.Array(Type.Object({}, Loose), { maxItems: 64 })),
+      codecs: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              kind: Kind,
+              mimeType: Str(64),
+              preferredPayloadType: Type.Optional(Uint(127)),
+              clockRate: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+              channels: Type.Optional(Uint(8)),
+              parameters: Type.Optional(CodecParameters),
+              rtcpFeedback: Type.Optional(Type.Array(RtcpFeedback, { maxItems: 16 })),
+            },
+            Closed,
+          ),
+          { maxItems: 64 },
+        ),
+      ),
+      headerExtensions: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              kind: Kind,
+              uri: Str(256),
+              preferredId: Uint(255),
+              preferredEncrypt: Type.Optional(Type.Boolean()),
+              direction: Type.Optional(
+                Type.Union([Type.Literal('sendrecv'), Type.Literal('sendonly'), Type.Literal('recvonly'), Type.Literal('inactive')]),
+              ),
+            },
+            Closed,
+          ),
+          { maxItems: 64 },
+        ),
+      ),
     },
-    Loose,
+    Closed,
   ),
 );
+
+/** Nesting deeper than this in a raw frame is refused before it is parsed into objects. */
+export const MAX_SIGNAL_JSON_DEPTH = 8;
 
 export const MediaSource = Type.Union([Type.Literal('mic'), Type.Literal('camera'), Type.Literal('screen')]);
 export type MediaSource = Static<typeof MediaSource>;
@@ -69,57 +154,61 @@ export type MediaKind = Static<typeof MediaKind>;
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('host'), Type.Literal('guest')]);
 export type Role = Static<typeof Role>;
 
-function request<T extends string, D extends TSchema>(type: T, data: D) {
-  return Type.Object({ id: Type.Integer({ minimum: 0 }), type: Type.Literal(type), data }, { additionalProperties: false });
+/** A request `{ id, type, data }`; its data object is closed like every object in the protocol. */
+function request<T extends string, P extends TProperties>(type: T, data: P) {
+  return Type.Object(
+    { id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), type: Type.Literal(type), data: Type.Object(data, Closed) },
+    Closed,
+  );
 }
 
 export const AuthenticateRequest = request(
   'authenticate',
-  Type.Object({
+  {
     token: Type.String({ minLength: 1, maxLength: 4096 }),
     /** The room the client means to enter; a token for another room is refused with WRONG_ROOM. */
     roomId: Type.Optional(Id),
-  }),
+  },
 );
-export const CreateTransportRequest = request('createTransport', Type.Object({ direction: Type.Union([Type.Literal('send'), Type.Literal('recv')]) }));
-export const ConnectTransportRequest = request('connectTransport', Type.Object({ transportId: Id, dtlsParameters: DtlsParametersSchema }));
-export const RestartIceRequest = request('restartIce', Type.Object({ transportId: Id }));
-export const JoinRequest = request('join', Type.Object({ rtpCapabilities: RtpCapabilitiesSchema }));
+export const CreateTransportRequest = request('createTransport', { direction: Type.Union([Type.Literal('send'), Type.Literal('recv')]) });
+export const ConnectTransportRequest = request('connectTransport', { transportId: Id, dtlsParameters: DtlsParametersSchema });
+export const RestartIceRequest = request('restartIce', { transportId: Id });
+export const JoinRequest = request('join', { rtpCapabilities: RtpCapabilitiesSchema });
 export const ProduceRequest = request(
   'produce',
-  Type.Object({ transportId: Id, kind: MediaKind, rtpParameters: RtpParametersSchema, source: MediaSource }),
+  { transportId: Id, kind: MediaKind, rtpParameters: RtpParametersSchema, source: MediaSource },
 );
-export const CloseProducerRequest = request('closeProducer', Type.Object({ producerId: Id }));
-export const PauseProducerRequest = request('pauseProducer', Type.Object({ producerId: Id }));
-export const ResumeProducerRequest = request('resumeProducer', Type.Object({ producerId: Id }));
-export const ResumeConsumerRequest = request('resumeConsumer', Type.Object({ consumerId: Id }));
+export const CloseProducerRequest = request('closeProducer', { producerId: Id });
+export const PauseProducerRequest = request('pauseProducer', { producerId: Id });
+export const ResumeProducerRequest = request('resumeProducer', { producerId: Id });
+export const ResumeConsumerRequest = request('resumeConsumer', { consumerId: Id });
 export const SetPreferredLayersRequest = request(
   'setPreferredLayers',
-  Type.Object({ consumerId: Id, spatialLayer: Type.Integer({ minimum: 0, maximum: 2 }) }),
+  { consumerId: Id, spatialLayer: Type.Integer({ minimum: 0, maximum: 2 }) },
 );
-export const LeaveRequest = request('leave', Type.Object({}));
+export const LeaveRequest = request('leave', {});
 export const StartBroadcastRequest = request(
   'startBroadcast',
-  Type.Object({
+  {
     destinationIds: Type.Array(Id, { minItems: 1, maxItems: 8, uniqueItems: true }),
     layout: Type.Optional(BroadcastLayout),
     resolution: Type.Optional(Resolution),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
     record: Type.Optional(Type.Boolean()),
-  }),
+  },
 );
 export const UpdateBroadcastRequest = request(
   'updateBroadcast',
-  Type.Object({
+  {
     layout: Type.Optional(BroadcastLayout),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
     addDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
     removeDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
-  }),
+  },
 );
-export const StopBroadcastRequest = request('stopBroadcast', Type.Object({}));
+export const StopBroadcastRequest = request('stopBroadcast', {});
 
 export const ClientRequest = Type.Union([
   AuthenticateRequest,

@@ -33,6 +33,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   FORBIDDEN: "You don't have permission to do that.",
   WRONG_ROOM: 'Your access is for a different meeting. Open the link again.',
   USER_DISABLED: 'This account has been disabled. Contact your administrator.',
+  SESSION_REVOKED: 'You were signed out: your account was disabled or deleted, or its password changed. Sign in again.',
   NOT_AUTHENTICATED: "The meeting connection wasn't set up correctly. Reload and try again.",
   NOT_JOINED: "You're not in the meeting yet.",
   ALREADY_JOINED: "You're already in this meeting in another window.",

@@ -7,6 +7,8 @@ export interface SessionClaims {
   typ: 'session';
   sub: string;
   role: 'admin' | 'host';
+  /** The user's token version when signed; bumping it (disable, password change) revokes the token. */
+  ver: number;
 }
 
 /** Entry to one room's WebSocket; short-lived. */
@@ -17,6 +19,8 @@ export interface RoomClaims {
   role: Role;
   room: string;
   name: string;
+  /** For a signed-in user, their token version (see SessionClaims.ver); guests have none. */
+  ver?: number;
 }
 
 /** What a join link carries so a guest may ask for a room token. */
@@ -50,10 +54,10 @@ export class Tokens {
 
   verifySession(token: string): SessionClaims {
     const p = this.verifyRaw(token);
-    if (p.typ !== 'session' || typeof p.sub !== 'string' || (p.role !== 'admin' && p.role !== 'host')) {
+    if (p.typ !== 'session' || typeof p.sub !== 'string' || (p.role !== 'admin' && p.role !== 'host') || !Number.isInteger(p.ver)) {
       throw new AppError('TOKEN_INVALID', 'The token is not valid.');
     }
-    return { typ: 'session', sub: p.sub, role: p.role };
+    return { typ: 'session', sub: p.sub, role: p.role, ver: Number(p.ver) };
   }
 
   verifyRoom(token: string): RoomClaims {
@@ -63,11 +67,12 @@ export class Tokens {
       typeof p.sub !== 'string' ||
       typeof p.room !== 'string' ||
       typeof p.name !== 'string' ||
-      (p.role !== 'admin' && p.role !== 'host' && p.role !== 'guest')
+      (p.role !== 'admin' && p.role !== 'host' && p.role !== 'guest') ||
+      (p.role !== 'guest' && !Number.isInteger(p.ver))
     ) {
       throw new AppError('TOKEN_INVALID', 'The token is not valid.');
     }
-    return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name };
+    return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name, ...(p.role !== 'guest' ? { ver: Number(p.ver) } : {}) };
   }
 
   /** An invite that does not verify, or names another room, is refused as INVITE_INVALID. */

@@ -65,6 +65,12 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX webinars_status ON webinars(status, starts_at);`,
+  // Revocation: every session and room token carries the version it was signed at; bumping it
+  // (disable, delete, password change) makes every earlier token invalid at once.
+  `ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE users ADD COLUMN deleted_at TEXT;`,
+  // Per destination: publish to an rtmps:// server whose certificate fails verification (off by default).
+  `ALTER TABLE destinations ADD COLUMN allow_untrusted_certificate INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDb(file: string): Db {

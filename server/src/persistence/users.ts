@@ -10,6 +10,8 @@ interface UserRow {
   password_hash: string;
   disabled: number;
   created_at: string;
+  token_version: number;
+  deleted_at: string | null;
 }
 
 function toUser(r: UserRow): User {
@@ -39,8 +41,13 @@ export class UsersRepo {
   }
 
   find(id: string): User | null {
-    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
-    return r ? toUser(r) : null;
+    return this.identity(id)?.user ?? null;
+  }
+
+  /** The user and the token version their tokens must carry; null when unknown or deleted. */
+  identity(id: string): { user: User; tokenVersion: number } | null {
+    const r = this.db.prepare('SELECT * FROM users WHERE id = ? AND deleted_at IS NULL').get(id) as UserRow | undefined;
+    return r ? { user: toUser(r), tokenVersion: r.token_version } : null;
   }
 
   get(id: string): User {
@@ -49,27 +56,47 @@ export class UsersRepo {
     return u;
   }
 
-  findWithHashByEmail(email: string): { user: User; passwordHash: string } | null {
-    const r = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email.trim()) as UserRow | undefined;
-    return r ? { user: toUser(r), passwordHash: r.password_hash } : null;
+  findWithHashByEmail(email: string): { user: User; passwordHash: string; tokenVersion: number } | null {
+    const r = this.db.prepare('SELECT * FROM users WHERE email = ? AND deleted_at IS NULL').get(email.trim()) as UserRow | undefined;
+    return r ? { user: toUser(r), passwordHash: r.password_hash, tokenVersion: r.token_version } : null;
   }
 
   list(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY created_at').all() as UserRow[]).map(toUser);
+    return (this.db.prepare('SELECT * FROM users WHERE deleted_at IS NULL ORDER BY created_at').all() as UserRow[]).map(toUser);
   }
 
-  update(id: string, patch: { name?: string; disabled?: boolean; passwordHash?: string }): User {
-    const current = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  /**
+   * Disabling the user or setting a new password also bumps their token version, which revokes
+   * every session and room token they hold (the caller closes their open sockets).
+   */
+  update(id: string, patch: { name?: string; disabled?: boolean; passwordHash?: string }): { user: User; revoked: boolean } {
+    const current = this.db.prepare('SELECT * FROM users WHERE id = ? AND deleted_at IS NULL').get(id) as UserRow | undefined;
     if (!current) throw new AppError('USER_NOT_FOUND', 'No such user.');
+    const revoked = patch.disabled === true || patch.passwordHash !== undefined;
     // One statement, so a failed update changes nothing.
     this.db
-      .prepare('UPDATE users SET name = ?, disabled = ?, password_hash = ? WHERE id = ?')
+      .prepare('UPDATE users SET name = ?, disabled = ?, password_hash = ?, token_version = token_version + ? WHERE id = ?')
       .run(
         patch.name ?? current.name,
         patch.disabled === undefined ? current.disabled : patch.disabled ? 1 : 0,
         patch.passwordHash ?? current.password_hash,
+        revoked ? 1 : 0,
         id,
       );
-    return this.get(id);
+    return { user: this.get(id), revoked };
+  }
+
+  /**
+   * Deletes the account: it can no longer sign in, its tokens are revoked, and its email is free
+   * for a new account. The row stays (rooms and webinars it created still name it).
+   */
+  delete(id: string): void {
+    const result = this.db
+      .prepare(
+        `UPDATE users SET deleted_at = ?, disabled = 1, token_version = token_version + 1, email = 'deleted-' || id || '@deleted.invalid'
+         WHERE id = ? AND deleted_at IS NULL`,
+      )
+      .run(new Date().toISOString(), id);
+    if (result.changes === 0) throw new AppError('USER_NOT_FOUND', 'No such user.');
   }
 }

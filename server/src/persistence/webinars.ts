@@ -140,6 +140,17 @@ export class WebinarsRepo {
     return this.get(id);
   }
 
+  /** Whether the user hosts a (not cancelled) webinar held in this room. */
+  isHostOfRoom(userId: string, roomId: string): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT 1 FROM webinars w, json_each(w.host_ids_json) h
+          WHERE w.room_id = ? AND w.status != 'cancelled' AND h.value = ? LIMIT 1`,
+      )
+      .get(roomId, userId);
+    return row !== undefined;
+  }
+
   setStatus(id: string, status: WebinarStatus): void {
     this.db.prepare('UPDATE webinars SET status = ? WHERE id = ?').run(status, id);
   }

@@ -2,15 +2,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BroadcastRecord, ErrorReply } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { requireUser } from '../plugins/auth.js';
+import { signedIn } from '../plugins/auth.js';
 
 /** Broadcast history: every broadcast, manual or scheduled, with each destination's outcome. */
 export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { tokens, users, broadcasts } = app.services;
+  const { broadcasts } = app.services;
   app.get(
     '/api/broadcasts',
     {
+      config: { auth: { roles: ['admin', 'host'] } },
       schema: {
         tags: ['broadcasts'],
         security: [{ bearer: [] }],
@@ -18,6 +19,6 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: Type.Array(BroadcastRecord), 401: ErrorReply },
       },
     },
-    async (req) => broadcasts.history(requireUser(req, tokens, users), Number(req.query.limit ?? 100)),
+    async (req) => broadcasts.history(signedIn(req), Number(req.query.limit ?? 100)),
   );
 }

@@ -4,35 +4,31 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRtmpUrl } from '../destinations/url.js';
 import { AppError } from '../errors.js';
-import { requireUser } from '../plugins/auth.js';
 
-/** Destinations: hosts may list them (keys masked) to go live; only admins manage them. */
+/** Destinations: admins manage them (hosts see them, keys masked, through /api/rooms/:id/destinations). */
 export async function destinationRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { tokens, users, destinations, broadcasts, webinars } = app.services;
+  const { destinations, broadcasts, webinars } = app.services;
   const security = [{ bearer: [] }];
 
-  app.get('/api/destinations', { schema: { tags: ['destinations'], security, response: { 200: Type.Array(Destination), 401: ErrorReply } } }, async (req) => {
-    requireUser(req, tokens, users);
+  app.get('/api/destinations', { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, response: { 200: Type.Array(Destination), 401: ErrorReply } } }, async (req) => {
     return destinations.list();
   });
 
   app.post(
     '/api/destinations',
-    { schema: { tags: ['destinations'], security, body: CreateDestinationBody, response: { 201: Destination, 400: ErrorReply, 403: ErrorReply } } },
+    { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, body: CreateDestinationBody, response: { 201: Destination, 400: ErrorReply, 403: ErrorReply } } },
     async (req, reply) => {
-      requireUser(req, tokens, users, ['admin']);
       validateRtmpUrl(req.body.serverUrl);
-      const created = destinations.create({ ...req.body, name: req.body.name.trim(), serverUrl: req.body.serverUrl.trim(), streamKey: req.body.streamKey.trim() });
+      const created = destinations.create(req.body);
       return reply.status(201).send(created);
     },
   );
 
   app.patch(
     '/api/destinations/:id',
-    { schema: { tags: ['destinations'], security, params: IdParams, body: UpdateDestinationBody, response: { 200: Destination, 400: ErrorReply, 403: ErrorReply, 404: ErrorReply } } },
+    { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, params: IdParams, body: UpdateDestinationBody, response: { 200: Destination, 400: ErrorReply, 403: ErrorReply, 404: ErrorReply } } },
     async (req) => {
-      requireUser(req, tokens, users, ['admin']);
       if (req.body.serverUrl !== undefined) validateRtmpUrl(req.body.serverUrl);
       return destinations.update(req.params.id, req.body);
     },
@@ -45,6 +41,7 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
   app.delete(
     '/api/destinations/:id',
     {
+      config: { auth: { roles: ['admin'] } },
       schema: {
         tags: ['destinations'],
         security,
@@ -54,7 +51,6 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
       },
     },
     async (req, reply) => {
-      requireUser(req, tokens, users, ['admin']);
       const destination = destinations.get(req.params.id);
       const using = webinars.usingDestination(destination.id);
       if (using.length > 0 && req.query.force !== 'true') {
@@ -73,9 +69,8 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
   /** A short real push (a few seconds of test pattern) that reports success or the reason it failed. */
   app.post(
     '/api/destinations/:id/test',
-    { schema: { tags: ['destinations'], security, params: IdParams, response: { 200: DestinationTestReply, 403: ErrorReply, 404: ErrorReply } } },
+    { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, params: IdParams, response: { 200: DestinationTestReply, 403: ErrorReply, 404: ErrorReply } } },
     async (req) => {
-      requireUser(req, tokens, users, ['admin']);
       return broadcasts.testDestination(destinations.withKey(req.params.id));
     },
   );

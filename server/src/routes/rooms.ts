@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CreateRoomBody, ErrorReply, IdParams, JoinRoomBody, JoinRoomReply, Room, RoomPreview } from '@onair/shared';
+import { CreateRoomBody, Destination, ErrorReply, IdParams, JoinRoomBody, JoinRoomReply, Room, RoomPreview, type Role } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,12 @@ import type { Services } from '../app.js';
 import type { Tokens } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { RoomRecord } from '../persistence/rooms.js';
-import { optionalUser, requireUser } from '../plugins/auth.js';
+import { signedIn } from '../plugins/auth.js';
+
+function verifyInvite(tokens: Tokens, invite: string | undefined, roomId: string): void {
+  if (!invite) throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
+  tokens.verifyInvite(invite, roomId);
+}
 
 /** Join links carry a signed invite so only people given the link can ask for a guest token. */
 export function makeInviteUrl(tokens: Tokens, publicUrl: string): (roomId: string) => string {
@@ -26,58 +31,68 @@ function toRoom(services: Services, r: RoomRecord): Room {
 export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const services = app.services;
-  const { tokens, users, rooms, config } = services;
+  const { tokens, rooms, access, destinations, config } = services;
 
   app.get(
     '/api/rooms',
-    { schema: { tags: ['rooms'], security: [{ bearer: [] }], response: { 200: Type.Array(Room), 401: ErrorReply } } },
+    { config: { auth: { roles: ['admin', 'host'] } }, schema: { tags: ['rooms'], security: [{ bearer: [] }], response: { 200: Type.Array(Room), 401: ErrorReply } } },
     async (req) => {
-      const user = requireUser(req, tokens, users);
+      const user = signedIn(req);
       return rooms.list(user.role === 'admin' ? null : user.id).map((r) => toRoom(services, r));
     },
   );
 
   app.post(
     '/api/rooms',
-    { schema: { tags: ['rooms'], security: [{ bearer: [] }], body: CreateRoomBody, response: { 201: Room, 400: ErrorReply, 401: ErrorReply } } },
+    {
+      config: { auth: { roles: ['admin', 'host'] } },
+      schema: { tags: ['rooms'], security: [{ bearer: [] }], body: CreateRoomBody, response: { 201: Room, 400: ErrorReply, 401: ErrorReply } },
+    },
     async (req, reply) => {
-      const user = requireUser(req, tokens, users);
-      const room = rooms.create(req.body.name.trim(), user.id);
+      const room = rooms.create(req.body.name, signedIn(req).id);
       return reply.status(201).send(toRoom(services, room));
     },
   );
 
   app.delete(
     '/api/rooms/:id',
-    { schema: { tags: ['rooms'], security: [{ bearer: [] }], params: IdParams, response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply } } },
+    {
+      config: { auth: { roles: ['admin', 'host'], room: { param: 'id', right: 'owner' } } },
+      schema: { tags: ['rooms'], security: [{ bearer: [] }], params: IdParams, response: { 204: Type.Null(), 403: ErrorReply, 404: ErrorReply } },
+    },
     async (req, reply) => {
-      const user = requireUser(req, tokens, users);
-      const room = rooms.get(req.params.id);
-      if (user.role !== 'admin' && room.ownerId !== user.id) throw new AppError('FORBIDDEN', 'Only the room owner can delete it.');
-      rooms.delete(room.id);
-      await services.registry.get(room.id)?.close();
+      rooms.delete(req.params.id);
+      // Everyone in it leaves now; their room tokens stop working because the room is gone.
+      await services.registry.get(req.params.id)?.close({ code: 'ROOM_CLOSED', message: 'The host deleted this meeting.' });
       return reply.status(204).send(null);
     },
+  );
+
+  /** What the Go live panel offers: destinations (keys masked), for the room's hosts only. */
+  app.get(
+    '/api/rooms/:id/destinations',
+    {
+      config: { auth: { roles: ['admin', 'host'], room: { param: 'id', right: 'host' } } },
+      schema: { tags: ['rooms'], security: [{ bearer: [] }], params: IdParams, response: { 200: Type.Array(Destination), 403: ErrorReply, 404: ErrorReply } },
+    },
+    async () => destinations.list(),
   );
 
   /** What the join page shows before asking for a name; refuses forged invites right away. */
   app.get(
     '/api/rooms/:id/preview',
     {
+      config: { auth: { roles: 'public' } },
       schema: {
         tags: ['rooms'],
         params: IdParams,
-        querystring: Type.Object({ invite: Type.Optional(Type.String({ maxLength: 4096 })) }),
+        querystring: Type.Object({ invite: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false }),
         response: { 200: RoomPreview, 401: ErrorReply, 404: ErrorReply },
       },
     },
     async (req) => {
       const room = rooms.get(req.params.id);
-      const user = optionalUser(req, tokens, users);
-      if (!user) {
-        if (!req.query.invite) throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
-        tokens.verifyInvite(req.query.invite, room.id);
-      }
+      if (!req.user || access.roleIn(req.user, room.id) === 'guest') verifyInvite(tokens, req.query.invite, room.id);
       return { id: room.id, name: room.name, ...roomLiveInfo(services, room.id) };
     },
   );
@@ -85,18 +100,21 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   /** Hands out the short-lived room token the WebSocket wants first. */
   app.post(
     '/api/rooms/:id/join',
-    { schema: { tags: ['rooms'], params: IdParams, body: JoinRoomBody, response: { 200: JoinRoomReply, 401: ErrorReply, 404: ErrorReply } } },
+    {
+      config: { auth: { roles: 'public' } },
+      schema: { tags: ['rooms'], params: IdParams, body: JoinRoomBody, response: { 200: JoinRoomReply, 401: ErrorReply, 404: ErrorReply } },
+    },
     async (req) => {
       const room = rooms.get(req.params.id);
-      const user = optionalUser(req, tokens, users);
-      const displayName = req.body.displayName.trim();
-      if (!displayName) throw new AppError('VALIDATION_FAILED', 'Enter your name.');
-      let claims: { sub: string; role: 'admin' | 'host' | 'guest' };
-      if (user && user.role !== 'guest') {
-        claims = { sub: user.id, role: user.role };
+      const displayName = req.body.displayName;
+      // Hosts of this room (owner, webinar hosts, admins) enter as hosts; anyone else, signed in
+      // or not, is a guest and needs the room's invite like any guest.
+      const role = req.user ? access.roleIn(req.user, room.id) : 'guest';
+      let claims: { sub: string; role: Role; ver?: number };
+      if (req.user && role !== 'guest') {
+        claims = { sub: req.user.id, role, ver: services.users.identity(req.user.id)?.tokenVersion ?? -1 };
       } else {
-        if (!req.body.invite) throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
-        tokens.verifyInvite(req.body.invite, room.id);
+        verifyInvite(tokens, req.body.invite, room.id);
         claims = { sub: `guest:${randomUUID()}`, role: 'guest' };
       }
       const ttl = config.guestTokenTtlSeconds;

@@ -3,7 +3,7 @@ import { Session } from '../signalling/Session.js';
 
 /** GET /ws: one signalling session per socket; the first message must be `authenticate`. */
 export async function wsRoute(app: FastifyInstance): Promise<void> {
-  const { tokens, rooms, registry, broadcasts, logger } = app.services;
+  const { tokens, rooms, registry, broadcasts, access, logger } = app.services;
   const openRoom = async (roomId: string) => {
     const record = rooms.get(roomId);
     return registry.open(record.id, record.name);
@@ -11,7 +11,14 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
   app.get('/ws', { websocket: true }, (socket) => {
     const session = new Session(
       { send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) },
-      { tokens, openRoom, broadcasts, logger: logger.child({ ws: true }) },
+      {
+        tokens,
+        openRoom,
+        admit: (claims) => access.admit(claims),
+        canHost: (userKey, roomId) => access.canHost(userKey, roomId),
+        broadcasts,
+        logger: logger.child({ ws: true }),
+      },
     );
     socket.on('message', (data, isBinary) => {
       if (isBinary) {

@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { BroadcastStatus, MediaKind, MediaSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
+import type { BroadcastStatus, ErrorBody, MediaKind, MediaSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
 import { AppError } from '../errors.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { Logger } from '../logger.js';
@@ -172,7 +172,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     // Consumers are created after the response has gone out, so the client knows the peers first.
     setImmediate(() => {
       for (const other of others) {
-        for (const { producer, source } of other.producers.values()) void this.createConsumer(peer, other, producer, source);
+        for (const { producer, source } of other.producers.values()) this.detached(peer, () => this.createConsumer(peer, other, producer, source));
       }
     });
     this.emit('peerjoined', peer);
@@ -208,7 +208,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
     }
     for (const other of this.joinedPeers) {
-      if (other !== peer) void this.createConsumer(other, peer, producer, source);
+      if (other !== peer) this.detached(other, () => this.createConsumer(other, peer, producer, source));
     }
     this.peerChanged(peer);
     return producer.id;
@@ -243,6 +243,20 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const other of this.joinedPeers) if (other !== peer) other.notify('peerUpdated', { peer: info });
     this.emit('mediachanged');
     this.broadcast?.refresh();
+  }
+
+  /**
+   * Safety net for work that runs outside a request (consumers created for a joiner, a new
+   * producer fanned out to the others): an unexpected failure closes the peer it concerns, tells
+   * it why and is logged; the room, its other peers and the process go on.
+   */
+  private detached(peer: Peer, work: () => Promise<void>): void {
+    work().catch((error: unknown) => {
+      this.logger.error({ err: error, peer: peer.id }, 'unexpected failure; closing this participant');
+      if (peer.closed) return;
+      peer.notify('closing', { code: 'INTERNAL', message: 'Something went wrong with your connection to this meeting. Join again to continue.' });
+      this.removePeer(peer);
+    });
   }
 
   private async createConsumer(consumerPeer: Peer, producerPeer: Peer, producer: types.Producer, source: MediaSource): Promise<void> {
@@ -305,6 +319,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.scheduleCloseIfEmpty();
   }
 
+  /** Tells the matching peers why, then removes them (their sessions close with that reason). */
+  dismiss(which: (peer: Peer) => boolean, reason: ErrorBody): void {
+    for (const peer of [...this.peers.values()]) {
+      if (!which(peer)) continue;
+      peer.notify('closing', reason);
+      this.removePeer(peer);
+    }
+  }
+
   private scheduleCloseIfEmpty(): void {
     if (this.closed || this.held || this.peers.size > 0 || this.emptyTimer) return;
     this.emptyTimer = setTimeout(() => {
@@ -340,7 +363,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!peer.joined) throw new AppError('NOT_JOINED', 'Join the meeting first.');
   }
 
-  async close(reason: { code: 'ROOM_CLOSED' | 'SERVER_RESTARTING'; message: string } = { code: 'ROOM_CLOSED', message: 'This meeting has ended.' }): Promise<void> {
+  async close(reason: ErrorBody = { code: 'ROOM_CLOSED', message: 'This meeting has ended.' }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.cancelEmptyTimer();

@@ -1,3 +1,4 @@
+import type { ErrorBody } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { Room } from './Room.js';
 import type { WorkerPool } from './WorkerPool.js';
@@ -59,6 +60,11 @@ export class RoomRegistry {
       .finally(() => this.opening.delete(id));
     this.opening.set(id, promise);
     return promise;
+  }
+
+  /** Ends every session of this account in every open room now (its tokens were revoked). */
+  disconnectUser(userId: string, reason: ErrorBody): void {
+    for (const room of this.rooms.values()) room.dismiss((peer) => peer.userKey === userId, reason);
   }
 
   /** At shutdown: peers are told the server is restarting, so their clients reconnect. */

@@ -3,17 +3,21 @@ import {
   assertNever,
   ClientRequest,
   CLIENT_REQUEST_TYPES,
+  MAX_SIGNAL_JSON_DEPTH,
   MAX_SIGNAL_MESSAGE_BYTES,
   type ClientRequestType,
   type ErrorBody,
+  type ErrorCode,
+  type Role,
   type NotificationData,
   type NotificationEvent,
   type ResponseData,
   type ServerMessage,
 } from '@onair/shared';
 import { randomUUID } from 'node:crypto';
-import type { Tokens } from '../auth/tokens.js';
-import { AppError, toErrorBody } from '../errors.js';
+import type { RoomClaims, Tokens } from '../auth/tokens.js';
+import { parseUntrustedJson, trimStrings } from '../edge/input.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Peer } from '../sfu/Peer.js';
 import type { Room } from '../sfu/Room.js';
@@ -21,11 +25,37 @@ import { toClientRtpCapabilities } from '../sfu/wire.js';
 
 const validateRequest = TypeCompiler.Compile(ClientRequest);
 
+/** Who may send each request. Every request passes this one gate before it is dispatched. */
+export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'host'> = {
+  authenticate: 'anyone',
+  createTransport: 'member',
+  connectTransport: 'member',
+  restartIce: 'member',
+  join: 'member',
+  produce: 'member',
+  closeProducer: 'member',
+  pauseProducer: 'member',
+  resumeProducer: 'member',
+  resumeConsumer: 'member',
+  setPreferredLayers: 'member',
+  leave: 'member',
+  startBroadcast: 'host',
+  updateBroadcast: 'host',
+  stopBroadcast: 'host',
+};
+
 /** What a session needs from the rest of the server. */
 export interface SessionDeps {
   tokens: Tokens;
   /** Opens (or finds) the live room for a stored room id; throws ROOM_NOT_FOUND. */
   openRoom: (roomId: string) => Promise<Room>;
+  /**
+   * Checks that a room token's holder may still enter (account enabled, token not revoked) and
+   * returns their role in that room now; throws TOKEN_INVALID / USER_DISABLED / SESSION_REVOKED.
+   */
+  admit: (claims: RoomClaims) => Role;
+  /** Whether this participant may act as a host in the room right now (asked on every host action). */
+  canHost: (userKey: string, roomId: string) => boolean;
   /** Go live / update / stop; implemented by the broadcast service. */
   broadcasts: BroadcastControl;
   logger: Logger;
@@ -43,7 +73,7 @@ export interface SessionSocket {
   close(code: number, reason: string): void;
 }
 
-/** Time a new socket has to authenticate before it is closed. */
+/** Time a new socket has to send its first (authenticate) frame before it is closed. */
 const AUTH_TIMEOUT_MS = 10_000;
 /** Sustained request rate above which a socket is cut off (per 10 s window). */
 const MAX_REQUESTS_PER_WINDOW = 400;
@@ -51,6 +81,17 @@ export const WS_CLOSE_POLICY = 4001;
 export const WS_CLOSE_REPLACED = 4002;
 export const WS_CLOSE_ROOM_CLOSED = 4003;
 export const WS_CLOSE_RESTARTING = 4004;
+export const WS_CLOSE_REVOKED = 4005;
+export const WS_CLOSE_INTERNAL = 4006;
+
+/** The close code that goes with each `closing` reason (the notification carries the words). */
+const CLOSE_CODES: Partial<Record<ErrorCode, number>> = {
+  REPLACED: WS_CLOSE_REPLACED,
+  SERVER_RESTARTING: WS_CLOSE_RESTARTING,
+  ROOM_CLOSED: WS_CLOSE_ROOM_CLOSED,
+  SESSION_REVOKED: WS_CLOSE_REVOKED,
+  INTERNAL: WS_CLOSE_INTERNAL,
+};
 
 /**
  * One WebSocket participant. Authenticates first, then validates every message against the shared
@@ -60,6 +101,8 @@ export class Session {
   private peer: Peer | null = null;
   private room: Room | null = null;
   private authenticating = false;
+  /** An authenticate frame has been accepted (it may still be queued or running). */
+  private authRequested = false;
   private closed = false;
   private readonly authTimer: NodeJS.Timeout;
   private windowStart = Date.now();
@@ -75,7 +118,11 @@ export class Session {
     }, AUTH_TIMEOUT_MS);
   }
 
-  /** Entry point for each text frame. Requests run one at a time, in order. */
+  /**
+   * Entry point for each text frame. Requests run one at a time, in order. A frame that breaks the
+   * protocol (too large, too deep, not JSON, not a known request of the right shape, or anything
+   * but `authenticate` first) is answered with its error and the socket is closed at once.
+   */
   handle(raw: string | Buffer): void {
     if (this.closed) return;
     if (++this.windowCount > MAX_REQUESTS_PER_WINDOW) {
@@ -88,27 +135,32 @@ export class Session {
     }
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
     if (size > MAX_SIGNAL_MESSAGE_BYTES) {
-      this.sendError(null, { code: 'MESSAGE_TOO_LARGE', message: `Messages are limited to ${MAX_SIGNAL_MESSAGE_BYTES} bytes.` });
+      this.violation(null, new AppError('MESSAGE_TOO_LARGE', `Messages are limited to ${MAX_SIGNAL_MESSAGE_BYTES} bytes.`));
       return;
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString());
-    } catch {
-      this.sendError(null, { code: 'BAD_MESSAGE', message: 'The message is not valid JSON.' });
+      parsed = trimStrings(parseUntrustedJson(raw.toString(), MAX_SIGNAL_JSON_DEPTH));
+    } catch (error) {
+      this.violation(null, error instanceof AppError ? error : new AppError('BAD_MESSAGE', 'The message is not valid JSON.'));
       return;
     }
     const id = requestId(parsed);
     if (!validateRequest.Check(parsed)) {
       const type = requestType(parsed);
       if (type !== null && !CLIENT_REQUEST_TYPES.includes(type as ClientRequestType)) {
-        this.sendError(id, { code: 'UNKNOWN_MESSAGE', message: `Unknown message type "${type.slice(0, 40)}".` });
+        this.violation(id, new AppError('UNKNOWN_MESSAGE', `Unknown message type "${type.slice(0, 40)}".`));
       } else {
         const first = validateRequest.Errors(parsed).First();
         const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';
-        this.sendError(id, { code: 'BAD_MESSAGE', message: `The message does not match the protocol (${where}).` });
+        this.violation(id, new AppError('BAD_MESSAGE', `The message does not match the protocol (${where}).`));
       }
-      if (!this.peer && type !== 'authenticate') this.close(WS_CLOSE_POLICY, 'not authenticated');
+      return;
+    }
+    if (parsed.type === 'authenticate') {
+      this.authRequested = true;
+    } else if (!this.authRequested) {
+      this.violation(parsed.id, new AppError('NOT_AUTHENTICATED', 'Authenticate first.'));
       return;
     }
     const request = parsed;
@@ -117,7 +169,12 @@ export class Session {
 
   /** Binary frames are not part of the protocol. */
   refuseBinary(): void {
-    this.sendError(null, { code: 'BAD_MESSAGE', message: 'Messages are JSON text frames; binary frames are not accepted.' });
+    this.violation(null, new AppError('BAD_MESSAGE', 'Messages are JSON text frames; binary frames are not accepted.'));
+  }
+
+  /** The peer broke the protocol: it gets the reason, then the socket closes (RFC 6455 policy). */
+  private violation(id: number | null, error: AppError): void {
+    this.fail(id, error, WS_CLOSE_POLICY);
   }
 
   private async run(request: ClientRequest): Promise<void> {
@@ -126,9 +183,15 @@ export class Session {
       const data = await this.dispatch(request);
       this.send({ kind: 'response', id: request.id, type: request.type, data } as ServerMessage);
     } catch (error) {
-      if (!(error instanceof AppError)) this.deps.logger.error({ err: error, type: request.type }, 'signalling request failed');
-      this.sendError(request.id, toErrorBody(error));
-      if (!this.peer && request.type === 'authenticate') this.close(WS_CLOSE_POLICY, 'authentication failed');
+      if (error instanceof AppError) {
+        this.sendError(request.id, error.toBody());
+        if (!this.peer && request.type === 'authenticate') this.close(WS_CLOSE_POLICY, error.code);
+        return;
+      }
+      // Safety net: a bug met while handling this peer ends this peer's session, not the process
+      // or the room (the others stay connected).
+      this.deps.logger.error({ err: error, type: request.type }, 'signalling request failed; closing this session');
+      this.fail(request.id, new AppError('INTERNAL', 'Something went wrong on the server; reconnecting may help.'), WS_CLOSE_INTERNAL);
     }
   }
 
@@ -137,6 +200,9 @@ export class Session {
     const peer = this.peer;
     const room = this.room;
     if (!peer || !room) throw new AppError('NOT_AUTHENTICATED', 'Authenticate first.');
+    if (REQUEST_ACCESS[request.type] === 'host' && !this.deps.canHost(peer.userKey, room.id)) {
+      throw new AppError('FORBIDDEN', 'Only the hosts of this room can do this.');
+    }
     switch (request.type) {
       case 'createTransport':
         return room.createTransport(peer, request.data.direction);
@@ -171,22 +237,15 @@ export class Session {
         setImmediate(() => this.close(1000, 'left'));
         return {};
       case 'startBroadcast':
-        this.assertCanBroadcast(peer);
         return this.deps.broadcasts.start(room, peer, request.data);
       case 'updateBroadcast':
-        this.assertCanBroadcast(peer);
         return this.deps.broadcasts.update(room, peer, request.data);
       case 'stopBroadcast':
-        this.assertCanBroadcast(peer);
         await this.deps.broadcasts.stop(room, peer);
         return {};
       default:
         return assertNever(request);
     }
-  }
-
-  private assertCanBroadcast(peer: Peer): void {
-    if (!peer.canBroadcast) throw new AppError('FORBIDDEN', 'Only hosts can go live.');
   }
 
   private async authenticate(token: string, roomId: string | undefined): Promise<ResponseData['authenticate']> {
@@ -195,13 +254,14 @@ export class Session {
     try {
       const claims = this.deps.tokens.verifyRoom(token);
       if (roomId !== undefined && roomId !== claims.room) throw new AppError('WRONG_ROOM', 'This token is for another meeting.');
+      const role = this.deps.admit(claims);
       const room = await this.deps.openRoom(claims.room);
       if (this.closed) throw new AppError('NOT_AUTHENTICATED', 'The connection closed.');
       const peer = new Peer({
         id: randomUUID(),
         userKey: claims.sub,
         displayName: claims.name,
-        role: claims.role,
+        role,
         notify: (event, data) => this.notify(event, data),
       });
       room.addPeer(peer);
@@ -224,9 +284,9 @@ export class Session {
   private notify<E extends NotificationEvent>(event: E, data: NotificationData[E]): void {
     this.send({ kind: 'notification', event, data } as ServerMessage);
     if (event === 'closing') {
-      const code = (data as ErrorBody).code === 'REPLACED' ? WS_CLOSE_REPLACED : (data as ErrorBody).code === 'SERVER_RESTARTING' ? WS_CLOSE_RESTARTING : WS_CLOSE_ROOM_CLOSED;
+      const reason = (data as ErrorBody).code;
       this.peer = null;
-      setImmediate(() => this.close(code, (data as ErrorBody).code));
+      setImmediate(() => this.close(CLOSE_CODES[reason] ?? WS_CLOSE_ROOM_CLOSED, reason));
     }
   }
 
