@@ -1,4 +1,5 @@
 import type { CreateWebinarBody, UpdateWebinarBody, User, Webinar } from '@onair/shared';
+import { Temporal } from 'temporal-polyfill';
 import { AppError } from '../errors.js';
 import type { DestinationsRepo } from '../persistence/destinations.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
@@ -52,8 +53,8 @@ export class WebinarService {
     const input: Omit<WebinarInput, 'roomId'> = {
       title: body.title.trim(),
       description: body.description ?? '',
-      startsAt: new Date(body.startsAt).toISOString(),
-      endsAt: new Date(body.endsAt).toISOString(),
+      startsAt: toInstant('startsAt', body.startsAt),
+      endsAt: toInstant('endsAt', body.endsAt),
       timeZone: body.timeZone,
       hostIds: body.hostIds ?? [admin.id],
       destinationIds: body.destinationIds,
@@ -80,8 +81,8 @@ export class WebinarService {
     const next: WebinarRecord = {
       ...current,
       ...body,
-      ...(body.startsAt ? { startsAt: new Date(body.startsAt).toISOString() } : {}),
-      ...(body.endsAt ? { endsAt: new Date(body.endsAt).toISOString() } : {}),
+      ...(body.startsAt ? { startsAt: toInstant('startsAt', body.startsAt) } : {}),
+      ...(body.endsAt ? { endsAt: toInstant('endsAt', body.endsAt) } : {}),
     };
     if (current.status === 'live' && next.startsAt !== current.startsAt) {
       throw new AppError('SCHEDULE_INVALID', 'The start of a live webinar cannot be moved.');
@@ -117,6 +118,8 @@ export class WebinarService {
     const starts = Date.parse(w.startsAt);
     const ends = Date.parse(w.endsAt);
     if (!(ends > starts)) throw new AppError('SCHEDULE_INVALID', 'The end time must be after the start time.');
+    if (ends - starts > MAX_DURATION_MS) throw new AppError('SCHEDULE_INVALID', 'A webinar can last at most 7 days.');
+    if (starts > this.deps.clock.now() + MAX_AHEAD_MS) throw new AppError('SCHEDULE_INVALID', 'The start time is more than 5 years ahead.');
     if (checkStartInPast && starts < this.deps.clock.now() - START_SLACK_MS) {
       throw new AppError('SCHEDULE_INVALID', 'The start time is in the past.');
     }
@@ -148,6 +151,23 @@ export class WebinarService {
         }
       }
     }
+  }
+}
+
+const MAX_DURATION_MS = 7 * 24 * 3600_000;
+const MAX_AHEAD_MS = 5 * 366 * 24 * 3600_000;
+
+/**
+ * A date-time from a request as a canonical UTC ISO string. The schema's `date-time` format lets
+ * through strings that JavaScript's Date reads leniently (February 30 becomes March 2) or not at
+ * all (an hour of 24, a leap second, years past ±275760), which once answered 500; Temporal's
+ * strict RFC 3339 parser decides instead, and a refusal names the field in plain words.
+ */
+export function toInstant(field: string, value: string): string {
+  try {
+    return new Date(Temporal.Instant.from(value).epochMilliseconds).toISOString();
+  } catch {
+    throw new AppError('SCHEDULE_INVALID', `${field} is not a valid date and time (expected e.g. 2026-05-01T10:00:00Z).`);
   }
 }
 

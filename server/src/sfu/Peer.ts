@@ -41,9 +41,6 @@ export class Peer {
     return this.rtpCapabilities !== null;
   }
 
-  get canBroadcast(): boolean {
-    return this.role === 'admin' || this.role === 'host';
-  }
 
   transport(id: string): types.WebRtcTransport {
     const t = this.transports.get(id);
