@@ -14,6 +14,12 @@ try {
 
 const { app, createdAdmin } = await buildApp(config);
 
+// Last line of the safety net. Peers and rooms catch their own failures (a failing peer is closed,
+// see Session and Room); anything that still escapes is a bug, and it is logged rather than
+// taking every meeting and live broadcast on the box down with it.
+process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection (a bug): the server goes on'));
+process.on('uncaughtException', (err) => app.log.error({ err }, 'uncaught exception (a bug): the server goes on'));
+
 try {
   await app.listen({ host: config.host, port: config.port });
 } catch (error) {
