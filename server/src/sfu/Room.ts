@@ -158,7 +158,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async restartIce(peer: Peer, transportId: string): Promise<{ iceParameters: unknown }> {
     this.assertMember(peer);
-    const iceParameters = await peer.transport(transportId).restartIce();
+    const iceParameters = await mediaCall(() => peer.transport(transportId).restartIce());
     return { iceParameters };
   }
 
@@ -222,20 +222,20 @@ export class Room extends TypedEmitter<RoomEvents> {
   async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
     this.assertMember(peer);
     const { producer } = peer.producer(producerId);
-    if (paused) await producer.pause();
-    else await producer.resume();
+    await mediaCall(() => (paused ? producer.pause() : producer.resume()));
     this.peerChanged(peer);
   }
 
   async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {
     this.assertMember(peer);
-    await peer.consumer(consumerId).resume();
+    const consumer = peer.consumer(consumerId);
+    await mediaCall(() => consumer.resume());
   }
 
   async setPreferredLayers(peer: Peer, consumerId: string, spatialLayer: number): Promise<void> {
     this.assertMember(peer);
     const consumer = peer.consumer(consumerId);
-    if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer });
+    if (consumer.type === 'simulcast') await mediaCall(() => consumer.setPreferredLayers({ spatialLayer }));
   }
 
   private peerChanged(peer: Peer): void {
@@ -384,7 +384,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 }
 
-/** mediasoup rejects bad parameters with TypeError/Error; those are the client's fault. */
+/**
+ * mediasoup rejects bad parameters with TypeError/Error, and calls on an object that closed a
+ * moment ago with InvalidStateError; both concern this client's request only, so they are
+ * answered as its error (never INTERNAL, which would end the session).
+ */
 async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
