@@ -1,12 +1,14 @@
-// `npm test`: type-checks, then runs every *.test.ts under server/test and e2e with node's test
-// runner (through tsx). Pass paths to run a subset: `npm test -- server/test/sfu`.
+// `npm test`: type-checks, runs the client's unit tests (Vitest, client/test), then every *.test.ts
+// under server/test and e2e with node's test runner (through tsx). Pass paths to run a subset:
+// `npm test -- server/test/sfu`, or `npm test -- client` for the client's unit tests alone.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const args = process.argv.slice(2);
-const roots = args.length > 0 ? args : ['server/test', 'e2e'];
+const clientUnits = args.length === 0 || args.some((a) => a === 'client' || a.startsWith('client/'));
+const roots = args.length > 0 ? args.filter((a) => a !== 'client' && !a.startsWith('client/')) : ['server/test', 'e2e'];
 
 function collect(path, out) {
   const abs = join(root, path);
@@ -31,6 +33,15 @@ if (args.length === 0) {
     console.error('type check failed');
     process.exit(tsc.status ?? 1);
   }
+}
+
+if (clientUnits) {
+  const vitest = spawnSync('npm', ['test', '--silent', '-w', '@onair/client'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
+  if (vitest.status !== 0) {
+    console.error('client unit tests failed');
+    process.exit(vitest.status ?? 1);
+  }
+  if (roots.length === 0) process.exit(0);
 }
 
 const run = spawnSync(

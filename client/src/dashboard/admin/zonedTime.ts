@@ -1,76 +1,33 @@
 /**
- * Wall-clock time in a named IANA zone ⇄ instants, with Intl only (no date library).
+ * Wall-clock time in a named IANA zone ⇄ instants, by Temporal (temporal-polyfill), which owns the
+ * zone rules and the DST disambiguation instead of hand-written offset arithmetic.
  *
  * The form shows `<input type="datetime-local">` (a zone-less "YYYY-MM-DDTHH:mm") next to a
  * time-zone select; the API wants an ISO instant. Converting through the browser's own zone would
- * be wrong whenever the two zones differ, so the offset is read from Intl for the chosen zone.
+ * be wrong whenever the two zones differ, so every conversion names the chosen zone.
  */
-
-const partsFormatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsFormatter(timeZone: string): Intl.DateTimeFormat {
-  let f = partsFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    partsFormatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall clock in `timeZone` at `epochMs`, written as if it were a UTC instant (ms, whole seconds). */
-function wallClockAsUtc(timeZone: string, epochMs: number): number {
-  const fields: Record<string, number> = {};
-  for (const part of partsFormatter(timeZone).formatToParts(new Date(epochMs))) {
-    if (part.type !== 'literal') fields[part.type] = Number(part.value);
-  }
-  const get = (name: string): number => fields[name] ?? 0;
-  // Some engines still print midnight as hour 24 despite h23.
-  const hour = get('hour') === 24 ? 0 : get('hour');
-  const year = get('year');
-  const utc = Date.UTC(year, get('month') - 1, get('day'), hour, get('minute'), get('second'));
-  // Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear undoes that.
-  return year < 100 ? new Date(utc).setUTCFullYear(year) : utc;
-}
+import { Temporal } from 'temporal-polyfill';
 
 /** Offset of `timeZone` from UTC at `epochMs`, in ms (e.g. +3 600 000 for Paris in winter). */
 export function zoneOffsetMs(timeZone: string, epochMs: number): number {
-  const wholeSeconds = Math.floor(epochMs / 1000) * 1000;
-  return wallClockAsUtc(timeZone, wholeSeconds) - wholeSeconds;
+  return Temporal.Instant.fromEpochMilliseconds(Math.floor(epochMs)).toZonedDateTimeISO(timeZone).offsetNanoseconds / 1e6;
 }
-
-const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-const DAY_MS = 86_400_000;
 
 /**
  * "2025-03-30T02:30" in "Europe/Paris" → the ISO instant, or null when the text is not a date.
  *
- * DST is resolved like Temporal's 'compatible' disambiguation: a time that occurs twice (clocks go
- * back) means the earlier instant; a time that does not exist (clocks go forward) is moved forward
- * by the size of the gap (02:30 → 03:30).
+ * DST uses Temporal's 'compatible' disambiguation: a time that occurs twice (clocks go back) means
+ * the earlier instant; a time that does not exist (clocks go forward) moves forward by the size of
+ * the gap (02:30 → 03:30).
  */
 export function wallClockToIso(local: string, timeZone: string): string | null {
-  const m = LOCAL_RE.exec(local);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s] = m;
-  const asUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
-  if (Number.isNaN(asUtc)) return null;
-  // At most one transition lies within a day either side, so these are the only two candidates.
-  const offsetBefore = zoneOffsetMs(timeZone, asUtc - DAY_MS);
-  const offsetAfter = zoneOffsetMs(timeZone, asUtc + DAY_MS);
-  const candidates = [asUtc - offsetBefore, asUtc - offsetAfter]
-    .filter((instant) => instant + zoneOffsetMs(timeZone, instant) === asUtc)
-    .sort((a, b) => a - b);
-  const instant = candidates[0] ?? asUtc - offsetBefore;
-  return new Date(instant).toISOString();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(local)) return null;
+  try {
+    const instant = Temporal.PlainDateTime.from(local, { overflow: 'reject' }).toZonedDateTime(timeZone, { disambiguation: 'compatible' }).toInstant();
+    return new Date(instant.epochMilliseconds).toISOString();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -78,10 +35,13 @@ export function wallClockToIso(local: string, timeZone: string): string | null {
  * ":ss" only when the seconds are not zero, as the input itself writes it.
  */
 export function isoToWallClock(iso: string, timeZone: string): string {
-  const epochMs = Date.parse(iso);
-  if (Number.isNaN(epochMs)) return '';
-  const wall = new Date(epochMs + zoneOffsetMs(timeZone, epochMs)).toISOString();
-  return wall.slice(16, 19) === ':00' ? wall.slice(0, 16) : wall.slice(0, 19);
+  let wall: Temporal.PlainDateTime;
+  try {
+    wall = Temporal.Instant.from(iso).toZonedDateTimeISO(timeZone).toPlainDateTime();
+  } catch {
+    return '';
+  }
+  return wall.toString({ smallestUnit: wall.second === 0 ? 'minute' : 'second' });
 }
 
 /** True when Intl knows the zone. */
