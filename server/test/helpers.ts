@@ -1,4 +1,5 @@
-import type { NotificationData, NotificationEvent, ServerMessage } from '@onair/shared';
+import { ServerMessageSchema, type NotificationData, type NotificationEvent, type ServerMessage } from '@onair/shared';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,17 +69,31 @@ export async function guestToken(server: TestServer, roomId: string, invite: str
   return res.json().token;
 }
 
-/** A signalling client speaking the shared protocol over a real WebSocket. */
+const checkServerMessage = TypeCompiler.Compile(ServerMessageSchema);
+
+/**
+ * A signalling client speaking the shared protocol over a real WebSocket. Every message the
+ * server sends is asserted against the shared ServerMessage schema: one that does not match fails
+ * the test that waits next (and close()).
+ */
 export class SignalClient {
   private nextId = 1;
   readonly messages: ServerMessage[] = [];
-  private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }> = [];
+  private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void; reject: (e: Error) => void }> = [];
   closeCode: number | null = null;
   readonly closedPromise: Promise<number>;
+  /** The first server message that broke the protocol's schema, if any. */
+  violation: Error | null = null;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (raw) => {
       const msg = JSON.parse(raw.toString()) as ServerMessage;
+      if (!this.violation && !checkServerMessage.Check(msg)) {
+        const first = checkServerMessage.Errors(msg).First();
+        this.violation = new Error(`the server sent a message outside the protocol (${first?.path ?? ''}: ${first?.message ?? ''}): ${raw.toString().slice(0, 400)}`);
+        for (const w of this.waiters) w.reject(this.violation);
+        this.waiters = [];
+      }
       this.messages.push(msg);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(msg)) return true;
@@ -118,6 +133,7 @@ export class SignalClient {
   }
 
   waitFor(match: (m: ServerMessage) => boolean, timeoutMs = 10_000): Promise<ServerMessage> {
+    if (this.violation) return Promise.reject(this.violation);
     const seen = this.messages.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -127,6 +143,10 @@ export class SignalClient {
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
         },
       });
     });
@@ -139,6 +159,7 @@ export class SignalClient {
 
   close(): void {
     this.ws.close();
+    if (this.violation) throw this.violation;
   }
 }
 

@@ -1,5 +1,5 @@
 /** Broadcast (go live) and destination types shared by the server, the meeting UI and the dashboard. */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const BroadcastLayout = Type.Union([
   Type.Literal('auto'),
@@ -23,43 +23,61 @@ export const Platform = Type.Union([
 export type Platform = Static<typeof Platform>;
 
 /** Per-destination lifecycle; each destination moves through it on its own. */
-export type DestinationState = 'connecting' | 'live' | 'retrying' | 'failed' | 'stopped';
+export const DestinationState = Type.Union([
+  Type.Literal('connecting'),
+  Type.Literal('live'),
+  Type.Literal('retrying'),
+  Type.Literal('failed'),
+  Type.Literal('stopped'),
+]);
+export type DestinationState = Static<typeof DestinationState>;
 
-export interface DestinationStatus {
-  destinationId: string;
-  name: string;
-  platform: Platform;
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const DestinationStatus = Type.Object({
+  destinationId: Type.String(),
+  name: Type.String(),
+  platform: Platform,
   /** Server URL with the stream key masked, e.g. rtmp://a.rtmp.youtube.com/live2/••••abcd */
-  maskedUrl: string;
-  state: DestinationState;
+  maskedUrl: Type.String(),
+  state: DestinationState,
   /** Output bitrate in kb/s over the last few seconds, 0 when not flowing. */
-  bitrateKbps: number;
-  fps: number;
-  retries: number;
+  bitrateKbps: Type.Number(),
+  fps: Type.Number(),
+  retries: Type.Integer(),
   /** The last failure in plain words, null when none. */
-  lastError: string | null;
+  lastError: Nullable(Type.String()),
   /** ISO time the destination last went live, null if it never has. */
-  liveSince: string | null;
-}
+  liveSince: Nullable(Type.String()),
+});
+export type DestinationStatus = Static<typeof DestinationStatus>;
 
-export type BroadcastState = 'starting' | 'live' | 'stopping' | 'stopped' | 'failed';
+export const BroadcastState = Type.Union([
+  Type.Literal('starting'),
+  Type.Literal('live'),
+  Type.Literal('stopping'),
+  Type.Literal('stopped'),
+  Type.Literal('failed'),
+]);
+export type BroadcastState = Static<typeof BroadcastState>;
 
-export interface BroadcastStatus {
-  id: string;
-  roomId: string;
-  state: BroadcastState;
+export const BroadcastStatus = Type.Object({
+  id: Type.String(),
+  roomId: Type.String(),
+  state: BroadcastState,
   /** ISO time the host pressed Go live. */
-  startedAt: string;
-  layout: BroadcastLayout;
-  resolution: Resolution;
-  title: string | null;
-  lowerThird: string | null;
-  recording: boolean;
-  composer: {
+  startedAt: Type.String(),
+  layout: BroadcastLayout,
+  resolution: Resolution,
+  title: Nullable(Type.String()),
+  lowerThird: Nullable(Type.String()),
+  recording: Type.Boolean(),
+  composer: Type.Object({
     /** Composer restarts caused by a crash (not by membership changes). */
-    crashes: number;
-    lastError: string | null;
-    fps: number;
-  };
-  destinations: DestinationStatus[];
-}
+    crashes: Type.Integer(),
+    lastError: Nullable(Type.String()),
+    fps: Type.Number(),
+  }),
+  destinations: Type.Array(DestinationStatus),
+});
+export type BroadcastStatus = Static<typeof BroadcastStatus>;

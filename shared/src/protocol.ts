@@ -7,10 +7,10 @@
  * The first request on a socket must be `authenticate`; anything else first is refused with
  * NOT_AUTHENTICATED and the socket closed.
  */
-import { Type, type Static, type TProperties } from '@sinclair/typebox';
-import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import type { DtlsParameters, IceCandidate, IceParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { ErrorBody } from './errors.js';
-import { BroadcastLayout, Resolution, type BroadcastStatus } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, Resolution } from './broadcast.js';
 
 /** Largest text frame the server accepts; larger ones get MESSAGE_TOO_LARGE. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
@@ -232,75 +232,117 @@ export type ClientRequestType = ClientRequest['type'];
 export const CLIENT_REQUEST_TYPES: readonly ClientRequestType[] = ClientRequest.anyOf.map((s) => s.properties.type.const);
 export type RequestData<T extends ClientRequestType> = Extract<ClientRequest, { type: T }>['data'];
 
-export interface ProducerInfo {
-  id: string;
-  source: MediaSource;
-  kind: MediaKind;
-  paused: boolean;
-}
+// ---------------------------------------------------------------------------------------------
+// Server → client. Every response, error and notification the server sends is defined here, once;
+// the client checks what it receives against these schemas and the server's tests assert what it
+// sends against them.
 
-export interface PeerInfo {
-  id: string;
-  displayName: string;
-  role: Role;
-  producers: ProducerInfo[];
-}
+export const ProducerInfo = Type.Object({ id: Type.String(), source: MediaSource, kind: MediaKind, paused: Type.Boolean() }, Closed);
+export type ProducerInfo = Static<typeof ProducerInfo>;
 
-export interface TransportOptions {
-  id: string;
-  iceParameters: unknown;
-  iceCandidates: unknown[];
-  dtlsParameters: unknown;
-}
+export const PeerInfo = Type.Object({ id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo) }, Closed);
+export type PeerInfo = Static<typeof PeerInfo>;
 
-/** What each request answers with. */
-export interface ResponseData {
-  authenticate: {
-    peerId: string;
-    roomId: string;
-    roomName: string;
-    role: Role;
-    displayName: string;
-    routerRtpCapabilities: RtpCapabilities;
-  };
-  createTransport: TransportOptions;
-  connectTransport: Record<string, never>;
-  restartIce: { iceParameters: unknown };
-  join: { peers: PeerInfo[]; activeSpeakerId: string | null; broadcast: BroadcastStatus | null };
-  produce: { producerId: string };
-  closeProducer: Record<string, never>;
-  pauseProducer: Record<string, never>;
-  resumeProducer: Record<string, never>;
-  resumeConsumer: Record<string, never>;
-  setPreferredLayers: Record<string, never>;
-  leave: Record<string, never>;
-  startBroadcast: { broadcast: BroadcastStatus };
-  updateBroadcast: { broadcast: BroadcastStatus };
-  stopBroadcast: Record<string, never>;
-}
+/** What mediasoup-client's Device.createSendTransport / createRecvTransport need. */
+export const TransportOptions = Type.Object(
+  {
+    id: Type.String(),
+    iceParameters: Type.Unsafe<IceParameters>(
+      Type.Object({ usernameFragment: Type.String(), password: Type.String(), iceLite: Type.Optional(Type.Boolean()) }, Closed),
+    ),
+    iceCandidates: Type.Unsafe<IceCandidate[]>(
+      Type.Array(
+        Type.Object(
+          {
+            foundation: Type.String(),
+            priority: Type.Number(),
+            ip: Type.Optional(Type.String()),
+            address: Type.String(),
+            protocol: Type.Union([Type.Literal('udp'), Type.Literal('tcp')]),
+            port: Type.Integer(),
+            type: Type.Union([Type.Literal('host'), Type.Literal('srflx'), Type.Literal('prflx'), Type.Literal('relay')]),
+            tcpType: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('passive'), Type.Literal('so')])),
+          },
+          Closed,
+        ),
+      ),
+    ),
+    dtlsParameters: DtlsParametersSchema,
+  },
+  Closed,
+);
+export type TransportOptions = Static<typeof TransportOptions>;
 
-export interface NotificationData {
-  peerJoined: { peer: PeerInfo };
-  peerUpdated: { peer: PeerInfo };
-  peerLeft: { peerId: string };
-  newConsumer: {
-    consumerId: string;
-    producerId: string;
-    peerId: string;
-    kind: MediaKind;
-    source: MediaSource;
-    rtpParameters: RtpParameters;
-    producerPaused: boolean;
-  };
-  consumerClosed: { consumerId: string };
-  consumerPaused: { consumerId: string };
-  consumerResumed: { consumerId: string };
-  activeSpeaker: { peerId: string | null };
-  broadcast: { broadcast: BroadcastStatus | null };
-  /** The server is closing this session; `code` says why (REPLACED, ROOM_CLOSED, ...). */
-  closing: ErrorBody;
-}
+const Empty = Type.Object({}, Closed);
+
+/** What each request answers with: `{ kind: 'response', id, type, data }`. */
+export const Responses = {
+  authenticate: Type.Object(
+    { peerId: Type.String(), roomId: Type.String(), roomName: Type.String(), role: Role, displayName: Type.String(), routerRtpCapabilities: RtpCapabilitiesSchema },
+    Closed,
+  ),
+  createTransport: TransportOptions,
+  connectTransport: Empty,
+  restartIce: Type.Object({ iceParameters: TransportOptions.properties.iceParameters }, Closed),
+  join: Type.Object({ peers: Type.Array(PeerInfo), activeSpeakerId: Type.Union([Type.String(), Type.Null()]), broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
+  produce: Type.Object({ producerId: Type.String() }, Closed),
+  closeProducer: Empty,
+  pauseProducer: Empty,
+  resumeProducer: Empty,
+  resumeConsumer: Empty,
+  setPreferredLayers: Empty,
+  leave: Empty,
+  startBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
+  updateBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
+  stopBroadcast: Empty,
+} satisfies Record<ClientRequestType, TSchema>;
+export type ResponseData = { [T in ClientRequestType]: Static<(typeof Responses)[T]> };
+
+const ConsumerRef = Type.Object({ consumerId: Type.String() }, Closed);
+
+/** What the server pushes: `{ kind: 'notification', event, data }`. */
+export const Notifications = {
+  peerJoined: Type.Object({ peer: PeerInfo }, Closed),
+  peerUpdated: Type.Object({ peer: PeerInfo }, Closed),
+  peerLeft: Type.Object({ peerId: Type.String() }, Closed),
+  newConsumer: Type.Object(
+    {
+      consumerId: Type.String(),
+      producerId: Type.String(),
+      peerId: Type.String(),
+      kind: MediaKind,
+      source: MediaSource,
+      rtpParameters: RtpParametersSchema,
+      producerPaused: Type.Boolean(),
+    },
+    Closed,
+  ),
+  consumerClosed: ConsumerRef,
+  consumerPaused: ConsumerRef,
+  consumerResumed: ConsumerRef,
+  activeSpeaker: Type.Object({ peerId: Type.Union([Type.String(), Type.Null()]) }, Closed),
+  broadcast: Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
+  /** The server is closing this session; `code` says why (REPLACED, ROOM_CLOSED, SESSION_REVOKED, ...). */
+  closing: Type.Unsafe<ErrorBody>(Type.Object({ code: Type.String(), message: Type.String() }, Closed)),
+};
+export type NotificationData = { [E in keyof typeof Notifications]: Static<(typeof Notifications)[E]> };
 export type NotificationEvent = keyof NotificationData;
+export const NOTIFICATION_EVENTS = Object.keys(Notifications) as NotificationEvent[];
+
+/** An answer to a request that failed (`id`), or an error about no request (`id: null`). */
+export const ErrorMessage = Type.Object(
+  { kind: Type.Literal('error'), id: Type.Union([Type.Integer(), Type.Null()]), error: Type.Unsafe<ErrorBody>(Type.Object({ code: Type.String(), message: Type.String() }, Closed)) },
+  Closed,
+);
+
+/** Every message the server sends, as one schema. */
+export const ServerMessageSchema = Type.Union([
+  ...CLIENT_REQUEST_TYPES.map((type) =>
+    Type.Object({ kind: Type.Literal('response'), id: Type.Integer(), type: Type.Literal(type), data: Responses[type] }, Closed),
+  ),
+  ErrorMessage,
+  ...NOTIFICATION_EVENTS.map((event) => Type.Object({ kind: Type.Literal('notification'), event: Type.Literal(event), data: Notifications[event] }, Closed)),
+]);
 
 export type ServerMessage =
   | { [T in ClientRequestType]: { kind: 'response'; id: number; type: T; data: ResponseData[T] } }[ClientRequestType]

@@ -12,8 +12,10 @@
 import { computed, markRaw, onScopeDispose, ref, shallowReactive, shallowRef } from 'vue';
 import { Device } from 'mediasoup-client';
 import type { Consumer, Producer, RtpCodecCapability, Transport, ConnectionState } from 'mediasoup-client/types';
+import { Value } from '@sinclair/typebox/value';
 import {
   assertNever,
+  MediaSource,
   type BroadcastStatus,
   type MediaKind,
   type MediaSource as SourceName,
@@ -27,10 +29,6 @@ import {
 import {
   SignalConnection,
   SignalError,
-  isDtlsParameters,
-  isIceCandidates,
-  isIceParameters,
-  isMediaSource,
   type CloseInfo,
   type Notification,
 } from '../services/signalling';
@@ -297,10 +295,8 @@ export function useRoom() {
     conn: SignalConnection,
     gen: number,
   ): Transport {
+    // Checked against the shared TransportOptions schema when the answer arrived.
     const { iceParameters, iceCandidates, dtlsParameters } = opts;
-    if (!isIceParameters(iceParameters) || !isIceCandidates(iceCandidates) || !isDtlsParameters(dtlsParameters)) {
-      throw new SignalError('BAD_REPLY', errorWords('BAD_REPLY'), `createTransport(${direction}) options are malformed`);
-    }
     const transportOptions = { id: opts.id, iceParameters, iceCandidates, dtlsParameters };
     const transport = markRaw(
       direction === 'send' ? dev.createSendTransport(transportOptions) : dev.createRecvTransport(transportOptions),
@@ -315,7 +311,7 @@ export function useRoom() {
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
         const source = appData.source;
-        if (!isMediaSource(source)) {
+        if (!Value.Check(MediaSource, source)) {
           fail(new Error('produce() without appData.source'));
           return;
         }
@@ -344,7 +340,7 @@ export function useRoom() {
     if (gen !== generation || transport.closed || transport.connectionState !== 'disconnected') return;
     try {
       const { iceParameters } = await conn.request('restartIce', { transportId: transport.id });
-      if (gen !== generation || !isIceParameters(iceParameters)) return;
+      if (gen !== generation) return;
       await transport.restartIce({ iceParameters });
     } catch (err) {
       console.warn('[room] ICE restart failed', err);

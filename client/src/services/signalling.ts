@@ -2,20 +2,23 @@
  * WebSocket client for the signalling protocol in @onair/shared (protocol.ts): numbered requests
  * answered by one response or error, server-pushed notifications, and close detection.
  *
- * Every server message is checked at this edge: the envelope fully, the payload structurally
- * (shared/ defines the server messages as types only, so the checks live here).
+ * Every server message is checked at this edge against the schemas the server's own tests hold
+ * it to (shared/src/protocol.ts: Responses, Notifications, ErrorMessage).
  */
-import type {
-  BroadcastStatus,
-  ClientRequestType,
-  ErrorBody,
-  NotificationData,
-  NotificationEvent,
-  PeerInfo,
-  RequestData,
-  ResponseData,
+import {
+  ErrorMessage,
+  NOTIFICATION_EVENTS,
+  Notifications,
+  Responses,
+  type ClientRequestType,
+  type ErrorBody,
+  type NotificationData,
+  type NotificationEvent,
+  type RequestData,
+  type ResponseData,
 } from '@onair/shared';
-import type { DtlsParameters, IceCandidate, IceParameters } from 'mediasoup-client/types';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { errorWords } from './errors';
 
 /** A refused or failed request; `code` is a server ErrorCode or a client one (TIMEOUT, CONNECTION_LOST). */
@@ -51,127 +54,21 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
-// Payload guards. Shallow on purpose: they prove the fields this client reads are there.
+// Every server message is checked against the shared protocol's schemas (Responses,
+// Notifications, ErrorMessage in @onair/shared). TypeBox's Value.Check interprets the schema;
+// its compiled form (TypeCompiler) builds code with `new Function`, which this page's CSP
+// (script-src 'self', no 'unsafe-eval') forbids, and signalling rates make the difference moot.
 
-type Obj = Record<string, unknown>;
+function matches<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
+  return Value.Check(schema, value);
+}
 
-function isObj(v: unknown): v is Obj {
+function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function isStr(v: unknown): v is string {
-  return typeof v === 'string';
-}
-function isStrOrNull(v: unknown): v is string | null {
-  return v === null || typeof v === 'string';
-}
-function isEmpty(v: unknown): v is Record<string, never> {
-  // Replies without data are `{}`; tolerate a missing body too.
-  return v === undefined || v === null || isObj(v);
-}
-function isMediaKind(v: unknown): v is 'audio' | 'video' {
-  return v === 'audio' || v === 'video';
-}
-export function isMediaSource(v: unknown): v is 'mic' | 'camera' | 'screen' {
-  return v === 'mic' || v === 'camera' || v === 'screen';
-}
-function isRole(v: unknown): v is 'admin' | 'host' | 'guest' {
-  return v === 'admin' || v === 'host' || v === 'guest';
-}
-
-export function isPeerInfo(v: unknown): v is PeerInfo {
-  return (
-    isObj(v) &&
-    isStr(v.id) &&
-    isStr(v.displayName) &&
-    isRole(v.role) &&
-    Array.isArray(v.producers) &&
-    v.producers.every(
-      (p) => isObj(p) && isStr(p.id) && isMediaSource(p.source) && isMediaKind(p.kind) && typeof p.paused === 'boolean',
-    )
-  );
-}
-
-export function isBroadcastStatus(v: unknown): v is BroadcastStatus {
-  return (
-    isObj(v) &&
-    isStr(v.id) &&
-    isStr(v.state) &&
-    isStr(v.startedAt) &&
-    isStr(v.layout) &&
-    Array.isArray(v.destinations) &&
-    v.destinations.every((d) => isObj(d) && isStr(d.destinationId) && isStr(d.state))
-  );
-}
-
-function isTransportOptions(v: unknown): v is ResponseData['createTransport'] {
-  return isObj(v) && isStr(v.id) && isObj(v.iceParameters) && Array.isArray(v.iceCandidates) && isObj(v.dtlsParameters);
-}
-
-type Guards<M> = { [K in keyof M]: (data: unknown) => data is M[K] };
-
-const responseGuards: Guards<ResponseData> = {
-  authenticate: (d): d is ResponseData['authenticate'] =>
-    isObj(d) &&
-    isStr(d.peerId) &&
-    isStr(d.roomId) &&
-    isStr(d.roomName) &&
-    isRole(d.role) &&
-    isStr(d.displayName) &&
-    isObj(d.routerRtpCapabilities),
-  createTransport: isTransportOptions,
-  connectTransport: isEmpty,
-  restartIce: (d): d is ResponseData['restartIce'] => isObj(d) && isObj(d.iceParameters),
-  join: (d): d is ResponseData['join'] =>
-    isObj(d) &&
-    Array.isArray(d.peers) &&
-    d.peers.every(isPeerInfo) &&
-    isStrOrNull(d.activeSpeakerId ?? null) &&
-    (d.broadcast === null || d.broadcast === undefined || isBroadcastStatus(d.broadcast)),
-  produce: (d): d is ResponseData['produce'] => isObj(d) && isStr(d.producerId),
-  closeProducer: isEmpty,
-  pauseProducer: isEmpty,
-  resumeProducer: isEmpty,
-  resumeConsumer: isEmpty,
-  setPreferredLayers: isEmpty,
-  leave: isEmpty,
-  startBroadcast: (d): d is ResponseData['startBroadcast'] => isObj(d) && isBroadcastStatus(d.broadcast),
-  updateBroadcast: (d): d is ResponseData['updateBroadcast'] => isObj(d) && isBroadcastStatus(d.broadcast),
-  stopBroadcast: isEmpty,
-};
-
-const notificationGuards: Guards<NotificationData> = {
-  peerJoined: (d): d is NotificationData['peerJoined'] => isObj(d) && isPeerInfo(d.peer),
-  peerUpdated: (d): d is NotificationData['peerUpdated'] => isObj(d) && isPeerInfo(d.peer),
-  peerLeft: (d): d is NotificationData['peerLeft'] => isObj(d) && isStr(d.peerId),
-  newConsumer: (d): d is NotificationData['newConsumer'] =>
-    isObj(d) &&
-    isStr(d.consumerId) &&
-    isStr(d.producerId) &&
-    isStr(d.peerId) &&
-    isMediaKind(d.kind) &&
-    isMediaSource(d.source) &&
-    isObj(d.rtpParameters) &&
-    Array.isArray(d.rtpParameters.codecs) &&
-    typeof d.producerPaused === 'boolean',
-  consumerClosed: (d): d is NotificationData['consumerClosed'] => isObj(d) && isStr(d.consumerId),
-  consumerPaused: (d): d is NotificationData['consumerPaused'] => isObj(d) && isStr(d.consumerId),
-  consumerResumed: (d): d is NotificationData['consumerResumed'] => isObj(d) && isStr(d.consumerId),
-  activeSpeaker: (d): d is NotificationData['activeSpeaker'] => isObj(d) && isStrOrNull(d.peerId),
-  broadcast: (d): d is NotificationData['broadcast'] =>
-    isObj(d) && (d.broadcast === null || isBroadcastStatus(d.broadcast)),
-  closing: (d): d is NotificationData['closing'] => isObj(d) && isStr(d.code) && isStr(d.message),
-};
-
-function isNotificationEvent(event: string): event is NotificationEvent {
-  return Object.prototype.hasOwnProperty.call(notificationGuards, event);
 }
 
 function isNotification(msg: { event: string; data: unknown }): msg is Notification {
-  return isNotificationEvent(msg.event) && notificationGuards[msg.event](msg.data);
-}
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  return isObj(v) && isStr(v.code) && isStr(v.message);
+  return (NOTIFICATION_EVENTS as string[]).includes(msg.event) && matches(Notifications[msg.event as NotificationEvent], msg.data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,7 +155,7 @@ export class SignalConnection {
         return;
       }
       const id = this.nextId++;
-      const guard: (d: unknown) => d is ResponseData[T] = responseGuards[type];
+      const schema: TSchema = Responses[type];
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new SignalError('TIMEOUT', errorWords('TIMEOUT'), `${type} timed out after ${timeoutMs} ms`));
@@ -266,9 +163,9 @@ export class SignalConnection {
       this.pending.set(id, {
         type,
         accept: (payload) => {
-          if (!guard(payload)) return false;
+          if (!matches(schema, payload)) return false;
           if (type === 'authenticate') this.authenticated = true;
-          resolve(payload);
+          resolve(payload as ResponseData[T]);
           return true;
         },
         reject,
@@ -351,9 +248,9 @@ export class SignalConnection {
       return;
     }
 
-    if (msg.kind === 'error' && isErrorBody(msg.error)) {
-      const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
-      if (p && typeof msg.id === 'number') {
+    if (matches(ErrorMessage, msg)) {
+      const p = msg.id !== null ? this.pending.get(msg.id) : undefined;
+      if (p && msg.id !== null) {
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
         p.reject(new SignalError(msg.error.code, errorWords(msg.error.code, msg.error.message), msg.error.message));
@@ -379,35 +276,4 @@ export class SignalConnection {
       }
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Transport options arrive as `unknown` in the protocol; these prove the shape mediasoup-client needs.
-
-export function isIceParameters(v: unknown): v is IceParameters {
-  return isObj(v) && isStr(v.usernameFragment) && isStr(v.password);
-}
-
-export function isIceCandidates(v: unknown): v is IceCandidate[] {
-  return (
-    Array.isArray(v) &&
-    v.every(
-      (c) =>
-        isObj(c) &&
-        isStr(c.foundation) &&
-        typeof c.priority === 'number' &&
-        (isStr(c.address) || isStr(c.ip)) &&
-        typeof c.port === 'number' &&
-        (c.protocol === 'udp' || c.protocol === 'tcp'),
-    )
-  );
-}
-
-export function isDtlsParameters(v: unknown): v is DtlsParameters {
-  return (
-    isObj(v) &&
-    Array.isArray(v.fingerprints) &&
-    v.fingerprints.length > 0 &&
-    v.fingerprints.every((f) => isObj(f) && isStr(f.algorithm) && isStr(f.value))
-  );
 }
