@@ -1,0 +1,179 @@
+import type { BroadcastLayout } from '@onair/shared';
+import { effectiveLayout, layoutRects, MAX_TILES, type FrameSize } from '../composer/layout.js';
+import type { Rect } from './picture.js';
+
+/** A producer as the scene sees it. */
+export interface SceneMedia {
+  producerId: string;
+  paused: boolean;
+}
+
+/** A participant on stage. */
+export interface SceneParticipant {
+  peerId: string;
+  displayName: string;
+  camera: SceneMedia | null;
+  screen: SceneMedia | null;
+  mic: SceneMedia | null;
+}
+
+export interface SceneInput {
+  participants: SceneParticipant[];
+  layout: BroadcastLayout;
+  /** The speaker to feature in the speaker layout (already debounced), or null. */
+  speakerId: string | null;
+  frame: FrameSize;
+  title: string | null;
+  lowerThird: string | null;
+  /** Shown when nobody is on stage. */
+  slateText: string;
+}
+
+export interface SceneTile {
+  rect: Rect;
+  peerId: string;
+  kind: 'camera' | 'screen';
+  /** The video shown in the tile; null (or a paused/stalled one) shows the name tile. */
+  video: SceneMedia | null;
+  /** The participant's name, for the name tile. */
+  name: string;
+  /** Drawn inside the tile, bottom left, over the video; null for none. */
+  label: string | null;
+  /** Simulcast spatial layer worth decoding for this tile. */
+  layer: number;
+}
+
+export interface Scene {
+  frame: FrameSize;
+  layout: 'grid' | 'speaker' | 'screen';
+  /** Where the tiles are laid out: the frame minus the title and lower-third bands. */
+  stage: Rect;
+  tiles: SceneTile[];
+  /** Microphones to mix (paused ones included: they are silent while paused). */
+  audio: SceneMedia[];
+  slate: string | null;
+  title: { text: string; band: Rect } | null;
+  lowerThird: { text: string; band: Rect } | null;
+}
+
+/** Longest name drawn on a tile; longer names are cut with an ellipsis. */
+const MAX_LABEL = 32;
+
+export function cleanLabel(name: string): string {
+  const clean = name.replace(/[\r\n\t]+/g, ' ').trim() || 'Guest';
+  return clean.length > MAX_LABEL ? `${clean.slice(0, MAX_LABEL - 1)}…` : clean;
+}
+
+const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
+
+/** Height of the title band and of the lower-third band (a twelfth of the frame). */
+export function bandHeight(frame: FrameSize): number {
+  return even(frame.height / 12);
+}
+
+/**
+ * The picture for the current room and settings: tiles (grid, speaker or screen layout) laid out
+ * in the stage, between a title band at the top and a lower-third band at the bottom when those
+ * are set, so neither ever covers a face.
+ */
+export function buildScene(input: SceneInput): Scene {
+  const { frame } = input;
+  const band = bandHeight(frame);
+  const top = input.title ? band : 0;
+  const bottom = input.lowerThird ? band : 0;
+  const stage: Rect = { x: 0, y: top, w: frame.width, h: frame.height - top - bottom };
+  const screens = input.participants.filter((p) => p.screen !== null);
+  const layout = effectiveLayout(input.layout, screens.length > 0);
+
+  type Source = Omit<SceneTile, 'rect' | 'layer'>;
+  const camera = (p: SceneParticipant): Source => {
+    const name = cleanLabel(p.displayName);
+    return { peerId: p.peerId, kind: 'camera', video: p.camera, name, label: name };
+  };
+  const screen = (p: SceneParticipant, withLabel: boolean): Source => {
+    const name = cleanLabel(`${p.displayName} (screen)`);
+    return { peerId: p.peerId, kind: 'screen', video: p.screen, name, label: withLabel ? name : null };
+  };
+
+  let sources: Source[];
+  if (layout === 'screen') {
+    const [main, ...others] = screens;
+    sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...input.participants.map(camera)];
+  } else if (layout === 'speaker') {
+    const featured = input.participants.find((p) => p.peerId === input.speakerId) ?? input.participants[0];
+    sources = [
+      ...(featured ? [camera(featured)] : []),
+      ...input.participants.filter((p) => p !== featured).map(camera),
+      ...screens.map((p) => screen(p, true)),
+    ];
+  } else {
+    sources = [...screens.map((p) => screen(p, true)), ...input.participants.map(camera)];
+  }
+  sources = sources.slice(0, MAX_TILES);
+
+  const rects = layoutRects(layout, sources.length, { width: stage.w, height: stage.h });
+  const tiles: SceneTile[] = [];
+  sources.forEach((source, i) => {
+    const r = rects[i];
+    if (!r) return;
+    const rect = { x: r.x + stage.x, y: r.y + stage.y, w: r.w, h: r.h };
+    tiles.push({ ...source, rect, layer: simulcastLayer(rect.w / frame.width) });
+  });
+
+  return {
+    frame,
+    layout,
+    stage,
+    tiles,
+    audio: input.participants.flatMap((p) => (p.mic ? [p.mic] : [])),
+    slate: input.participants.length === 0 ? input.slateText : null,
+    title: input.title ? { text: input.title, band: { x: 0, y: 0, w: frame.width, h: band } } : null,
+    lowerThird: input.lowerThird ? { text: input.lowerThird, band: { x: 0, y: frame.height - band, w: frame.width, h: band } } : null,
+  };
+}
+
+/** Top layer for a tile most of the frame wide, the middle one for grid tiles, the lowest for thumbnails. */
+export function simulcastLayer(widthShare: number): number {
+  return widthShare >= 0.6 ? 2 : widthShare > 0.3 ? 1 : 0;
+}
+
+/** What each decoder must deliver: a video producer at a tile size and layer, or a microphone. */
+export interface SourceWant {
+  producerId: string;
+  kind: 'audio' | 'video';
+  width: number;
+  height: number;
+  layer: number;
+}
+
+/** The decoders a scene needs, by producer id (a producer shown twice is decoded once, at its largest tile). */
+export function sourcesFor(scene: Scene): Map<string, SourceWant> {
+  const wants = new Map<string, SourceWant>();
+  for (const tile of scene.tiles) {
+    if (!tile.video) continue;
+    const prev = wants.get(tile.video.producerId);
+    if (prev && prev.width * prev.height >= tile.rect.w * tile.rect.h) continue;
+    wants.set(tile.video.producerId, { producerId: tile.video.producerId, kind: 'video', width: tile.rect.w, height: tile.rect.h, layer: tile.layer });
+  }
+  for (const mic of scene.audio) wants.set(mic.producerId, { producerId: mic.producerId, kind: 'audio', width: 0, height: 0, layer: 0 });
+  return wants;
+}
+
+export interface SourceDiff {
+  add: SourceWant[];
+  remove: string[];
+  /** Sources whose tile size or layer changed: a new decoder takes over once it has a picture. */
+  resize: SourceWant[];
+}
+
+/** What changes between two scenes' decoders; sources that keep their size are not touched. */
+export function diffSources(before: Map<string, SourceWant>, after: Map<string, SourceWant>): SourceDiff {
+  const diff: SourceDiff = { add: [], remove: [], resize: [] };
+  for (const [id, want] of after) {
+    const prev = before.get(id);
+    if (!prev) diff.add.push(want);
+    else if (prev.width !== want.width || prev.height !== want.height || prev.layer !== want.layer) diff.resize.push(want);
+  }
+  for (const id of before.keys()) if (!after.has(id)) diff.remove.push(id);
+  return diff;
+}
