@@ -101,6 +101,40 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
     assert.equal(await result.getAttribute('data-ok'), 'true', await result.innerText());
   });
 
+  it('an RTMPS destination with a self-signed certificate: Test says why in plain words; "Allow an untrusted certificate" (with its warning) makes it pass', async () => {
+    await admin.getByTestId('nav-destinations').click();
+    await admin.getByTestId('dest-new').click();
+    await admin.getByTestId('dest-name').fill('Own RTMPS');
+    await admin.getByTestId('dest-platform').selectOption('custom');
+    await admin.getByTestId('dest-server-url').fill(rtmp.rtmpsUrl('live', 'selfSigned'));
+    await admin.getByTestId('dest-stream-key').fill('private-key-2468');
+    assert.equal(await admin.getByTestId('dest-allow-untrusted').isChecked(), false, 'off by default');
+    assert.equal(await admin.getByTestId('dest-untrusted-warning').count(), 0);
+    await admin.getByTestId('dest-save').click();
+    const row = admin.locator('[data-testid="dest-row"]').filter({ hasText: 'Own RTMPS' });
+    await row.waitFor();
+    assert.equal(await row.getByTestId('dest-untrusted-badge').count(), 0);
+
+    await row.getByTestId('dest-test').click();
+    const result = row.getByTestId('dest-test-result');
+    await result.waitFor({ timeout: 30_000 });
+    assert.equal(await result.getAttribute('data-ok'), 'false');
+    assert.equal(
+      await result.innerText(),
+      'The server\'s TLS certificate is not trusted (self-signed). If this is your own server, turn on "Allow an untrusted certificate" for this destination.',
+    );
+    assert.equal(rtmp.publishCount('private-key-2468'), 0, 'the key never reached the server');
+
+    await row.getByTestId('dest-edit').click();
+    await admin.getByTestId('dest-allow-untrusted').check();
+    assert.match(await admin.getByTestId('dest-untrusted-warning').innerText(), /will not be checked.*stream key/s);
+    await admin.getByTestId('dest-save').click();
+    await row.getByTestId('dest-untrusted-badge').waitFor();
+    await row.getByTestId('dest-test').click();
+    await admin.locator('[data-testid="dest-row"]').filter({ hasText: 'Own RTMPS' }).locator('[data-testid="dest-test-result"][data-ok="true"]').waitFor({ timeout: 30_000 });
+    assert.equal(rtmp.publishCount('private-key-2468'), 1);
+  });
+
   it('a webinar scheduled ~12 s ahead goes live on its own with the host in it, stops at its end, and shows in history', async () => {
     const before = rtmp.publishCount('webinar-key-9876');
     const id = await scheduleWebinar('Product launch', 12, 30);

@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream, type ProbedStream } from './fixtures/ffprobe.js';
+import { processesContaining } from './fixtures/processes.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 
-const KEY_RTMP = 'e2e-rtmp-key-1234';
-const KEY_RTMPS = 'e2e-rtmps-key-5678';
+// Unique per run (the last 4 characters are what the UI shows), so the process scan below cannot
+// see another run's ffprobe, whose arguments hold its URL.
+const RUN = randomBytes(5).toString('hex');
+const KEY_RTMP = `e2e-rtmp-${RUN}-1234`;
+const KEY_RTMPS = `e2e-rtmps-${RUN}-5678`;
+const KEY_PRIVATE = `e2e-private-${RUN}-4321`;
+const UNTRUSTED_SELF_SIGNED =
+  'The server\'s TLS certificate is not trusted (self-signed). If this is your own server, turn on "Allow an untrusted certificate" for this destination.';
 
 function destinationState(page: Page, id: string) {
   return page.locator(`[data-testid="dest-status"][data-destination-id="${id}"]`);
@@ -85,6 +93,11 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
     assert.equal(rtmp.publishCount(KEY_RTMP), 1);
     assert.equal(rtmp.publishCount(KEY_RTMPS), 1);
 
+    // While both are live (and no ffprobe of ours runs): no process has a key in its arguments or environment.
+    for (const key of [KEY_RTMP, KEY_RTMPS]) {
+      assert.deepEqual(processesContaining(key), [], `no process (ps, /proc/<pid>/cmdline or environ) shows the stream key ${key}`);
+    }
+
     // A third participant joins while live: the picture changes, the destinations see no new publish.
     const third = await newParticipant(browser, server.url);
     await third.page.goto(room.body.joinUrl);
@@ -130,5 +143,66 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
     assert.ok((record.destinations.find((d) => d.name === 'Local RTMPS')?.retries ?? 0) >= 1);
     await host.context.close();
     await guest.context.close();
+  });
+
+  it('an RTMPS server with a self-signed certificate is refused in plain words (Test and go live); with "Allow an untrusted certificate" it publishes and history says so', async () => {
+    const token = await server.adminToken();
+    const created = await server.api<{ id: string; allowUntrustedCertificate: boolean }>(
+      'POST', '/api/destinations', { name: 'Private RTMPS', platform: 'custom', serverUrl: rtmp.rtmpsUrl('live', 'selfSigned'), streamKey: KEY_PRIVATE }, token,
+    );
+    assert.equal(created.status, 201);
+    assert.equal(created.body.allowUntrustedCertificate, false, 'verification is on by default');
+    const id = created.body.id;
+    const test = await server.api<{ ok: boolean; message: string }>('POST', `/api/destinations/${id}/test`, undefined, token);
+    assert.deepEqual([test.body.ok, test.body.message], [false, UNTRUSTED_SELF_SIGNED]);
+
+    const room = await server.api<{ id: string }>('POST', '/api/rooms', { name: 'Private show' }, token);
+    const host = await newParticipant(browser, server.url);
+    await signIn(host.page, ADMIN.email, ADMIN.password);
+    await host.page.goto(`/join/${room.body.id}`);
+    await joinAs(host.page, 'Hana Host');
+    const goLive = async (): Promise<void> => {
+      if (!(await host.page.getByTestId('golive-panel').isVisible())) await host.page.getByTestId('btn-golive').click();
+      await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${id}"]`).check();
+      await host.page.getByTestId('btn-start-broadcast').click();
+    };
+    const stop = async (): Promise<void> => {
+      await host.page.getByTestId('btn-stop-broadcast').click();
+      await host.page.getByTestId('btn-start-broadcast').waitFor({ timeout: 15_000 });
+    };
+
+    // Verification on: the destination retries with the reason, and the key never reached the server.
+    await goLive();
+    await waitForState(host.page, id, 'retrying');
+    const status = destinationState(host.page, id);
+    await status.getByTestId('dest-error').waitFor();
+    assert.equal(await status.getByTestId('dest-error').innerText(), UNTRUSTED_SELF_SIGNED);
+    assert.equal(rtmp.publishCount(KEY_PRIVATE), 0);
+    await stop();
+
+    // The admin turns the switch on: Test and go live publish.
+    const patched = await server.api<{ allowUntrustedCertificate: boolean }>('PATCH', `/api/destinations/${id}`, { allowUntrustedCertificate: true }, token);
+    assert.equal(patched.body.allowUntrustedCertificate, true);
+    const allowed = await server.api<{ ok: boolean; message: string }>('POST', `/api/destinations/${id}/test`, undefined, token);
+    assert.equal(allowed.body.ok, true, allowed.body.message);
+    await goLive();
+    await waitForState(host.page, id, 'live');
+    const probed = await probeStream(`${rtmp.rtmpUrl('live')}/${KEY_PRIVATE}`, 3);
+    assert.equal(probed.video?.codec, 'h264');
+    await stop();
+
+    type Outcome = { destinationId: string; untrustedCertificate?: boolean; errors: string[] };
+    type Record = { roomId: string; stoppedAt: string | null; destinations: Outcome[] };
+    const records = async (): Promise<Record[]> => (await server.api<Record[]>('GET', '/api/broadcasts', undefined, token)).body.filter((b) => b.roomId === room.body.id);
+    for (let i = 0; i < 50 && (await records()).some((r) => !r.stoppedAt); i++) await host.page.waitForTimeout(200);
+    const [allowedRun, refusedRun] = await records();
+    assert.equal(allowedRun?.destinations[0]?.untrustedCertificate, true, 'history records the broadcast sent without certificate verification');
+    assert.equal(refusedRun?.destinations[0]?.untrustedCertificate, undefined);
+    assert.deepEqual(refusedRun?.destinations[0]?.errors, [UNTRUSTED_SELF_SIGNED]);
+
+    await host.page.goto('/admin/history');
+    const row = host.page.locator('[data-testid="history-row"]').filter({ hasText: 'Private show' }).first();
+    await row.getByTestId('history-untrusted').waitFor();
+    await host.context.close();
   });
 });

@@ -104,6 +104,8 @@ export const Destination = Type.Object({
   serverUrl: Type.String(),
   /** The stream key is never sent back; this is e.g. ••••abcd */
   streamKeyMasked: Type.String(),
+  /** rtmps:// only: publish even if the server's TLS certificate fails verification (private servers). */
+  allowUntrustedCertificate: Type.Boolean(),
   createdAt: IsoTime,
 });
 export type Destination = Static<typeof Destination>;
@@ -114,6 +116,8 @@ export const CreateDestinationBody = Type.Object(
     platform: Platform,
     serverUrl: Type.String({ minLength: 1, maxLength: 2048 }),
     streamKey: Type.String({ minLength: 1, maxLength: 512 }),
+    /** Default false: an rtmps:// server must show a certificate trusted by this server. */
+    allowUntrustedCertificate: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -197,6 +201,8 @@ export const DestinationOutcome = Type.Object({
   liveSeconds: Type.Number(),
   retries: Type.Integer(),
   errors: Type.Array(Type.String()),
+  /** True when it was published over rtmps:// without verifying the certificate (its switch was on). */
+  untrustedCertificate: Type.Optional(Type.Boolean()),
 });
 export type DestinationOutcome = Static<typeof DestinationOutcome>;
 

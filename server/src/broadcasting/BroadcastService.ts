@@ -1,10 +1,9 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
-import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broadcast } from '../composer/Broadcast.js';
 import type { Config } from '../config.js';
-import { describeFfmpegFailure } from '../destinations/errors.js';
+import { testPush } from '../destinations/testPush.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +35,8 @@ interface LiveBroadcast {
   broadcast: Broadcast;
   recordId: string;
   outcomes: Map<string, Outcome>;
+  /** Destinations published to with TLS certificate verification off (their switch was on). */
+  untrusted: Set<string>;
   lastPersist: number;
 }
 
@@ -48,6 +49,12 @@ interface Outcome {
   retries: number;
   errors: string[];
   liveSinceMs: number | null;
+  untrustedCertificate?: true;
+}
+
+/** An rtmps:// destination whose certificate is not verified, recorded as such in the history. */
+function unverifiedTls(d: DestinationWithKey): boolean {
+  return d.allowUntrustedCertificate && /^rtmps:/i.test(d.serverUrl.trim());
 }
 
 /** How often a live broadcast's per-destination outcome is written to history. */
@@ -121,7 +128,8 @@ export class BroadcastService implements BroadcastControl {
       await broadcast.close();
       throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
     }
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), lastPersist: 0 };
+    const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0 };
     this.live.set(room.id, entry);
     room.broadcast = broadcast;
     this.options.db
@@ -140,7 +148,10 @@ export class BroadcastService implements BroadcastControl {
     const { addDestinationIds = [], removeDestinationIds = [], ...rest } = data;
     const added = this.resolveDestinations(addDestinationIds);
     entry.broadcast.update(rest);
-    for (const d of added) entry.broadcast.addDestination(d);
+    for (const d of added) {
+      if (unverifiedTls(d)) entry.untrusted.add(d.id);
+      entry.broadcast.addDestination(d);
+    }
     for (const id of removeDestinationIds) entry.broadcast.removeDestination(id);
     const status = entry.broadcast.status();
     this.onStatus(entry, status);
@@ -172,6 +183,7 @@ export class BroadcastService implements BroadcastControl {
     let o = entry.outcomes.get(d.destinationId);
     if (!o) {
       o = { destinationId: d.destinationId, name: d.name, maskedUrl: d.maskedUrl, outcome: d.state, liveSeconds: 0, retries: 0, errors: [], liveSinceMs: null };
+      if (entry.untrusted.has(d.destinationId)) o.untrustedCertificate = true;
       entry.outcomes.set(d.destinationId, o);
     }
     const now = Date.now();
@@ -209,23 +221,16 @@ export class BroadcastService implements BroadcastControl {
   /** Pushes ~4 s of test pattern to the destination and reports the outcome in plain words. */
   async testDestination(d: DestinationWithKey): Promise<{ ok: boolean; message: string; durationMs: number }> {
     const started = Date.now();
-    const url = buildPublishUrl(d.serverUrl, d.streamKey);
-    const args = [
-      '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p',
-      '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', url,
-    ];
-    return new Promise((resolve) => {
-      execFile(this.ffmpeg(), args, { timeout: 20_000 }, (error, _stdout, stderr) => {
-        const durationMs = Date.now() - started;
-        if (!error) return resolve({ ok: true, message: `Sent a 4-second test stream to ${d.name}.`, durationMs });
-        const message = error.killed ? 'The server did not answer within 20 seconds.' : describeFfmpegFailure(stderr, url);
-        this.options.logger.info({ destination: d.id, message }, 'destination test failed');
-        resolve({ ok: false, message: redact(message), durationMs });
-      });
+    const failure = await testPush({
+      ffmpegPath: this.ffmpeg(),
+      publishUrl: buildPublishUrl(d.serverUrl, d.streamKey),
+      allowUntrustedCertificate: d.allowUntrustedCertificate,
+      logger: this.options.logger.child({ destination: d.id }),
     });
+    const durationMs = Date.now() - started;
+    if (!failure) return { ok: true, message: `Sent a 4-second test stream to ${d.name}.`, durationMs };
+    this.options.logger.info({ destination: d.id, message: failure.message }, 'destination test failed');
+    return { ok: false, message: redact(failure.message), durationMs };
   }
 
   /** Newest first. Admins see every broadcast; a host sees those of rooms they own or webinars they host. */

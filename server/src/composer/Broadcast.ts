@@ -3,7 +3,7 @@ import type { BroadcastLayout, BroadcastState, BroadcastStatus, Resolution } fro
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type Clock, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
-import { ffmpegPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
+import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { Composer } from './Composer.js';
 import { TAG_VIDEO } from './flv.js';
@@ -131,7 +131,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#title = options.title ?? null;
     this.#lowerThird = options.lowerThird ?? null;
     this.#slateText = options.slateText ?? 'Starting soon';
-    this.#createPusher = options.createPusher ?? ffmpegPusherFactory(options.ffmpegPath, options.logger);
+    this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
     this.#recording = options.recordPath ? new Recording(options.recordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
   }

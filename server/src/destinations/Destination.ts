@@ -13,6 +13,8 @@ export interface ResolvedDestination {
   platform: Platform;
   serverUrl: string;
   streamKey: string;
+  /** Publish even if an rtmps:// server's certificate fails verification. Default false. */
+  allowUntrustedCertificate?: boolean;
 }
 
 export interface Timer {
@@ -48,9 +50,10 @@ export interface RetryPolicy {
   /** Staying live this long resets the delay to baseDelayMs. Default 30 000 ms. */
   resetAfterMs: number;
   /**
-   * Consecutive attempts that never went live, all refused / host not found / unsupported,
-   * after which the destination gives up ('failed'). Transient errors (connection refused, TLS,
-   * dropped connections, stalls) are retried forever. Default 8 (about 2 minutes).
+   * Consecutive attempts that never went live, all refused / host not found / unsupported /
+   * untrusted certificate, after which the destination gives up ('failed'). Transient errors
+   * (connection refused, TLS handshake, dropped connections, stalls) are retried forever.
+   * Default 8 (about 2 minutes).
    */
   maxPermanentFailures: number;
 }
@@ -72,7 +75,7 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 /** Output not growing this long while input flows counts as a stall. */
 export const STALL_MS = 8000;
-/** A pusher not sending anything this long after it started counts as not answering. */
+/** A pusher not live this long after it started (while input flows) counts as not answering. */
 export const CONNECT_TIMEOUT_MS = 20_000;
 /** Input waiting for the pusher beyond this is dropped and the pusher restarted. */
 export const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -213,16 +216,20 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.#lastProgress = { totalSize: 0, frames: 0 };
     this.#samples = [];
     this.#wentLiveThisAttempt = false;
-    const pusher = this.#options.createPusher(this.#publishUrl, {
-      onProgress: (p) => {
-        if (this.#pusher === pusher) this.#onProgress(p);
+    const pusher = this.#options.createPusher(
+      this.#publishUrl,
+      {
+        onProgress: (p) => {
+          if (this.#pusher === pusher) this.#onProgress(p);
+        },
+        onExit: (reason) => {
+          if (this.#pusher !== pusher) return;
+          const failure = typeof reason === 'string' ? classifyFfmpegFailure(reason, this.#publishUrl) : reason;
+          this.#fail(failure.message, failure.kind);
+        },
       },
-      onExit: (stderr) => {
-        if (this.#pusher !== pusher) return;
-        const failure = classifyFfmpegFailure(stderr, this.#publishUrl);
-        this.#fail(failure.message, failure.kind);
-      },
-    });
+      { allowUntrustedCertificate: this.#options.destination.allowUntrustedCertificate ?? false },
+    );
     this.#pusher = pusher;
     this.#options.attach(this);
   }

@@ -1,66 +1,57 @@
 import type { Logger } from '../logger.js';
-import { FfmpegProcess } from '../media/FfmpegProcess.js';
+import type { DescribedFailure } from './errors.js';
+import { RtmpPublisher } from './rtmp/RtmpPublisher.js';
 
 export interface PusherProgress {
-  /** Bytes ffmpeg has written to the server. */
+  /** Bytes sent to the server. */
   totalSize: number;
   /** Video frames sent. */
   frames: number;
 }
 
 export interface PusherHandlers {
+  /** About once a second once the server has accepted the stream. */
   onProgress(progress: PusherProgress): void;
-  /** The process ended by itself; `stderr` is its last lines, redacted. */
-  onExit(stderr: string): void;
+  /**
+   * The pusher ended by itself: a failure already in plain words, or error text (an ffmpeg-style
+   * log line) that Destination classifies with classifyFfmpegFailure.
+   */
+  onExit(reason: DescribedFailure | string): void;
 }
 
-/** A process that copies FLV from write() to one RTMP(S) URL. */
+export interface PushOptions {
+  /** Publish even if an rtmps:// server's certificate fails verification. */
+  allowUntrustedCertificate: boolean;
+}
+
+/** Copies FLV from write() to one RTMP(S) URL. */
 export interface Pusher {
   write(chunk: Buffer): void;
-  /** Bytes written but not yet taken by the process. */
+  /** Bytes written but not yet sent. */
   readonly backlogBytes: number;
-  /** graceful: end its input so it closes the stream cleanly; otherwise kill it. */
+  /** graceful: close the stream cleanly (unpublish) after what was written; otherwise drop the connection. */
   stop(graceful: boolean): Promise<void>;
 }
 
-export type PusherFactory = (publishUrl: string, handlers: PusherHandlers) => Pusher;
+export type PusherFactory = (publishUrl: string, handlers: PusherHandlers, options: PushOptions) => Pusher;
 
-/** ffmpeg arguments of a pusher: FLV on stdin, copied as is to the URL, progress on fd 3. */
-export function pusherArgs(publishUrl: string): string[] {
-  return [
-    '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
-    '-progress', 'pipe:3', '-stats_period', '1',
-    '-f', 'flv', '-analyzeduration', '300000', '-probesize', '262144', '-i', 'pipe:0',
-    '-map', '0', '-c', 'copy',
-    '-f', 'flv', '-flvflags', 'no_duration_filesize',
-    publishUrl,
-  ];
+export interface RtmpPusherFactoryOptions {
+  logger: Logger;
+  /** CA certificates (PEM) trusted on top of the system store (tests). Default none. */
+  extraCa?: string[];
 }
 
-/** Pushers backed by real ffmpeg processes. */
-export function ffmpegPusherFactory(ffmpegPath: string, logger: Logger): PusherFactory {
-  return (publishUrl, handlers) => {
-    const proc = FfmpegProcess.spawn({ ffmpegPath, args: pusherArgs(publishUrl), logger, stdin: true, progress: true });
-    const onEnd = (): void => handlers.onExit(proc.stderrTail().join('\n'));
-    proc.on('failed', onEnd);
-    proc.on('died', onEnd);
-    proc.on('progress', (p) => {
-      const totalSize = Number(p.total_size ?? 0);
-      const frames = Number(p.frame ?? 0);
-      if (totalSize > 0) proc.markReady();
-      handlers.onProgress({ totalSize: Number.isFinite(totalSize) ? totalSize : 0, frames: Number.isFinite(frames) ? frames : 0 });
+/** Pushers that publish from this process with RtmpPublisher (no child process, so no key in any process's arguments). */
+export function rtmpPusherFactory(factoryOptions: RtmpPusherFactoryOptions): PusherFactory {
+  return (publishUrl, handlers, options) => {
+    const publisher = RtmpPublisher.start({
+      publishUrl,
+      allowUntrustedCertificate: options.allowUntrustedCertificate,
+      ...(factoryOptions.extraCa ? { extraCa: factoryOptions.extraCa } : {}),
+      logger: factoryOptions.logger,
     });
-    return {
-      write(chunk) {
-        const stdin = proc.stdin;
-        if (stdin && !stdin.destroyed && stdin.writable) stdin.write(chunk);
-      },
-      get backlogBytes() {
-        return proc.stdin?.writableLength ?? 0;
-      },
-      stop(graceful) {
-        return proc.close({ endStdin: graceful, graceMs: 3000 });
-      },
-    };
+    publisher.on('progress', (p) => handlers.onProgress(p));
+    publisher.on('failed', (failure) => handlers.onExit(failure));
+    return publisher;
   };
 }

@@ -1,8 +1,11 @@
 import { redact } from '../logger.js';
 import { hostOf } from './url.js';
 
-/** Failures that retrying will not fix by itself (the key or the address is wrong). */
-export type FailureKind = 'refused' | 'not_found' | 'unsupported' | 'transient';
+/**
+ * Why a publish ended. All but 'transient' are failures that retrying will not fix by itself (the
+ * key or the address is wrong, the server's certificate is not trusted).
+ */
+export type FailureKind = 'refused' | 'not_found' | 'unsupported' | 'untrusted_certificate' | 'transient';
 
 export interface DescribedFailure {
   kind: FailureKind;
@@ -75,7 +78,64 @@ export function classifyFfmpegFailure(stderr: string, publishUrl: string): Descr
   return { kind: 'transient', message: `Sending to ${host} failed (${detail}).` };
 }
 
-/** Plain words for a failed publish, e.g. "Could not connect to a.rtmp.youtube.com: connection refused." */
-export function describeFfmpegFailure(stderr: string, publishUrl: string): string {
-  return classifyFfmpegFailure(stderr, publishUrl).message;
+/** OpenSSL / Node verification codes in words (the part in brackets of the untrusted-certificate message). */
+const CERTIFICATE_REASONS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'signed by a self-signed certificate that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'issued by an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT: 'issued by an unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'issued by an unknown authority',
+  CERT_UNTRUSTED: 'issued by an untrusted authority',
+  CERT_SIGNATURE_FAILURE: 'bad signature',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not valid yet',
+  CERT_REVOKED: 'revoked',
+  CERT_REJECTED: 'rejected',
+  INVALID_CA: 'issued by an invalid authority',
+  INVALID_PURPOSE: 'not meant for servers',
+  HOSTNAME_MISMATCH: 'host name mismatch',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'host name mismatch',
+};
+
+/** The plain words for a certificate that failed verification. */
+export function untrustedCertificateMessage(reason: string): string {
+  return `The server's TLS certificate is not trusted (${reason}). If this is your own server, turn on "Allow an untrusted certificate" for this destination.`;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** Turns a socket or TLS error of a publish connection into a failure kind and plain words. */
+export function describeConnectionError(error: unknown, host: string): DescribedFailure {
+  const code = errorCode(error);
+  const reason = CERTIFICATE_REASONS[code];
+  if (reason) return { kind: 'untrusted_certificate', message: untrustedCertificateMessage(reason) };
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_NODATA':
+      return { kind: 'not_found', message: `Host not found: ${host}.` };
+    case 'EAI_AGAIN':
+      return { kind: 'transient', message: `Host not found: ${host} (the name server did not answer).` };
+    case 'ECONNREFUSED':
+      return { kind: 'transient', message: `Could not connect to ${host}: connection refused.` };
+    case 'ETIMEDOUT':
+      return { kind: 'transient', message: `${host} did not answer in time.` };
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return { kind: 'transient', message: `The connection to ${host} was dropped.` };
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+      return { kind: 'transient', message: `${host} cannot be reached from this server.` };
+    default:
+      break;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(message)) {
+    return { kind: 'transient', message: `TLS handshake with ${host} failed.` };
+  }
+  return { kind: 'transient', message: `Sending to ${host} failed (${redact(message).slice(0, 160)}).` };
 }

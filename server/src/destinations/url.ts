@@ -70,3 +70,49 @@ export function hostOf(url: string): string {
     return '';
   }
 }
+
+/** What an RTMP client needs from a publish URL to connect and publish. */
+export interface RtmpEndpoint {
+  /** rtmps:// (TLS) rather than rtmp://. */
+  secure: boolean;
+  /** Host name or IP address to connect to (IPv6 without brackets). */
+  hostname: string;
+  /** Default 1935 for rtmp://, 443 for rtmps://. */
+  port: number;
+  /** host[:port] as written, for messages. */
+  host: string;
+  /** The application: every path segment but the last (e.g. live2, or live/channel-id). */
+  app: string;
+  /** scheme://host[:port]/app, sent in connect. */
+  tcUrl: string;
+  /** The last path segment and the query string: the stream key. Secret. */
+  streamName: string;
+}
+
+/**
+ * Splits a publish URL (buildPublishUrl's result) the way OBS does: the server URL's path is the
+ * application, the key after it (with any ?query, e.g. Facebook's) is the stream name.
+ */
+export function parsePublishUrl(publishUrl: string): RtmpEndpoint {
+  const match = /^(rtmps?):\/\/([^/?#]+)\/([^#]*)$/i.exec(publishUrl.trim());
+  if (!match) throw new AppError('INVALID_RTMP_URL', 'The publish URL must look like rtmp://host/application/key.');
+  const scheme = (match[1] ?? 'rtmp').toLowerCase();
+  const authority = match[2] ?? '';
+  const rest = match[3] ?? '';
+  const query = rest.indexOf('?');
+  const path = query < 0 ? rest : rest.slice(0, query);
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new AppError('INVALID_RTMP_URL', 'The publish URL has no application or no stream key.');
+  const url = new URL(`${scheme}://${authority}`);
+  const secure = scheme === 'rtmps';
+  const app = path.slice(0, slash);
+  return {
+    secure,
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 443 : 1935,
+    host: url.host,
+    app,
+    tcUrl: `${scheme}://${url.host}/${app}`,
+    streamName: path.slice(slash + 1) + (query < 0 ? '' : rest.slice(query)),
+  };
+}

@@ -11,6 +11,7 @@ interface DestinationRow {
   server_url: string;
   stream_key_enc: string;
   stream_key_last4: string;
+  allow_untrusted_certificate: number;
   created_at: string;
 }
 
@@ -20,6 +21,16 @@ export interface DestinationWithKey {
   platform: Platform;
   serverUrl: string;
   streamKey: string;
+  allowUntrustedCertificate: boolean;
+}
+
+interface DestinationFields {
+  name: string;
+  platform: Platform;
+  serverUrl: string;
+  streamKey: string;
+  /** Default false. */
+  allowUntrustedCertificate?: boolean;
 }
 
 const toDestination = (r: DestinationRow): Destination => ({
@@ -28,6 +39,7 @@ const toDestination = (r: DestinationRow): Destination => ({
   platform: r.platform,
   serverUrl: r.server_url,
   streamKeyMasked: `••••${r.stream_key_last4}`,
+  allowUntrustedCertificate: r.allow_untrusted_certificate === 1,
   createdAt: r.created_at,
 });
 
@@ -38,12 +50,23 @@ export class DestinationsRepo {
     private readonly keys: Keys,
   ) {}
 
-  create(input: { name: string; platform: Platform; serverUrl: string; streamKey: string }): Destination {
+  create(input: DestinationFields): Destination {
     const id = newId('d');
     registerSecret(input.streamKey);
     this.db
-      .prepare('INSERT INTO destinations (id, name, platform, server_url, stream_key_enc, stream_key_last4, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, input.name, input.platform, input.serverUrl, this.keys.encrypt(input.streamKey), input.streamKey.slice(-4), new Date().toISOString());
+      .prepare(
+        'INSERT INTO destinations (id, name, platform, server_url, stream_key_enc, stream_key_last4, allow_untrusted_certificate, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        id,
+        input.name,
+        input.platform,
+        input.serverUrl,
+        this.keys.encrypt(input.streamKey),
+        input.streamKey.slice(-4),
+        input.allowUntrustedCertificate ? 1 : 0,
+        new Date().toISOString(),
+      );
     return this.get(id);
   }
 
@@ -69,21 +92,22 @@ export class DestinationsRepo {
     const r = this.row(id);
     const streamKey = this.keys.decrypt(r.stream_key_enc);
     registerSecret(streamKey);
-    return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey };
+    return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey, allowUntrustedCertificate: r.allow_untrusted_certificate === 1 };
   }
 
-  update(id: string, patch: { name?: string; platform?: Platform; serverUrl?: string; streamKey?: string }): Destination {
+  update(id: string, patch: Partial<DestinationFields>): Destination {
     const current = this.row(id);
     if (patch.streamKey !== undefined) registerSecret(patch.streamKey);
     // One statement, so a failed update changes nothing.
     this.db
-      .prepare('UPDATE destinations SET name = ?, platform = ?, server_url = ?, stream_key_enc = ?, stream_key_last4 = ? WHERE id = ?')
+      .prepare('UPDATE destinations SET name = ?, platform = ?, server_url = ?, stream_key_enc = ?, stream_key_last4 = ?, allow_untrusted_certificate = ? WHERE id = ?')
       .run(
         patch.name ?? current.name,
         patch.platform ?? current.platform,
         patch.serverUrl ?? current.server_url,
         patch.streamKey !== undefined ? this.keys.encrypt(patch.streamKey) : current.stream_key_enc,
         patch.streamKey !== undefined ? patch.streamKey.slice(-4) : current.stream_key_last4,
+        patch.allowUntrustedCertificate !== undefined ? (patch.allowUntrustedCertificate ? 1 : 0) : current.allow_untrusted_certificate,
         id,
       );
     return this.get(id);

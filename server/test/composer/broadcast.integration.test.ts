@@ -7,6 +7,7 @@ import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import type { BroadcastStatus, DestinationStatus } from '@onair/shared';
 import { Broadcast } from '../../src/composer/Broadcast.js';
+import { rtmpPusherFactory } from '../../src/destinations/Pusher.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
@@ -70,6 +71,8 @@ describe('Broadcast on real parts (mediasoup, ffmpeg, nginx-rtmp)', { timeout: 1
       ffmpegPath,
       logger,
       destinationRetry: { maxPermanentFailures: 2, baseDelayMs: 500 },
+      // The RTMPS front's certificate is from the fixture's test CA: verified, with that CA trusted.
+      createPusher: rtmpPusherFactory({ logger, extraCa: [server.caPem] }),
     });
     broadcast.on('status', (s) => statuses.push(s));
     await waitFor('both destinations live', () => destination('plain')?.state === 'live' && destination('tls')?.state === 'live');

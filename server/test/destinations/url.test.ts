@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/errors.js';
 import { redact, registerSecret } from '../../src/logger.js';
-import { buildPublishUrl, maskedUrl, maskStreamKey, validateRtmpUrl } from '../../src/destinations/url.js';
+import { buildPublishUrl, maskedUrl, maskStreamKey, parsePublishUrl, validateRtmpUrl } from '../../src/destinations/url.js';
 import { DESTINATION_PRESETS, presetFor } from '@onair/shared';
-import { classifyFfmpegFailure, describeFfmpegFailure } from '../../src/destinations/errors.js';
+import { classifyFfmpegFailure, describeConnectionError } from '../../src/destinations/errors.js';
 
 describe('validateRtmpUrl', () => {
   const valid = [
@@ -116,8 +116,55 @@ describe('ffmpeg failures in plain words', () => {
 
   it('an unknown failure quotes the last line without the stream key', () => {
     registerSecret('my-secret-key');
-    const message = describeFfmpegFailure('something odd happened to rtmp://a.rtmp.youtube.com/live2/my-secret-key', url);
+    const { message } = classifyFfmpegFailure('something odd happened to rtmp://a.rtmp.youtube.com/live2/my-secret-key', url);
     assert.match(message, /^Sending to a\.rtmp\.youtube\.com failed \(/);
     assert.doesNotMatch(message, /my-secret-key/);
   });
+});
+
+describe('publish URLs split for the RTMP client (application, tcUrl, stream name)', () => {
+  const cases: Array<[string, Partial<ReturnType<typeof parsePublishUrl>>]> = [
+    ['rtmp://a.rtmp.youtube.com/live2/abcd-efgh', { secure: false, hostname: 'a.rtmp.youtube.com', port: 1935, app: 'live2', tcUrl: 'rtmp://a.rtmp.youtube.com/live2', streamName: 'abcd-efgh' }],
+    ['rtmps://a.rtmps.youtube.com:443/live2/abcd', { secure: true, port: 443, host: 'a.rtmps.youtube.com:443', app: 'live2', tcUrl: 'rtmps://a.rtmps.youtube.com:443/live2', streamName: 'abcd' }],
+    ['rtmps://live-api-s.facebook.com:443/rtmp/FB-123-0-Ab?s_bl=1&s_sw=0', { app: 'rtmp', streamName: 'FB-123-0-Ab?s_bl=1&s_sw=0' }],
+    ['rtmps://x.channel.media.azure.net:2935/live/0a1b2c/key-9', { port: 2935, app: 'live/0a1b2c', tcUrl: 'rtmps://x.channel.media.azure.net:2935/live/0a1b2c', streamName: 'key-9' }],
+    ['rtmps://host/app/key', { secure: true, port: 443 }],
+    ['rtmp://[::1]:1936/live/k', { hostname: '::1', port: 1936, host: '[::1]:1936', app: 'live' }],
+    ['RTMP://host/app/k', { secure: false, tcUrl: 'rtmp://host/app', streamName: 'k' }],
+  ];
+  for (const [url, expected] of cases) {
+    it(url, () => {
+      const parsed = parsePublishUrl(url);
+      for (const [field, value] of Object.entries(expected)) assert.equal(parsed[field as keyof typeof parsed], value, field);
+    });
+  }
+  for (const url of ['rtmp://host/key-only', 'rtmp://host/app/', 'http://host/app/key']) {
+    it(`refuses ${url}`, () => assert.throws(() => parsePublishUrl(url), AppError));
+  }
+});
+
+describe('connection errors in plain words', () => {
+  const error = (code: string, message = code): Error => Object.assign(new Error(message), { code });
+  const untrusted = (reason: string): string =>
+    `The server's TLS certificate is not trusted (${reason}). If this is your own server, turn on "Allow an untrusted certificate" for this destination.`;
+  const cases: Array<[Error, string, string]> = [
+    [error('DEPTH_ZERO_SELF_SIGNED_CERT'), 'untrusted_certificate', untrusted('self-signed')],
+    [error('SELF_SIGNED_CERT_IN_CHAIN'), 'untrusted_certificate', untrusted('signed by a self-signed certificate that is not trusted')],
+    [error('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'untrusted_certificate', untrusted('issued by an unknown authority')],
+    [error('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"), 'untrusted_certificate', untrusted('host name mismatch')],
+    [error('CERT_HAS_EXPIRED'), 'untrusted_certificate', untrusted('expired')],
+    [error('ECONNREFUSED'), 'transient', 'Could not connect to a.rtmp.youtube.com: connection refused.'],
+    [error('ENOTFOUND'), 'not_found', 'Host not found: a.rtmp.youtube.com.'],
+    [error('ECONNRESET'), 'transient', 'The connection to a.rtmp.youtube.com was dropped.'],
+    [error('ETIMEDOUT'), 'transient', 'a.rtmp.youtube.com did not answer in time.'],
+    [error('EHOSTUNREACH'), 'transient', 'a.rtmp.youtube.com cannot be reached from this server.'],
+    [error('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'), 'transient', 'TLS handshake with a.rtmp.youtube.com failed.'],
+  ];
+  for (const [err, kind, message] of cases) {
+    it(`${(err as Error & { code: string }).code} → ${kind}`, () => {
+      const failure = describeConnectionError(err, 'a.rtmp.youtube.com');
+      assert.equal(failure.kind, kind);
+      assert.equal(failure.message, message);
+    });
+  }
 });
