@@ -20,6 +20,8 @@ import { DestinationsRepo } from './persistence/destinations.js';
 import { RoomsRepo } from './persistence/rooms.js';
 import { UsersRepo } from './persistence/users.js';
 import authPlugin from './plugins/auth.js';
+import rateLimitPlugin from './plugins/rateLimit.js';
+import securityHeadersPlugin, { DOCS_CSP } from './plugins/securityHeaders.js';
 import { authRoutes } from './routes/auth.js';
 import { destinationRoutes } from './routes/destinations.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -82,6 +84,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     bodyLimit: 256 * 1024,
+    // Behind the TLS proxy, req.ip (rate limits, logs) is the client's address only if trusted.
+    trustProxy: config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const logger = app.log as Logger;
@@ -182,6 +186,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (typeof req.query === 'object' && req.query !== null) trimStrings(req.query);
   });
 
+  await app.register(securityHeadersPlugin, { publicUrl: config.publicUrl });
+  await app.register(rateLimitPlugin);
   await app.register(authPlugin, { tokens, access, rooms });
   await app.register(fastifySwagger, {
     openapi: {
@@ -189,7 +195,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
 
   app.get('/api/health', { config: { auth: { roles: 'public' } }, schema: { response: { 200: Type.Object({ ok: Type.Boolean(), rooms: Type.Integer() }) } } }, async () => ({

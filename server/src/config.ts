@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -27,6 +28,21 @@ export interface Config {
   ffmpegPath: string | null;
   recordingsDir: string;
   clientDir: string;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's IP (Fastify's `trustProxy`): false
+   * (default: the socket's address), true (whoever connects), or proxy addresses/CIDRs.
+   */
+  trustProxy: boolean | string[];
+  rateLimits: {
+    /** Failed sign-ins per account (email) per window; successful ones do not count. Default 10. */
+    loginPerAccount: number;
+    /** Sign-in attempts (any outcome) per client IP per window. Default 30. */
+    loginPerIp: number;
+    /** Default 900 s (15 minutes). */
+    loginWindowSeconds: number;
+    /** Join and room-preview requests per client IP per minute. Default 60. */
+    joinPerMinute: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -63,6 +79,33 @@ function ip(env: Env, name: string, fallback: string): string {
   const ok = (ipv4 && ipv4.slice(1).every((p) => Number(p) <= 255)) || (v.includes(':') && /^[0-9a-fA-F:.]+$/.test(v));
   if (!ok) throw new ConfigError(name, `must be an IP address, got "${v}"`);
   return v;
+}
+
+/** Names proxy-addr (behind Fastify's trustProxy) understands besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(env: Env, name: string): Config['trustProxy'] {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  // Fastify treats a hop count as "trust nobody" (it cannot tell a proxy from a client that sent
+  // enough X-Forwarded-For entries), so a number would silently do nothing.
+  if (/^\d+$/.test(raw)) throw new ConfigError(name, `hop counts are not supported; list the proxy's address instead (e.g. 127.0.0.1), got "${raw}"`);
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = entries.find((e) => !isAddressOrRange(e));
+  if (bad !== undefined) {
+    throw new ConfigError(name, `must be true, false or a comma-separated list of proxy IPs/CIDRs; "${bad}" is none of these`);
+  }
+  return entries;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -107,5 +150,12 @@ export function loadConfig(env: Env = process.env): Config {
     ffmpegPath: optional(env, 'FFMPEG_PATH'),
     recordingsDir: resolve(str(env, 'RECORDINGS_DIR', `${dataDir}/recordings`)),
     clientDir: resolve(str(env, 'CLIENT_DIR', new URL('../../client/dist', import.meta.url).pathname)),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
+    rateLimits: {
+      loginPerAccount: int(env, 'LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1, 10_000),
+      loginPerIp: int(env, 'LOGIN_RATE_LIMIT_PER_IP', 30, 1, 100_000),
+      loginWindowSeconds: int(env, 'LOGIN_RATE_LIMIT_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
+      joinPerMinute: int(env, 'JOIN_RATE_LIMIT_PER_MINUTE', 60, 1, 100_000),
+    },
   };
 }

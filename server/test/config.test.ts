@@ -12,7 +12,24 @@ describe('config is validated at boot', () => {
     assert.equal(c.roomGraceMs, 15000);
   });
 
+  it('trusts no proxy and limits sign-in and join by default; TRUST_PROXY takes true or proxy addresses/CIDRs', () => {
+    const c = loadConfig({});
+    assert.equal(c.trustProxy, false);
+    assert.deepEqual(c.rateLimits, { loginPerAccount: 10, loginPerIp: 30, loginWindowSeconds: 900, joinPerMinute: 60 });
+    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8, loopback' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback']);
+  });
+
   for (const [env, variable] of [
+    [{ TRUST_PROXY: '1' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: 'proxy.example.org' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '127.0.0.1,yes' }, 'TRUST_PROXY'],
+    [{ LOGIN_RATE_LIMIT_PER_ACCOUNT: '0' }, 'LOGIN_RATE_LIMIT_PER_ACCOUNT'],
+    [{ LOGIN_RATE_LIMIT_PER_IP: 'thirty' }, 'LOGIN_RATE_LIMIT_PER_IP'],
+    [{ LOGIN_RATE_LIMIT_WINDOW_SECONDS: '0' }, 'LOGIN_RATE_LIMIT_WINDOW_SECONDS'],
+    [{ JOIN_RATE_LIMIT_PER_MINUTE: '-1' }, 'JOIN_RATE_LIMIT_PER_MINUTE'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ RTC_LISTEN_IP: 'localhost' }, 'RTC_LISTEN_IP'],

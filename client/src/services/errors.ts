@@ -68,10 +68,15 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   MEDIA_FAILED: "Your camera or microphone couldn't be started.",
 };
 
-/** Plain words for an error code; unknown codes fall back to the server's own message. */
-export function errorWords(code: string, fallback?: string): string {
+/** Codes whose server message says more than these words can: how long to wait ("Try again in 14 minutes."). */
+const SERVER_WORDS: ReadonlySet<string> = new Set<ErrorCode>(['RATE_LIMITED']);
+
+/** Plain words for an error code; unknown codes and SERVER_WORDS use the server's own message if any. */
+export function errorWords(code: string, serverMessage?: string): string {
+  const fromServer = serverMessage !== undefined && serverMessage.length > 0 ? serverMessage : null;
+  if (fromServer && SERVER_WORDS.has(code)) return fromServer;
   if (isKnownCode(code)) return WORDS[code];
-  return fallback && fallback.length > 0 ? fallback : WORDS.INTERNAL;
+  return fromServer ?? WORDS.INTERNAL;
 }
 
 function isKnownCode(code: string): code is keyof typeof WORDS {

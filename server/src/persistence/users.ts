@@ -87,6 +87,14 @@ export class UsersRepo {
   }
 
   /**
+   * Replaces a password hash with a stronger one of the same password (sessions stay valid), only
+   * if it is still `previous`: a password changed meanwhile is not overwritten.
+   */
+  upgradePasswordHash(id: string, previous: string, next: string): void {
+    this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?').run(next, id, previous);
+  }
+
+  /**
    * Deletes the account: it can no longer sign in, its tokens are revoked, and its email is free
    * for a new account. The row stays (rooms and webinars it created still name it).
    */

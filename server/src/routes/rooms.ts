@@ -8,6 +8,7 @@ import type { Tokens } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { RoomRecord } from '../persistence/rooms.js';
 import { signedIn } from '../plugins/auth.js';
+import { perClientIp } from '../plugins/rateLimit.js';
 
 function verifyInvite(tokens: Tokens, invite: string | undefined, roomId: string): void {
   if (!invite) throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
@@ -32,6 +33,8 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const services = app.services;
   const { tokens, rooms, access, destinations, config } = services;
+  // Public routes that check invite tokens: per client IP, so nobody can guess at them fast.
+  const joinLimit = perClientIp(config.rateLimits.joinPerMinute, 60_000, 'Too many attempts to join a meeting.');
 
   app.get(
     '/api/rooms',
@@ -82,12 +85,12 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   app.get(
     '/api/rooms/:id/preview',
     {
-      config: { auth: { roles: 'public' } },
+      config: { auth: { roles: 'public' }, rateLimit: joinLimit },
       schema: {
         tags: ['rooms'],
         params: IdParams,
         querystring: Type.Object({ invite: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false }),
-        response: { 200: RoomPreview, 401: ErrorReply, 404: ErrorReply },
+        response: { 200: RoomPreview, 401: ErrorReply, 404: ErrorReply, 429: ErrorReply },
       },
     },
     async (req) => {
@@ -101,8 +104,8 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/api/rooms/:id/join',
     {
-      config: { auth: { roles: 'public' } },
-      schema: { tags: ['rooms'], params: IdParams, body: JoinRoomBody, response: { 200: JoinRoomReply, 401: ErrorReply, 404: ErrorReply } },
+      config: { auth: { roles: 'public' }, rateLimit: joinLimit },
+      schema: { tags: ['rooms'], params: IdParams, body: JoinRoomBody, response: { 200: JoinRoomReply, 401: ErrorReply, 404: ErrorReply, 429: ErrorReply } },
     },
     async (req) => {
       const room = rooms.get(req.params.id);
