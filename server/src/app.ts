@@ -102,14 +102,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const pool = await WorkerPool.create({
     numWorkers: config.mediasoup.numWorkers,
     workerBin: config.mediasoup.workerBin,
-    rtcMinPort: config.mediasoup.rtcMinPort,
-    rtcMaxPort: config.mediasoup.rtcMaxPort,
+    listenIp: config.mediasoup.listenIp,
+    announcedAddress: config.mediasoup.announcedAddress,
+    ports: config.mediasoup.ports,
     logger,
   });
   const registry = new RoomRegistry({
     pool,
-    listenIp: config.mediasoup.listenIp,
-    announcedAddress: config.mediasoup.announcedAddress,
     graceMs: config.roomGraceMs,
     logger,
   });

@@ -20,9 +20,10 @@ export interface Config {
     workerBin: string | null;
     listenIp: string;
     announcedAddress: string | null;
-    rtcMinPort: number;
-    rtcMaxPort: number;
+    ports: RtcPorts;
   };
+  /** TURN servers handed to participants with time-limited credentials; null when TURN_URLS is unset. */
+  turn: TurnConfig | null;
   /** How long an empty room stays open so people can reconnect. */
   roomGraceMs: number;
   ffmpegPath: string | null;
@@ -43,6 +44,24 @@ export interface Config {
     /** Join and room-preview requests per client IP per minute. Default 60. */
     joinPerMinute: number;
   };
+}
+
+/**
+ * Where WebRTC media is received. `server` (the default): one mediasoup WebRtcServer per worker on
+ * UDP and TCP `port + index` (RTC_PORT, default 40000; 0 lets each worker take a free port, for
+ * tests). `range`: every transport takes its own ports from RTC_MIN_PORT–RTC_MAX_PORT, split across
+ * workers; chosen by setting either of those variables.
+ */
+export type RtcPorts = { kind: 'server'; port: number } | { kind: 'range'; min: number; max: number };
+
+/** coturn's shared-secret scheme (`use-auth-secret` + `static-auth-secret`). */
+export interface TurnConfig {
+  /** turn:/turns: URLs, e.g. `turn:turn.example.org:3478?transport=udp`. */
+  urls: string[];
+  /** coturn's `static-auth-secret`. */
+  secret: string;
+  /** Lifetime of the credentials a participant gets when it connects. Default 86400 (24 h). */
+  ttlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +127,49 @@ function trustProxy(env: Env, name: string): Config['trustProxy'] {
   return entries;
 }
 
+function rtcPorts(env: Env, numWorkers: number): RtcPorts {
+  const rangeSet = optional(env, 'RTC_MIN_PORT') !== null || optional(env, 'RTC_MAX_PORT') !== null;
+  if (!rangeSet) {
+    const port = int(env, 'RTC_PORT', 40000, 0, 65535);
+    if (port !== 0 && port < 1024) throw new ConfigError('RTC_PORT', `must be 0 or between 1024 and 65535, got ${port}`);
+    if (port + numWorkers - 1 > 65535) {
+      throw new ConfigError('RTC_PORT', `${numWorkers} workers use ports ${port}–${port + numWorkers - 1}, past 65535; lower it`);
+    }
+    return { kind: 'server', port };
+  }
+  if (optional(env, 'RTC_PORT') !== null) {
+    throw new ConfigError('RTC_PORT', 'set either RTC_PORT (one port per worker) or RTC_MIN_PORT/RTC_MAX_PORT (a port range), not both');
+  }
+  const min = int(env, 'RTC_MIN_PORT', 40000, 1024, 65535);
+  const max = int(env, 'RTC_MAX_PORT', 49999, 1024, 65535);
+  if (max <= min) throw new ConfigError('RTC_MAX_PORT', `must be greater than RTC_MIN_PORT (${min})`);
+  return { kind: 'range', min, max };
+}
+
+/** `turn:` or `turns:` host (name, IPv4 or [IPv6]), optional port, optional `?transport=udp|tcp` (RFC 7065). */
+const TURN_URL = /^turns?:(?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?(?:\?transport=(?:udp|tcp))?$/;
+
+function turn(env: Env): TurnConfig | null {
+  const raw = optional(env, 'TURN_URLS');
+  const secret = optional(env, 'TURN_SECRET');
+  if (raw === null) {
+    if (secret !== null) throw new ConfigError('TURN_SECRET', 'is set but TURN_URLS is not; set both or neither');
+    return null;
+  }
+  const urls = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) throw new ConfigError('TURN_URLS', 'must list at least one turn: or turns: URL');
+  for (const url of urls) {
+    const match = TURN_URL.exec(url);
+    const port = match?.[1] === undefined ? 1 : Number(match[1]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError('TURN_URLS', `"${url}" is not a TURN URL (turn:host[:port][?transport=udp|tcp] or turns:...)`);
+    }
+  }
+  if (secret === null) throw new ConfigError('TURN_SECRET', "must be set with TURN_URLS (the TURN server's static-auth-secret)");
+  if (secret.length < 16) throw new ConfigError('TURN_SECRET', 'must be at least 16 characters');
+  return { urls, secret, ttlSeconds: int(env, 'TURN_TTL_SECONDS', 24 * 3600, 60, 7 * 24 * 3600) };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -124,9 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
   const adminPassword = optional(env, 'ADMIN_PASSWORD');
   if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) throw new ConfigError('ADMIN_EMAIL', `is not an email address: "${adminEmail}"`);
   if (adminPassword !== null && adminPassword.length < 8) throw new ConfigError('ADMIN_PASSWORD', 'must be at least 8 characters');
-  const rtcMinPort = int(env, 'RTC_MIN_PORT', 40000, 1024, 65535);
-  const rtcMaxPort = int(env, 'RTC_MAX_PORT', 49999, 1024, 65535);
-  if (rtcMaxPort <= rtcMinPort) throw new ConfigError('RTC_MAX_PORT', `must be greater than RTC_MIN_PORT (${rtcMinPort})`);
+  const numWorkers = int(env, 'MEDIASOUP_WORKERS', cpus().length, 1, 64);
   const announced = optional(env, 'RTC_ANNOUNCED_ADDRESS');
   return {
     host,
@@ -139,13 +199,13 @@ export function loadConfig(env: Env = process.env): Config {
     guestTokenTtlSeconds: int(env, 'GUEST_TOKEN_TTL_SECONDS', 2 * 3600, 10, 7 * 24 * 3600),
     admin: { email: adminEmail, password: adminPassword },
     mediasoup: {
-      numWorkers: int(env, 'MEDIASOUP_WORKERS', cpus().length, 1, 64),
+      numWorkers,
       workerBin: optional(env, 'MEDIASOUP_WORKER_BIN'),
       listenIp: ip(env, 'RTC_LISTEN_IP', '127.0.0.1'),
       announcedAddress: announced,
-      rtcMinPort,
-      rtcMaxPort,
+      ports: rtcPorts(env, numWorkers),
     },
+    turn: turn(env),
     roomGraceMs: int(env, 'ROOM_GRACE_MS', 15_000, 0, 3_600_000),
     ffmpegPath: optional(env, 'FFMPEG_PATH'),
     recordingsDir: resolve(str(env, 'RECORDINGS_DIR', `${dataDir}/recordings`)),

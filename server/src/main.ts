@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { MediaPortUnavailable } from './sfu/WorkerPool.js';
 
 let config: Config;
 try {
@@ -12,7 +13,17 @@ try {
   throw error;
 }
 
-const { app, createdAdmin } = await buildApp(config);
+let built: Awaited<ReturnType<typeof buildApp>>;
+try {
+  built = await buildApp(config);
+} catch (error) {
+  if (error instanceof MediaPortUnavailable) {
+    console.error(`OnAir cannot start: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+const { app, createdAdmin } = built;
 
 // Last line of the safety net. Peers and rooms catch their own failures (a failing peer is closed,
 // see Session and Room); anything that still escapes is a bug, and it is logged rather than
@@ -34,6 +45,11 @@ const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const url = config.publicUrl.replace(/:\d+$/, `:${port}`);
 console.log(`\nOnAir is running at ${url}`);
+const mediaPorts = app.services.pool.mediaPorts.filter((p) => p !== null);
+if (mediaPorts.length > 0) {
+  const list = (protocol: 'udp' | 'tcp') => mediaPorts.map((p) => p[protocol]).join(', ');
+  console.log(`WebRTC media on UDP ${list('udp')} and TCP ${list('tcp')} (${config.mediasoup.listenIp})`);
+}
 if (createdAdmin) {
   console.log(`First start: created the admin account ${createdAdmin.email}`);
   console.log(

@@ -10,6 +10,25 @@ describe('config is validated at boot', () => {
     assert.equal(c.publicUrl, 'http://127.0.0.1:8080');
     assert.equal(c.mediasoup.listenIp, '127.0.0.1');
     assert.equal(c.roomGraceMs, 15000);
+    assert.deepEqual(c.mediasoup.ports, { kind: 'server', port: 40000 });
+    assert.equal(c.turn, null);
+  });
+
+  it('RTC_MIN_PORT or RTC_MAX_PORT switches from one port per worker to a per-transport range', () => {
+    assert.deepEqual(loadConfig({ RTC_PORT: '50000' }).mediasoup.ports, { kind: 'server', port: 50000 });
+    assert.deepEqual(loadConfig({ RTC_PORT: '0' }).mediasoup.ports, { kind: 'server', port: 0 });
+    assert.deepEqual(loadConfig({ RTC_MIN_PORT: '41000' }).mediasoup.ports, { kind: 'range', min: 41000, max: 49999 });
+    assert.deepEqual(loadConfig({ RTC_MIN_PORT: '41000', RTC_MAX_PORT: '42000' }).mediasoup.ports, { kind: 'range', min: 41000, max: 42000 });
+  });
+
+  it('TURN_URLS and TURN_SECRET give participants TURN servers', () => {
+    const c = loadConfig({ TURN_URLS: 'turn:turn.example.org:3478?transport=udp, turns:turn.example.org:443?transport=tcp,turn:[::1]', TURN_SECRET: 'a-shared-secret-0123' });
+    assert.deepEqual(c.turn, {
+      urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:443?transport=tcp', 'turn:[::1]'],
+      secret: 'a-shared-secret-0123',
+      ttlSeconds: 86400,
+    });
+    assert.equal(loadConfig({ TURN_URLS: 'turn:10.0.0.1', TURN_SECRET: 'a-shared-secret-0123', TURN_TTL_SECONDS: '3600' }).turn?.ttlSeconds, 3600);
   });
 
   it('trusts no proxy and limits sign-in and join by default; TRUST_PROXY takes true or proxy addresses/CIDRs', () => {
@@ -39,6 +58,18 @@ describe('config is validated at boot', () => {
     [{ ADMIN_EMAIL: 'not-an-email' }, 'ADMIN_EMAIL'],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS'],
+    [{ RTC_PORT: 'forty' }, 'RTC_PORT'],
+    [{ RTC_PORT: '80' }, 'RTC_PORT'],
+    [{ RTC_PORT: '65535', MEDIASOUP_WORKERS: '2' }, 'RTC_PORT'],
+    [{ RTC_PORT: '40000', RTC_MIN_PORT: '41000' }, 'RTC_PORT'],
+    [{ TURN_URLS: 'stun:turn.example.org' }, 'TURN_URLS'],
+    [{ TURN_URLS: 'turn:turn.example.org:99999' }, 'TURN_URLS'],
+    [{ TURN_URLS: 'turn:turn.example.org?transport=sctp' }, 'TURN_URLS'],
+    [{ TURN_URLS: ' , ' , TURN_SECRET: 'a-shared-secret-0123' }, 'TURN_URLS'],
+    [{ TURN_URLS: 'turn:turn.example.org' }, 'TURN_SECRET'],
+    [{ TURN_SECRET: 'a-shared-secret-0123' }, 'TURN_SECRET'],
+    [{ TURN_URLS: 'turn:turn.example.org', TURN_SECRET: 'short' }, 'TURN_SECRET'],
+    [{ TURN_URLS: 'turn:turn.example.org', TURN_SECRET: 'a-shared-secret-0123', TURN_TTL_SECONDS: '5' }, 'TURN_TTL_SECONDS'],
   ] as const) {
     it(`a bad ${variable} stops the server with a message naming it`, () => {
       assert.throws(

@@ -18,7 +18,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real OnAir server (real mediasoup worker, SQLite in a temp dir) on 127.0.0.1, random port. */
+/** A real OnAir server (real mediasoup worker, SQLite in a temp dir) on 127.0.0.1, random ports. */
 export async function startServer(env: Record<string, string> = {}, dataDir?: string, options: BuildOptions = {}): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'onair-test-'));
   const config = loadConfig({
@@ -27,6 +27,9 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     DATA_DIR: dir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     MEDIASOUP_WORKERS: '1',
+    // Each worker takes a free media port (unless the test asks for a port range), so test
+    // servers running side by side never collide.
+    ...(env.RTC_MIN_PORT || env.RTC_MAX_PORT ? {} : { RTC_PORT: '0' }),
     ROOM_GRACE_MS: '200',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,

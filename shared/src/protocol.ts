@@ -243,6 +243,13 @@ export type ProducerInfo = Static<typeof ProducerInfo>;
 export const PeerInfo = Type.Object({ id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo) }, Closed);
 export type PeerInfo = Static<typeof PeerInfo>;
 
+/** A TURN server (an RTCIceServer) with time-limited credentials for one participant. */
+export const IceServer = Type.Object(
+  { urls: Type.Array(Type.String({ pattern: '^turns?:' }), { minItems: 1 }), username: Type.String(), credential: Type.String() },
+  Closed,
+);
+export type IceServer = Static<typeof IceServer>;
+
 /** What mediasoup-client's Device.createSendTransport / createRecvTransport need. */
 export const TransportOptions = Type.Object(
   {
@@ -278,7 +285,16 @@ const Empty = Type.Object({}, Closed);
 /** What each request answers with: `{ kind: 'response', id, type, data }`. */
 export const Responses = {
   authenticate: Type.Object(
-    { peerId: Type.String(), roomId: Type.String(), roomName: Type.String(), role: Role, displayName: Type.String(), routerRtpCapabilities: RtpCapabilitiesSchema },
+    {
+      peerId: Type.String(),
+      roomId: Type.String(),
+      roomName: Type.String(),
+      role: Role,
+      displayName: Type.String(),
+      routerRtpCapabilities: RtpCapabilitiesSchema,
+      /** TURN servers for the send and receive transports; empty when the server has none configured. */
+      iceServers: Type.Array(IceServer),
+    },
     Closed,
   ),
   createTransport: TransportOptions,

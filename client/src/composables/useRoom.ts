@@ -17,6 +17,7 @@ import {
   assertNever,
   MediaSource,
   type BroadcastStatus,
+  type IceServer,
   type MediaKind,
   type MediaSource as SourceName,
   type NotificationData,
@@ -78,15 +79,31 @@ export interface InboundStats {
   bytesReceived: number;
 }
 
+/** The ICE path a transport uses now (its selected candidate pair). */
+export interface TransportPath {
+  direction: 'send' | 'recv';
+  /** 'host', 'srflx', 'prflx' or 'relay' (through TURN). */
+  localCandidateType: string;
+  remoteAddress: string;
+  remotePort: number;
+  remoteProtocol: string;
+}
+
 /** Test hook for end-to-end tests (Playwright): `window.__onair`. */
 export interface OnAirTestHook {
   state(): string;
   stats(): Promise<InboundStats[]>;
+  transports(): Promise<TransportPath[]>;
 }
 
 declare global {
   interface Window {
     __onair?: OnAirTestHook;
+    /**
+     * Test-only switch, set by end-to-end tests before the page loads (never by the UI): 'relay'
+     * makes both transports use TURN relays only, as a browser behind a strict firewall would.
+     */
+    __onairIceTransportPolicy?: RTCIceTransportPolicy;
   }
 }
 
@@ -292,12 +309,21 @@ export function useRoom() {
     dev: Device,
     direction: 'send' | 'recv',
     opts: TransportOptions,
+    iceServers: IceServer[],
     conn: SignalConnection,
     gen: number,
   ): Transport {
     // Checked against the shared TransportOptions schema when the answer arrived.
     const { iceParameters, iceCandidates, dtlsParameters } = opts;
-    const transportOptions = { id: opts.id, iceParameters, iceCandidates, dtlsParameters };
+    const transportOptions = {
+      id: opts.id,
+      iceParameters,
+      iceCandidates,
+      dtlsParameters,
+      // TURN, for networks that block UDP and the media ports (time-limited credentials from authenticate).
+      iceServers,
+      ...(window.__onairIceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
+    };
     const transport = markRaw(
       direction === 'send' ? dev.createSendTransport(transportOptions) : dev.createRecvTransport(transportOptions),
     );
@@ -380,8 +406,8 @@ export function useRoom() {
       conn.request('createTransport', { direction: 'recv' }),
     ]);
     assertCurrent(gen);
-    sendTransport.value = buildTransport(dev, 'send', sendOptions, conn, gen);
-    recvTransport.value = buildTransport(dev, 'recv', recvOptions, conn, gen);
+    sendTransport.value = buildTransport(dev, 'send', sendOptions, auth.iceServers, conn, gen);
+    recvTransport.value = buildTransport(dev, 'recv', recvOptions, auth.iceServers, conn, gen);
 
     const joined = await conn.request('join', { rtpCapabilities: dev.recvRtpCapabilities });
     assertCurrent(gen);
@@ -929,7 +955,33 @@ export function useRoom() {
     return rows;
   }
 
-  const hook: OnAirTestHook = { state: () => state.value, stats };
+  async function transports(): Promise<TransportPath[]> {
+    const paths: TransportPath[] = [];
+    for (const [direction, transport] of [
+      ['send', sendTransport.value],
+      ['recv', recvTransport.value],
+    ] as const) {
+      if (!transport || transport.closed) continue;
+      const byId = new Map<string, Record<string, unknown>>();
+      (await transport.getStats()).forEach((s: Record<string, unknown>) => byId.set(String(s.id), s));
+      const all = [...byId.values()];
+      const selectedId = all.find((s) => s.type === 'transport')?.selectedCandidatePairId;
+      const pair = typeof selectedId === 'string' ? byId.get(selectedId) : all.find((s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded');
+      if (!pair) continue;
+      const local = byId.get(String(pair.localCandidateId));
+      const remote = byId.get(String(pair.remoteCandidateId));
+      paths.push({
+        direction,
+        localCandidateType: String(local?.candidateType ?? ''),
+        remoteAddress: String(remote?.address ?? remote?.ip ?? ''),
+        remotePort: num(remote?.port),
+        remoteProtocol: String(remote?.protocol ?? ''),
+      });
+    }
+    return paths;
+  }
+
+  const hook: OnAirTestHook = { state: () => state.value, stats, transports };
   window.__onair = hook;
 
   // Closing the tab: drop the socket now so others see us leave at once.

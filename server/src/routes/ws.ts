@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Session } from '../signalling/Session.js';
+import { iceServersFor } from '../sfu/iceServers.js';
 
 /** GET /ws: one signalling session per socket; the first message must be `authenticate`. */
 export async function wsRoute(app: FastifyInstance): Promise<void> {
-  const { tokens, rooms, registry, broadcasts, access, logger } = app.services;
+  const { config, tokens, rooms, registry, broadcasts, access, logger } = app.services;
   const openRoom = async (roomId: string) => {
     const record = rooms.get(roomId);
     return registry.open(record.id, record.name);
@@ -16,6 +17,7 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
         openRoom,
         admit: (claims) => access.admit(claims),
         canHost: (userKey, roomId) => access.canHost(userKey, roomId),
+        iceServers: (peerId) => iceServersFor(config.turn, peerId),
         broadcasts,
         logger: logger.child({ ws: true }),
       },

@@ -5,6 +5,7 @@ import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import type { Peer } from './Peer.js';
+import type { WebRtcListen } from './WorkerPool.js';
 import { toClientRtpParameters } from './wire.js';
 
 /** What the room needs of an attached broadcast (the composer side implements it). */
@@ -27,9 +28,8 @@ export interface RoomOptions {
   id: string;
   name: string;
   worker: types.Worker;
-  portRange: { min: number; max: number };
-  listenIp: string;
-  announcedAddress: string | null;
+  /** Where the room's WebRTC transports listen (its worker's WebRtcServer, or a port range). */
+  listen: WebRtcListen;
   /** How long the room stays open after its last peer leaves. */
   graceMs: number;
   logger: Logger;
@@ -124,13 +124,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         peer.transports.delete(t.id);
       }
     }
-    const { listenIp, announcedAddress, portRange } = this.options;
-    const listen = { ip: listenIp, portRange, ...(announcedAddress ? { announcedAddress } : {}) };
     const transport = await this.router.createWebRtcTransport({
-      listenInfos: [
-        { protocol: 'udp', ...listen },
-        { protocol: 'tcp', ...listen },
-      ],
+      ...this.options.listen,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,

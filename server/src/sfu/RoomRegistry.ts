@@ -5,8 +5,6 @@ import type { WorkerPool } from './WorkerPool.js';
 
 export interface RoomRegistryOptions {
   pool: WorkerPool;
-  listenIp: string;
-  announcedAddress: string | null;
   graceMs: number;
   logger: Logger;
 }
@@ -33,14 +31,12 @@ export class RoomRegistry {
     if (existing && !existing.closed) return existing;
     const pending = this.opening.get(id);
     if (pending) return pending;
-    const { worker, portRange, release } = this.options.pool.acquire();
+    const { worker, listen, release } = this.options.pool.acquire();
     const promise = Room.create({
       id,
       name,
       worker,
-      portRange,
-      listenIp: this.options.listenIp,
-      announcedAddress: this.options.announcedAddress,
+      listen,
       graceMs: this.options.graceMs,
       logger: this.options.logger,
     })

@@ -8,6 +8,7 @@ import {
   type ClientRequestType,
   type ErrorBody,
   type ErrorCode,
+  type IceServer,
   type Role,
   type NotificationData,
   type NotificationEvent,
@@ -56,6 +57,8 @@ export interface SessionDeps {
   admit: (claims: RoomClaims) => Role;
   /** Whether this participant may act as a host in the room right now (asked on every host action). */
   canHost: (userKey: string, roomId: string) => boolean;
+  /** TURN servers with fresh credentials for this participant (none when TURN is not configured). */
+  iceServers: (peerId: string) => IceServer[];
   /** Go live / update / stop; implemented by the broadcast service. */
   broadcasts: BroadcastControl;
   logger: Logger;
@@ -275,6 +278,7 @@ export class Session {
         role: peer.role,
         displayName: peer.displayName,
         routerRtpCapabilities: toClientRtpCapabilities(room.router.rtpCapabilities),
+        iceServers: this.deps.iceServers(peer.id),
       };
     } finally {
       this.authenticating = false;
