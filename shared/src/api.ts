@@ -11,7 +11,7 @@ export const ErrorReply = Type.Object({
 });
 export type ErrorReply = Static<typeof ErrorReply>;
 
-const IsoTime = Type.String({ format: 'date-time' });
+const IsoTime = Type.String({ format: 'date-time', maxLength: 64 });
 
 export const User = Type.Object({
   id: Type.String(),
