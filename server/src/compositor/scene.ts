@@ -141,6 +141,8 @@ export function simulcastLayer(widthShare: number): number {
 export interface SourceWant {
   producerId: string;
   kind: 'audio' | 'video';
+  /** Cameras fill their tile (cropped); screens are letterboxed. */
+  fit: 'fill' | 'fit';
   width: number;
   height: number;
   layer: number;
@@ -153,9 +155,16 @@ export function sourcesFor(scene: Scene): Map<string, SourceWant> {
     if (!tile.video) continue;
     const prev = wants.get(tile.video.producerId);
     if (prev && prev.width * prev.height >= tile.rect.w * tile.rect.h) continue;
-    wants.set(tile.video.producerId, { producerId: tile.video.producerId, kind: 'video', width: tile.rect.w, height: tile.rect.h, layer: tile.layer });
+    wants.set(tile.video.producerId, {
+      producerId: tile.video.producerId,
+      kind: 'video',
+      fit: tile.kind === 'screen' ? 'fit' : 'fill',
+      width: tile.rect.w,
+      height: tile.rect.h,
+      layer: tile.layer,
+    });
   }
-  for (const mic of scene.audio) wants.set(mic.producerId, { producerId: mic.producerId, kind: 'audio', width: 0, height: 0, layer: 0 });
+  for (const mic of scene.audio) wants.set(mic.producerId, { producerId: mic.producerId, kind: 'audio', fit: 'fill', width: 0, height: 0, layer: 0 });
   return wants;
 }
 

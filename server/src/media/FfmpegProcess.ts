@@ -24,6 +24,8 @@ export interface FfmpegProcessOptions {
   stdout?: boolean;
   /** Open fd 3 for `-progress pipe:3`. Default false. */
   progress?: boolean;
+  /** Extra pipes ffmpeg reads from (fd 3, 4, …; after the progress fd when there is one), e.g. `-f s16le -i pipe:3`. Default 0. */
+  inputPipes?: number;
 }
 
 /** Stderr lines kept for error reporting. */
@@ -39,6 +41,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   readonly #logger: Logger;
   readonly #stderrTail: string[] = [];
   #ready = false;
+  #firstInputPipe = 3;
   #closed = false;
   #exited = false;
   readonly #exitPromise: Promise<void>;
@@ -60,11 +63,19 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
         options.stdout ? 'pipe' : 'ignore',
         'pipe',
         ...(options.progress ? (['pipe'] as const) : []),
+        ...Array.from({ length: options.inputPipes ?? 0 }, () => 'pipe' as const),
       ],
     });
     const proc = new FfmpegProcess(child, options.logger);
+    proc.#firstInputPipe = options.progress ? 4 : 3;
     proc.#wire(options.progress ?? false);
     return proc;
+  }
+
+  /** The n-th extra input pipe (0 → the first of `inputPipes`), or null when there is none. */
+  inputPipe(n: number): Writable | null {
+    const stream = this.#child.stdio[this.#firstInputPipe + n];
+    return stream && 'write' in stream ? (stream as Writable) : null;
   }
 
   get pid(): number | undefined {
@@ -138,6 +149,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     const child = this.#child;
     // EPIPE on a pipe whose reader died is reported through 'exit'; never crash the server on it.
     child.stdin?.on('error', (error) => this.#logger.debug({ err: error }, 'ffmpeg stdin error'));
+    for (const stream of child.stdio.slice(3)) stream?.on('error', (error: Error) => this.#logger.debug({ err: error }, 'ffmpeg pipe error'));
     child.stdout?.on('error', (error) => this.#logger.debug({ err: error }, 'ffmpeg stdout error'));
 
     let partial = '';
