@@ -12,7 +12,7 @@ import { redact, registerSecret } from '../src/logger.js';
 describe('secrets', () => {
   it('passwords are hashed with scrypt and verified', async () => {
     const hash = await hashPassword('hunter2hunter2');
-    assert.match(hash, /^scrypt\$32768\$8\$1\$/);
+    assert.match(hash, /^scrypt\$131072\$8\$1\$/);
     assert.equal(await verifyPassword('hunter2hunter2', hash), true);
     assert.equal(await verifyPassword('hunter3hunter3', hash), false);
   });
