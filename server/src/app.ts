@@ -195,7 +195,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 1024 * 1024 },
+    // A socket error is the client's doing (invalid UTF-8 → 1007, a frame over maxPayload → 1009,
+    // an unclean disconnect): logged at debug so a client cannot flood the error log with them.
+    errorHandler: (error, socket, req) => {
+      req.log.debug({ err: error }, 'websocket closed on a client error');
+      socket.terminate();
+    },
+  });
 
   app.get('/api/health', { config: { auth: { roles: 'public' } }, schema: { response: { 200: Type.Object({ ok: Type.Boolean(), rooms: Type.Integer() }) } } }, async () => ({
     ok: true,

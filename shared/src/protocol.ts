@@ -142,8 +142,8 @@ export const RtpCapabilitiesSchema = Type.Unsafe<RtpCapabilities>(
   ),
 );
 
-/** Nesting deeper than this in a raw frame is refused before it is parsed into objects. */
-export const MAX_SIGNAL_JSON_DEPTH = 8;
+/** Nesting deeper than this in a raw frame is refused before it is parsed into objects (the deepest valid frame, a join with rtcpFeedback, nests 7). */
+export const MAX_SIGNAL_JSON_DEPTH = 10;
 
 export const MediaSource = Type.Union([Type.Literal('mic'), Type.Literal('camera'), Type.Literal('screen')]);
 export type MediaSource = Static<typeof MediaSource>;
