@@ -5,10 +5,10 @@ import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type Clock, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { buildPublishUrl } from '../destinations/url.js';
-import { Composer } from './Composer.js';
+import { Program, type ProgramStats } from '../compositor/Program.js';
+import type { SceneInput, SceneMedia, SceneParticipant } from '../compositor/scene.js';
 import { TAG_VIDEO } from './flv.js';
 import { FlvRelay, type FlvRelayStats, type SwitchInfo } from './FlvRelay.js';
-import { compositionKey, planComposition, type PlanParticipant } from './plan.js';
 import { Recording } from './Recording.js';
 
 export type { ResolvedDestination };
@@ -52,36 +52,37 @@ export type BroadcastEvents = {
 };
 
 export interface BroadcastStats {
-  /** Composer switches done by the relay, the first start included. */
+  /** Encoder switches done by the relay: the first start, then one per encoder crash (never for a change in the room). */
   switches: number;
-  /** Wall-clock gap between the old and the new composer's output at the last switch. */
+  /** Wall-clock gap between the old and the new encoder's output at the last switch. */
   lastSwitchGapMs: number | null;
   lastSwitchTimestampGapMs: number | null;
-  /** Composer starts (first, membership changes, crashes). */
+  /** Encoder starts (the first, then crashes only). */
   composerStarts: number;
   composerCrashes: number;
   /** create() → first tag forwarded by the relay. */
   firstOutputMs: number | null;
-  /** First RTP resumed → first video tag out, for the active composer. */
+  /** Encoder start → its first video tag out. */
   composerStartupMs: number | null;
+  /** The encoder's pid. */
   activeComposerPid: number | null;
   relay: FlvRelayStats;
+  program: ProgramStats;
 }
 
-/** Wait after a refresh() before recomposing, so bursts of changes cause one restart. */
-const REFRESH_DEBOUNCE_MS = 300;
 /** The featured speaker stays at least this long. */
 const SPEAKER_HOLD_MS = 2000;
 const STATUS_INTERVAL_MS = 2000;
-/** A new composer that shows no keyframe in this time is given up on. */
-const COMPOSER_START_TIMEOUT_MS = 15_000;
-/** The live composer producing nothing this long is treated as crashed. */
-const COMPOSER_STALL_MS = 6000;
+/** The program that shows no keyframe in this time at Go live is given up on. */
+const FIRST_OUTPUT_TIMEOUT_MS = 15_000;
+/** The encoder producing nothing this long is treated as crashed. */
+const ENCODER_STALL_MS = 6000;
 
 /**
- * A live broadcast of one room: composes the room with ffmpeg (one encode), relays the FLV
- * through FlvRelay to every destination and the recording, and swaps composers on membership
- * changes without dropping the destinations' connections.
+ * A live broadcast of one room: one Program (decoders per on-stage producer, the scene drawn on
+ * the program clock, one encoder that lives from Go live to Stop) whose FLV the relay forwards to
+ * every destination and the recording. A change in the room changes the next output frame; only an
+ * encoder crash starts another encoder, and the relay then splices it in without dropping anyone.
  */
 export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly id: string;
@@ -96,25 +97,19 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
   readonly #slateText: string;
-  readonly #watched = new Map<ms.Producer, { stopped: () => void; resumed: () => void; closed: () => void }>();
+  readonly #watched = new Map<ms.Producer, { changed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
   #layout: BroadcastLayout;
   #title: string | null;
   #lowerThird: string | null;
-  #active: { composer: Composer; key: string } | null = null;
-  #pending: Composer | null = null;
-  #recomposing = false;
-  #recomposeAgain = false;
-  #composerSeq = 0;
-  #composerStarts = 0;
+  #program: Program | null = null;
   #crashes = 0;
-  #consecutiveFailures = 0;
   #composerError: string | null = null;
   #firstOutputMs: number | null = null;
   #shownSpeaker: string | null = null;
   #shownSpeakerSince = 0;
-  #refreshTimer: NodeJS.Timeout | null = null;
-  #retryTimer: NodeJS.Timeout | null = null;
+  #refreshQueued = false;
+  #speakerTimer: NodeJS.Timeout | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #videoTags = 0;
   #fpsSample = { at: performance.now(), tags: 0, fps: 0 };
@@ -136,12 +131,12 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#relay.on('switched', (info) => this.#onSwitched(info));
   }
 
-  /** Validates the destinations, starts the first composer, then the destinations and the recording. */
+  /** Validates the destinations, starts the program and waits for its first keyframe, then starts the destinations and the recording. */
   static async create(options: BroadcastOptions): Promise<Broadcast> {
     for (const d of options.destinations) buildPublishUrl(d.serverUrl, d.streamKey);
     const broadcast = new Broadcast(options);
     try {
-      await broadcast.#startComposer();
+      await broadcast.#startProgram();
     } catch (error) {
       await broadcast.close();
       throw error;
@@ -158,23 +153,19 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   }
 
   /**
-   * Membership, paused state or active speaker changed: recompose if the picture changes. Debounced,
-   * except with `immediate`: an input of the live composer stopped, so its picture is already frozen
-   * (ffmpeg waits for every input) and waiting longer only lengthens the gap.
+   * Membership, paused state or active speaker changed: the program's scene is rebuilt (once for a
+   * burst of calls in the same tick) and the next output frame shows it.
    */
-  refresh(options: { immediate?: boolean } = {}): void {
-    if (this.#closed) return;
-    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(
-      () => {
-        this.#refreshTimer = null;
-        void this.#recompose();
-      },
-      options.immediate ? 0 : REFRESH_DEBOUNCE_MS,
-    );
+  refresh(): void {
+    if (this.#closed || this.#refreshQueued) return;
+    this.#refreshQueued = true;
+    queueMicrotask(() => {
+      this.#refreshQueued = false;
+      this.#applyScene();
+    });
   }
 
-  /** Changes layout, title or lower third while live (a recompose). */
+  /** Changes layout, title or lower third while live (the next output frame shows it). */
   update(changes: { layout?: BroadcastLayout; title?: string | null; lowerThird?: string | null }): void {
     if (this.#closed) return;
     if (changes.layout !== undefined) this.#layout = changes.layout;
@@ -219,41 +210,40 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   stats(): BroadcastStats {
     const relay = this.#relay.stats();
-    const active = this.#active?.composer;
+    const program = this.#program?.stats() ?? null;
     return {
       switches: relay.switches,
       lastSwitchGapMs: relay.lastSwitchGapMs,
       lastSwitchTimestampGapMs: relay.lastSwitchTimestampGapMs,
-      composerStarts: this.#composerStarts,
+      composerStarts: program?.encoderStarts ?? 0,
       composerCrashes: this.#crashes,
       firstOutputMs: this.#firstOutputMs,
-      composerStartupMs:
-        active?.firstVideoAt != null && active.resumedAt != null ? active.firstVideoAt - active.resumedAt : null,
-      activeComposerPid: active?.pid ?? null,
+      composerStartupMs: program?.encoderStartupMs ?? null,
+      activeComposerPid: program?.encoderPid ?? null,
       relay,
+      program: program ?? emptyProgramStats(),
     };
   }
 
-  /** Stops the destinations (clean end of stream), the recording, the composers; emits 'closed'. */
+  /** Stops the destinations (clean end of stream), the recording, the program; emits 'closed'. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#setState('stopping');
-    for (const timer of [this.#refreshTimer, this.#retryTimer]) if (timer) clearTimeout(timer);
+    if (this.#speakerTimer) clearTimeout(this.#speakerTimer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
-    for (const [producer, { stopped, resumed, closed }] of this.#watched) {
-      producer.observer.off('pause', stopped);
-      producer.observer.off('resume', resumed);
+    for (const [producer, { changed, closed }] of this.#watched) {
+      producer.observer.off('pause', changed);
+      producer.observer.off('resume', changed);
       producer.observer.off('close', closed);
     }
     this.#watched.clear();
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
     await this.#recording?.close();
-    const composers = [this.#active?.composer, this.#pending].filter((c): c is Composer => c != null);
-    this.#active = null;
-    this.#pending = null;
-    await Promise.all(composers.map((c) => c.close()));
+    const program = this.#program;
+    this.#program = null;
+    await program?.close();
     this.#setState('stopped');
     this.emit('closed');
     this.removeAllListeners();
@@ -275,28 +265,36 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     destination.start();
   }
 
-  #plan(): { key: string; composition: ReturnType<typeof planComposition>; producers: Map<string, ms.Producer> } {
+  /** What the program should show now: the participants' producers, the settings, the featured speaker. */
+  #sceneInput(): { input: Omit<SceneInput, 'frame'>; producers: Map<string, ms.Producer> } {
     const producers = new Map<string, ms.Producer>();
-    const participants: PlanParticipant[] = this.#options.getParticipants().map((p) => {
-      const pick = (source: 'mic' | 'camera' | 'screen'): string | null => {
-        const entry = p.producers.find((x) => x.source === source && !x.producer.closed && !x.producer.paused);
+    const participants: SceneParticipant[] = this.#options.getParticipants().map((p) => {
+      const pick = (source: 'mic' | 'camera' | 'screen'): SceneMedia | null => {
+        const entry = p.producers.find((x) => x.source === source && !x.producer.closed);
         if (!entry) return null;
         producers.set(entry.producer.id, entry.producer);
-        return entry.producer.id;
+        return { producerId: entry.producer.id, paused: entry.producer.paused };
       };
       for (const { producer } of p.producers) this.#watch(producer);
       return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic') };
     });
-    const composition = planComposition({
-      participants,
-      layout: this.#layout,
-      speakerId: this.#featuredSpeaker(),
-      resolution: this.#resolution,
-      title: this.#title,
-      lowerThird: this.#lowerThird,
-      slateText: this.#slateText,
-    });
-    return { key: compositionKey(composition), composition, producers };
+    return {
+      input: {
+        participants,
+        layout: this.#layout,
+        speakerId: this.#featuredSpeaker(),
+        title: this.#title,
+        lowerThird: this.#lowerThird,
+        slateText: this.#slateText,
+      },
+      producers,
+    };
+  }
+
+  #applyScene(): void {
+    if (this.#closed || !this.#program) return;
+    const { input, producers } = this.#sceneInput();
+    this.#program.setScene(input, producers);
   }
 
   /** The active speaker, held for at least SPEAKER_HOLD_MS so the speaker layout does not flicker. */
@@ -311,9 +309,13 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (active !== null && now - this.#shownSpeakerSince >= SPEAKER_HOLD_MS) {
       this.#shownSpeaker = active;
       this.#shownSpeakerSince = now;
-    } else if (active !== null && !this.#closed) {
+    } else if (active !== null && !this.#closed && !this.#speakerTimer) {
       const wait = SPEAKER_HOLD_MS - (now - this.#shownSpeakerSince);
-      setTimeout(() => this.refresh(), Math.max(0, wait - REFRESH_DEBOUNCE_MS) + 10).unref();
+      this.#speakerTimer = setTimeout(() => {
+        this.#speakerTimer = null;
+        this.refresh();
+      }, Math.max(0, wait) + 10);
+      this.#speakerTimer.unref();
     }
     return this.#shownSpeaker;
   }
@@ -321,131 +323,60 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   /** A producer pausing, resuming or closing changes the picture even if nobody calls refresh(). */
   #watch(producer: ms.Producer): void {
     if (this.#watched.has(producer)) return;
-    const stopped = (): void => this.refresh({ immediate: true });
-    const resumed = (): void => this.refresh();
+    const changed = (): void => this.refresh();
     const closed = (): void => {
       this.#watched.delete(producer);
-      stopped();
+      changed();
     };
-    producer.observer.on('pause', stopped);
-    producer.observer.on('resume', resumed);
+    producer.observer.on('pause', changed);
+    producer.observer.on('resume', changed);
     producer.observer.once('close', closed);
-    this.#watched.set(producer, { stopped, resumed, closed });
+    this.#watched.set(producer, { changed, closed });
   }
 
-  /** Starts a new composer if the picture changed; one at a time, repeating while changes keep coming. */
-  async #recompose(): Promise<void> {
-    if (this.#closed) return;
-    if (this.#recomposing) {
-      this.#recomposeAgain = true;
-      return;
-    }
-    this.#recomposing = true;
-    try {
-      do {
-        this.#recomposeAgain = false;
-        await this.#startComposer().catch((error: unknown) => this.#onComposerFailure(error));
-      } while (this.#recomposeAgain && !this.#closed);
-    } finally {
-      this.#recomposing = false;
-    }
-  }
-
-  /** Starts a composer for the current plan (unless the live one already draws it) and waits for the relay to switch to it. */
-  async #startComposer(): Promise<void> {
-    const plan = this.#plan();
-    if (this.#active && this.#active.key === plan.key) return;
-    this.#composerSeq += 1;
-    this.#composerStarts += 1;
-    const composer = await Composer.create({
-      id: `${this.id}-c${this.#composerSeq}`,
-      router: this.#options.router,
-      composition: plan.composition,
-      resolution: this.#resolution,
-      producers: plan.producers,
-      ffmpegPath: this.#options.ffmpegPath,
-      logger: this.#logger,
+  /** Starts the program (decoders, clock, encoder) and waits until the relay forwards its first keyframe. */
+  async #startProgram(): Promise<void> {
+    const { input, producers } = this.#sceneInput();
+    const program = Program.create(
+      { id: this.id, router: this.#options.router, resolution: this.#resolution, ffmpegPath: this.#options.ffmpegPath, logger: this.#logger },
+      input,
+      producers,
+    );
+    this.#program = program;
+    program.on('encoder', (encoderId) => this.#relay.expect(encoderId));
+    const first = program.stats().encoderId;
+    if (first) this.#relay.expect(first);
+    program.on('tag', (encoderId, tag) => {
+      if (tag.type === TAG_VIDEO && this.#relay.activeSource === encoderId) this.#videoTags += 1;
+      this.#relay.push(encoderId, tag);
     });
-    if (this.#closed) {
-      await composer.close();
-      return;
-    }
-    this.#pending = composer;
-    this.#relay.expect(composer.id);
-    composer.on('tag', (tag) => {
-      if (tag.type === TAG_VIDEO && this.#relay.activeSource === composer.id) this.#videoTags += 1;
-      this.#relay.push(composer.id, tag);
+    program.on('encodercrash', (error) => {
+      if (this.#closed) return;
+      this.#crashes += 1;
+      this.#composerError = `The encoder stopped (${error.message.slice(0, 200)}); restarting it.`;
+      this.#logger.warn({ err: error }, 'encoder crashed; restarting');
+      this.#emitStatus();
     });
-    let onSwitched: ((info: SwitchInfo) => void) | null = null;
-    const switched = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('The composer did not produce video in time.')), COMPOSER_START_TIMEOUT_MS);
-      composer.on('failed', (error) => {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#relay.off('switched', onSwitched);
+        reject(new Error('The program did not produce video in time.'));
+      }, FIRST_OUTPUT_TIMEOUT_MS);
+      const onSwitched = (): void => {
         clearTimeout(timer);
-        reject(error);
-      });
-      composer.on('died', (error) => {
-        clearTimeout(timer);
-        if (this.#active?.composer === composer) this.#onActiveDied(composer, error);
-        else reject(error);
-      });
-      onSwitched = (info: SwitchInfo): void => {
-        if (info.to !== composer.id) return;
-        clearTimeout(timer);
-        this.#active = { composer, key: plan.key };
-        if (this.#pending === composer) this.#pending = null;
+        this.#relay.off('switched', onSwitched);
         resolve();
       };
       this.#relay.on('switched', onSwitched);
     });
-    try {
-      await switched;
-    } catch (error) {
-      if (onSwitched) this.#relay.off('switched', onSwitched);
-      if (this.#pending === composer) this.#pending = null;
-      this.#relay.dropSource(composer.id);
-      await composer.close();
-      throw error;
-    }
-    if (onSwitched) this.#relay.off('switched', onSwitched);
-    this.#consecutiveFailures = 0;
   }
 
   #onSwitched(info: SwitchInfo): void {
     if (this.#firstOutputMs === null) this.#firstOutputMs = performance.now() - this.#createdAt;
     if (info.from) {
-      this.#logger.info({ from: info.from, to: info.to, gapMs: info.gapMs, timestampGapMs: info.timestampGapMs }, 'composer switched');
+      this.#logger.info({ from: info.from, to: info.to, gapMs: info.gapMs, timestampGapMs: info.timestampGapMs }, 'encoder switched');
     }
-    const old = info.from;
-    const previous = [this.#active?.composer].find((c) => c?.id === old);
-    if (previous) void previous.close();
     if (this.#state === 'starting') this.#setState('live');
-  }
-
-  #onActiveDied(composer: Composer, error: Error): void {
-    if (this.#closed) return;
-    this.#crashes += 1;
-    this.#composerError = `The composer stopped (${error.message.slice(0, 200)}); restarting it.`;
-    this.#logger.warn({ err: error }, 'composer died; restarting');
-    this.#relay.dropSource(composer.id);
-    this.#active = null;
-    void composer.close();
-    this.#emitStatus();
-    void this.#recompose();
-  }
-
-  #onComposerFailure(error: unknown): void {
-    if (this.#closed) return;
-    const message = error instanceof Error ? error.message : String(error);
-    this.#consecutiveFailures += 1;
-    this.#composerError = `The composer could not start (${message.slice(0, 200)}).`;
-    this.#logger.warn({ err: error }, 'composer failed to start');
-    this.#emitStatus();
-    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.#consecutiveFailures - 1, 5));
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      void this.#recompose();
-    }, delay);
   }
 
   #tick(): void {
@@ -456,10 +387,9 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       const fps = (this.#videoTags - this.#fpsSample.tags) / seconds;
       this.#fpsSample = { at: now, tags: this.#videoTags, fps: Math.round(fps * 10) / 10 };
     }
-    const active = this.#active?.composer;
     const last = this.#relay.stats().lastForwardAt;
-    if (active && last !== null && now - last > COMPOSER_STALL_MS && !this.#pending) {
-      this.#onActiveDied(active, new Error('no output for 6 s'));
+    if (this.#program && last !== null && now - last > ENCODER_STALL_MS) {
+      this.#program.restartEncoder(new Error('no output for 6 s'));
       return;
     }
     if (this.#state === 'live') this.#emitStatus();
@@ -474,4 +404,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   #emitStatus(): void {
     this.emit('status', this.status());
   }
+}
+
+function emptyProgramStats(): ProgramStats {
+  return {
+    frames: 0, repeatedFrames: 0, droppedFrames: 0, maxBurst: 0, driftMs: 0, encoderStarts: 0, encoderCrashes: 0,
+    encoderPid: null, encoderId: null, encoderStartupMs: null, decoders: [], decoderRestarts: 0, sceneVersion: 0, drawMsPerFrame: 0,
+  };
 }

@@ -58,6 +58,8 @@ export interface ProgramStats {
   encoderCrashes: number;
   encoderPid: number | null;
   encoderId: string | null;
+  /** The current encoder's start → its first video tag (ms). */
+  encoderStartupMs: number | null;
   decoders: DecoderStats[];
   decoderRestarts: number;
   sceneVersion: number;
@@ -269,6 +271,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
   #encoderCrashes = 0;
   #encoderFailuresInARow = 0;
   #encoderRetry: Timer | null = null;
+  #encoderEnded: ((error: Error) => void) | null = null;
   #lastSlot: VideoSlot | null = null;
   #repeated = 0;
   #dropped = 0;
@@ -375,6 +378,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       encoderCrashes: this.#encoderCrashes,
       encoderPid: this.#encoder?.pid ?? null,
       encoderId: this.#encoder?.id ?? null,
+      encoderStartupMs: this.#encoder?.firstVideoAt != null ? Math.round(this.#encoder.firstVideoAt - this.#encoder.startedAt) : null,
       decoders: [...this.#sources.values()].map((s) => s.stats()),
       decoderRestarts: this.#decoderRestarts,
       sceneVersion: this.#sceneVersion,
@@ -394,6 +398,11 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#encoder = null;
     await Promise.all([...sources.map((s) => s.close()), encoder?.close()]);
     this.#stills.close();
+  }
+
+  /** Replaces a hung encoder (it produces nothing): handled as a crash. */
+  restartEncoder(reason: Error): void {
+    this.#encoderEnded?.(reason);
   }
 
   #sourceContext() {
@@ -442,6 +451,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       const delay = this.#encoderFailuresInARow <= 1 ? 0 : Math.min(10_000, 500 * 2 ** Math.min(this.#encoderFailuresInARow - 2, 5));
       this.#encoderRetry = this.#clock.setTimeout(() => this.#startEncoder(), delay);
     };
+    this.#encoderEnded = ended;
     encoder.on('failed', ended);
     encoder.on('died', ended);
   }
