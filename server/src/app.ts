@@ -36,6 +36,9 @@ import { webinarRoutes } from './routes/webinars.js';
 import { Scheduler, systemClock, type Clock } from './scheduling/Scheduler.js';
 import { WebinarService } from './scheduling/WebinarService.js';
 import { makeInviteUrl } from './routes/rooms.js';
+import { Metrics } from './metrics/Metrics.js';
+import metricsPlugin from './plugins/metrics.js';
+import { readyRoute } from './routes/ready.js';
 
 /** Everything routes need; built once per app. */
 export interface Services {
@@ -188,6 +191,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(securityHeadersPlugin, { publicUrl: config.publicUrl });
   await app.register(rateLimitPlugin);
   await app.register(authPlugin, { tokens, access, rooms });
+  const metrics = new Metrics({ rooms: () => registry.list(), workers: () => pool.workers, broadcasts: () => broadcasts.running() });
+  await app.register(metricsPlugin, { metrics, config: config.metrics, host: config.host });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'OnAir API', version: '0.1.0', description: 'Meetings, go-live destinations, webinars and broadcast history.' },
@@ -215,6 +220,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes);
   await app.register(webinarRoutes);
   await app.register(broadcastRoutes);
+  await app.register(readyRoute);
   await app.register(wsRoute);
 
   if (existsSync(join(config.clientDir, 'index.html'))) {

@@ -34,6 +34,8 @@ export interface Config {
    * (default: the socket's address), true (whoever connects), or proxy addresses/CIDRs.
    */
   trustProxy: boolean | string[];
+  /** Prometheus /metrics: off unless a token or a port is set. */
+  metrics: MetricsConfig;
   rateLimits: {
     /** Failed sign-ins per account (email) per window; successful ones do not count. Default 10. */
     loginPerAccount: number;
@@ -62,6 +64,13 @@ export interface TurnConfig {
   secret: string;
   /** Lifetime of the credentials a participant gets when it connects. Default 86400 (24 h). */
   ttlSeconds: number;
+}
+
+export interface MetricsConfig {
+  /** METRICS_TOKEN: /metrics on the main port answers only `Authorization: Bearer <token>`; null: not served there. */
+  token: string | null;
+  /** METRICS_PORT: /metrics also on its own listener on HOST, without auth (0: a free port, for tests); null: none. */
+  port: number | null;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +179,18 @@ function turn(env: Env): TurnConfig | null {
   return { urls, secret, ttlSeconds: int(env, 'TURN_TTL_SECONDS', 24 * 3600, 60, 7 * 24 * 3600) };
 }
 
+function metrics(env: Env, mainPort: number): MetricsConfig {
+  const token = optional(env, 'METRICS_TOKEN');
+  if (token !== null && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters, without spaces');
+  }
+  const port = optional(env, 'METRICS_PORT') === null ? null : int(env, 'METRICS_PORT', 0, 0, 65535);
+  if (port !== null && port !== 0 && port === mainPort) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${mainPort}): it is a listener of its own`);
+  }
+  return { token, port };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -211,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     recordingsDir: resolve(str(env, 'RECORDINGS_DIR', `${dataDir}/recordings`)),
     clientDir: resolve(str(env, 'CLIENT_DIR', new URL('../../client/dist', import.meta.url).pathname)),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
+    metrics: metrics(env, port),
     rateLimits: {
       loginPerAccount: int(env, 'LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1, 10_000),
       loginPerIp: int(env, 'LOGIN_RATE_LIMIT_PER_IP', 30, 1, 100_000),

@@ -59,6 +59,8 @@ if (createdAdmin) {
   );
 }
 
+if (app.metricsPort !== null) console.log(`Prometheus metrics at http://${config.host}:${app.metricsPort}/metrics`);
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     app.log.info({ signal }, 'shutting down');

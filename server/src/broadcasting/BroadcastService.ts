@@ -164,6 +164,11 @@ export class BroadcastService implements BroadcastControl {
     await entry.broadcast.close();
   }
 
+  /** The broadcasts running now (for metrics). */
+  running(): Broadcast[] {
+    return [...this.live.values()].map((e) => e.broadcast);
+  }
+
   /** A deleted destination leaves every live broadcast that was pushing to it. */
   onDestinationDeleted(destinationId: string): void {
     for (const entry of this.live.values()) entry.broadcast.removeDestination(destinationId);

@@ -225,6 +225,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     };
   }
 
+  /** Each destination's byte counts since it was added, over its retries (for metrics). */
+  destinationCounters(): Array<{ destinationId: string; sentBytes: number; droppedBytes: number }> {
+    return [...this.#destinations.values()].map((d) => ({ destinationId: d.id, sentBytes: d.sentBytes, droppedBytes: d.droppedBytes }));
+  }
+
   /** Stops the destinations (clean end of stream), the recording, the program; emits 'closed'. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -127,6 +127,9 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   #inputBytes = 0;
   #lastInputAt = 0;
   #droppedBytes = 0;
+  /** Bytes the server took in earlier attempts, and the most the current attempt has reported. */
+  #sentBytesBefore = 0;
+  #sentBytesThisAttempt = 0;
   #samples: Array<{ at: number; totalSize: number; frames: number }> = [];
   #wentLiveThisAttempt = false;
 
@@ -178,6 +181,11 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     return this.#droppedBytes;
   }
 
+  /** Bytes sent to the server since start(), over every attempt. */
+  get sentBytes(): number {
+    return this.#sentBytesBefore + this.#sentBytesThisAttempt;
+  }
+
   /** FlvSink: hands a chunk to the pusher without ever waiting for it. */
   write(chunk: Buffer): void {
     const pusher = this.#pusher;
@@ -214,6 +222,8 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.#attemptStartedAt = now;
     this.#lastOutputGrowthAt = now;
     this.#lastProgress = { totalSize: 0, frames: 0 };
+    this.#sentBytesBefore += this.#sentBytesThisAttempt;
+    this.#sentBytesThisAttempt = 0;
     this.#samples = [];
     this.#wentLiveThisAttempt = false;
     const pusher = this.#options.createPusher(
@@ -237,6 +247,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   #onProgress(progress: PusherProgress): void {
     const now = this.#clock.now();
     if (progress.totalSize > this.#lastProgress.totalSize) this.#lastOutputGrowthAt = now;
+    this.#sentBytesThisAttempt = Math.max(this.#sentBytesThisAttempt, progress.totalSize);
     this.#lastProgress = progress;
     this.#samples.push({ at: now, totalSize: progress.totalSize, frames: progress.frames });
     while (this.#samples.length > 6) this.#samples.shift();
