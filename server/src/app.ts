@@ -193,6 +193,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authPlugin, { tokens, access, rooms });
   const metrics = new Metrics({ rooms: () => registry.list(), workers: () => pool.workers, broadcasts: () => broadcasts.running() });
   await app.register(metricsPlugin, { metrics, config: config.metrics, host: config.host });
+  // At shutdown, before the WebSocket plugin closes the sockets: the schedule stops (it must not
+  // see the webinars end), live broadcasts stop as a host's Stop would (clean end of stream at
+  // every destination; the history says the server shut down), then peers hear SERVER_RESTARTING.
+  app.addHook('preClose', async () => {
+    scheduler.close();
+    await broadcasts.close('The server shut down.');
+    await registry.closeAll();
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'OnAir API', version: '0.1.0', description: 'Meetings, go-live destinations, webinars and broadcast history.' },

@@ -61,12 +61,31 @@ if (createdAdmin) {
 
 if (app.metricsPort !== null) console.log(`Prometheus metrics at http://${config.host}:${app.metricsPort}/metrics`);
 
+/** Shutdown stops live broadcasts cleanly (destinations get their end of stream) within this. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+let shutdownStartedAt: number | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.log.info({ signal }, 'shutting down');
+  process.on(signal, () => {
+    if (shutdownStartedAt !== null) {
+      // Ctrl-C under `npm start` arrives twice at once (from the terminal and forwarded by npm);
+      // a signal sent later means "now".
+      if (Date.now() - shutdownStartedAt < 1000) return;
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    shutdownStartedAt = Date.now();
+    const live = app.services.broadcasts.running().length;
+    app.log.info({ signal, liveBroadcasts: live }, live > 0 ? 'shutting down: stopping live broadcasts first' : 'shutting down');
+    setTimeout(() => {
+      app.log.error(`shutdown took over ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     app
       .close()
       .then(() => process.exit(0))
-      .catch(() => process.exit(1));
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
   });
 }

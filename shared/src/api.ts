@@ -203,6 +203,8 @@ export const DestinationOutcome = Type.Object({
   errors: Type.Array(Type.String()),
   /** True when it was published over rtmps:// without verifying the certificate (its switch was on). */
   untrustedCertificate: Type.Optional(Type.Boolean()),
+  /** Why it stopped when neither a host nor the schedule stopped it, e.g. "The server shut down." */
+  stopReason: Type.Optional(Type.String()),
 });
 export type DestinationOutcome = Static<typeof DestinationOutcome>;
 

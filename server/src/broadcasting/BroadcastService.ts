@@ -38,6 +38,8 @@ interface LiveBroadcast {
   /** Destinations published to with TLS certificate verification off (their switch was on). */
   untrusted: Set<string>;
   lastPersist: number;
+  /** Why it stopped, when it was not stopped by a host or the schedule (e.g. the server shut down). */
+  stopReason: string | null;
 }
 
 interface Outcome {
@@ -50,6 +52,7 @@ interface Outcome {
   errors: string[];
   liveSinceMs: number | null;
   untrustedCertificate?: true;
+  stopReason?: string;
 }
 
 /** An rtmps:// destination whose certificate is not verified, recorded as such in the history. */
@@ -129,7 +132,7 @@ export class BroadcastService implements BroadcastControl {
       throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
     }
     const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0 };
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null };
     this.live.set(room.id, entry);
     room.broadcast = broadcast;
     this.options.db
@@ -219,6 +222,7 @@ export class BroadcastService implements BroadcastControl {
     if (entry.room.broadcast === entry.broadcast) entry.room.broadcast = null;
     const final = entry.broadcast.status();
     for (const d of final.destinations) this.track(entry, d);
+    if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;
     this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', new Date().toISOString());
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
   }
@@ -266,8 +270,17 @@ export class BroadcastService implements BroadcastControl {
       }));
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.live.values()].map((e) => e.broadcast.close()));
+  /**
+   * Stops every live broadcast the way a host's Stop does (each destination gets a clean end of
+   * stream), and the history gives `reason` as each stopped destination's stopReason.
+   */
+  async close(reason = 'The server shut down.'): Promise<void> {
+    await Promise.all(
+      [...this.live.values()].map((e) => {
+        e.stopReason ??= reason;
+        return e.broadcast.close();
+      }),
+    );
   }
 }
 

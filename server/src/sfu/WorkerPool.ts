@@ -75,6 +75,11 @@ export class WorkerPool {
       logLevel: 'warn',
       ...(this.options.workerBin ? { workerBin: this.options.workerBin } : {}),
     });
+    // mediasoup closes every worker on the process's SIGINT/SIGTERM by itself, which would end the
+    // rooms (and the broadcasts' inputs) before the server's shutdown has stopped the broadcasts
+    // cleanly; the pool closes its workers last, when the app closes.
+    const onSignal = (worker as unknown as { onSignal?: () => void }).onSignal;
+    if (onSignal) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, onSignal);
     let slot: Slot;
     try {
       slot = { worker, rooms: 0, ...(await this.listenFor(worker, index)) };
