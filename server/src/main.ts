@@ -67,8 +67,8 @@ let shutdownStartedAt: number | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (shutdownStartedAt !== null) {
-      // Ctrl-C under `npm start` arrives twice at once (from the terminal and forwarded by npm);
-      // a signal sent later means "now".
+      // The same signal can arrive twice at once (sent to the process group and by a supervisor);
+      // one sent a second or more later means "now".
       if (Date.now() - shutdownStartedAt < 1000) return;
       app.log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
