@@ -99,7 +99,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const users = new UsersRepo(db);
   const rooms = new RoomsRepo(db);
   const destinations = new DestinationsRepo(db, keys);
-  destinations.registerAllSecrets();
+  const unreadable = destinations.registerAllSecrets();
+  if (unreadable.length > 0) {
+    logger.error(
+      { destinations: unreadable },
+      'the stream keys of these destinations cannot be decrypted: the master secret (DATA_DIR/secret.key or ONAIR_SECRET) changed. Enter their keys again in the dashboard, or restore the original secret.',
+    );
+  }
   const createdAdmin = await ensureAdmin(config, users);
 
   const pool = await WorkerPool.create({

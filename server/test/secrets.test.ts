@@ -8,6 +8,7 @@ import { hashPassword, verifyPassword } from '../src/auth/passwords.js';
 import { openDb } from '../src/persistence/db.js';
 import { DestinationsRepo } from '../src/persistence/destinations.js';
 import { redact, registerSecret } from '../src/logger.js';
+import { AppError } from '../src/errors.js';
 
 describe('secrets', () => {
   it('passwords are hashed with scrypt and verified', async () => {
@@ -33,6 +34,20 @@ describe('secrets', () => {
     assert.equal(file.includes('abcd-efgh-ijkl-mnop'), false, 'the key is not in the database file in clear');
     const reopened = new DestinationsRepo(openDb(join(dir, 'onair.db')), Keys.load(null, dir));
     assert.equal(reopened.withKey(d.id).streamKey, 'abcd-efgh-ijkl-mnop');
+  });
+
+  it('a lost or changed master secret leaves the server starting: only those keys are unreadable, in words, until entered again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onair-keys-'));
+    const db = openDb(join(dir, 'onair.db'));
+    const before = new DestinationsRepo(db, Keys.load('first secret '.repeat(4), dir));
+    const d = before.create({ name: 'Twitch', platform: 'twitch', serverUrl: 'rtmp://live.twitch.tv/app', streamKey: 'live_abc_123' });
+    const after = new DestinationsRepo(db, Keys.load('another secret '.repeat(4), dir));
+    assert.deepEqual(after.registerAllSecrets(), ['Twitch']);
+    assert.throws(() => after.withKey(d.id), (e: unknown) => e instanceof AppError && e.code === 'STREAM_KEY_UNREADABLE' && /Enter the stream key again/.test(e.message));
+    after.update(d.id, { streamKey: 'live_new_456' });
+    assert.equal(after.withKey(d.id).streamKey, 'live_new_456');
+    assert.deepEqual(after.registerAllSecrets(), []);
+    db.close();
   });
 
   it('a tampered sealed value does not decrypt', () => {

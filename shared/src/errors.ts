@@ -37,6 +37,8 @@ export const ErrorCodes = {
   EMAIL_TAKEN: 409,
   STREAM_KEY_CONFLICT: 409,
   DESTINATION_IN_USE: 409,
+  /** Saved under another master secret: enter the key again. */
+  STREAM_KEY_UNREADABLE: 409,
   CANNOT_DISABLE_SELF: 409,
   ALREADY_LIVE: 409,
   NOT_LIVE: 409,

@@ -49,6 +49,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   USER_NOT_FOUND: 'That user no longer exists.',
   EMAIL_TAKEN: 'An account with that email already exists.',
   STREAM_KEY_CONFLICT: 'That stream key is already in use by another live broadcast.',
+  STREAM_KEY_UNREADABLE: "That destination's stream key can't be read any more (the server's secret changed). Enter the key again.",
   DESTINATION_IN_USE: 'That destination is in use by a live broadcast or a scheduled webinar.',
   CANNOT_DISABLE_SELF: "You can't disable your own account.",
   ALREADY_LIVE: 'This meeting is already live.',

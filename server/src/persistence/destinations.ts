@@ -90,7 +90,17 @@ export class DestinationsRepo {
 
   withKey(id: string): DestinationWithKey {
     const r = this.row(id);
-    const streamKey = this.keys.decrypt(r.stream_key_enc);
+    let streamKey: string;
+    try {
+      streamKey = this.keys.decrypt(r.stream_key_enc);
+    } catch {
+      // Sealed with another master secret (secret.key lost or ONAIR_SECRET changed): only this
+      // destination is unusable, and an admin can enter its key again.
+      throw new AppError(
+        'STREAM_KEY_UNREADABLE',
+        `The stream key of "${r.name}" cannot be read: the server's secret (DATA_DIR/secret.key or ONAIR_SECRET) is not the one it was saved with. Enter the stream key again in the dashboard, or restore the original secret.`,
+      );
+    }
     registerSecret(streamKey);
     return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey, allowUntrustedCertificate: r.allow_untrusted_certificate === 1 };
   }
@@ -118,10 +128,20 @@ export class DestinationsRepo {
     this.db.prepare('UPDATE destinations SET deleted_at = ? WHERE id = ?').run(new Date().toISOString(), id);
   }
 
-  /** Registers every stored key with the log redactor (at boot). */
-  registerAllSecrets(): void {
-    for (const r of this.db.prepare('SELECT id FROM destinations WHERE deleted_at IS NULL').all() as Array<{ id: string }>) {
-      this.withKey(r.id);
+  /**
+   * Registers every stored key with the log redactor (at boot). Returns the names of destinations
+   * whose key cannot be decrypted (a lost or changed secret): the server still starts.
+   */
+  registerAllSecrets(): string[] {
+    const unreadable: string[] = [];
+    for (const r of this.db.prepare('SELECT id, name FROM destinations WHERE deleted_at IS NULL').all() as Array<{ id: string; name: string }>) {
+      try {
+        this.withKey(r.id);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        unreadable.push(r.name);
+      }
     }
+    return unreadable;
   }
 }
