@@ -32,6 +32,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'history', component: () => import('./dashboard/admin/HistoryPage.vue') },
       { path: 'destinations', component: () => import('./dashboard/admin/DestinationsPage.vue'), meta: { requiresAdmin: true } },
       { path: 'users', component: () => import('./dashboard/admin/UsersPage.vue'), meta: { requiresAdmin: true } },
+      { path: 'webhooks', component: () => import('./dashboard/admin/WebhooksPage.vue'), meta: { requiresAdmin: true } },
     ],
   },
   // The meeting pulls in mediasoup-client; load it only when someone joins.

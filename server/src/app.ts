@@ -35,6 +35,10 @@ import { userRoutes } from './routes/users.js';
 import { webinarRoutes } from './routes/webinars.js';
 import { Scheduler, systemClock, type Clock } from './scheduling/Scheduler.js';
 import { WebinarService } from './scheduling/WebinarService.js';
+import { ServerEvents } from './events/ServerEvents.js';
+import { WebhooksRepo } from './persistence/webhooks.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { makeInviteUrl } from './routes/rooms.js';
 import { Metrics } from './metrics/Metrics.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -57,6 +61,10 @@ export interface Services {
   webinarsRepo: WebinarsRepo;
   webinars: WebinarService;
   scheduler: Scheduler;
+  /** Broadcast, destination, webinar and recording facts, for subscribers such as webhooks. */
+  events: ServerEvents;
+  webhooks: WebhooksRepo;
+  webhookDispatcher: WebhookDispatcher;
   /** Join link (with a guest invite) for a room. */
   inviteUrl: (roomId: string) => string;
   logger: Logger;
@@ -106,6 +114,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       'the stream keys of these destinations cannot be decrypted: the master secret (DATA_DIR/secret.key or ONAIR_SECRET) changed. Enter their keys again in the dashboard, or restore the original secret.',
     );
   }
+  const events = new ServerEvents(logger);
+  const webhooks = new WebhooksRepo(db, keys);
+  const unreadableHooks = webhooks.registerAllSecrets();
+  if (unreadableHooks.length > 0) {
+    logger.error({ webhooks: unreadableHooks }, 'the signing secrets of these webhooks cannot be decrypted (the master secret changed); rotate them in the dashboard.');
+  }
+  const webhookDispatcher = new WebhookDispatcher({ repo: webhooks, events, logger: logger.child({ webhooks: true }) });
   const createdAdmin = await ensureAdmin(config, users);
 
   const pool = await WorkerPool.create({
@@ -121,7 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     graceMs: config.roomGraceMs,
     logger,
   });
-  const broadcasts = new BroadcastService({ config, db, destinations, rooms, logger });
+  const broadcasts = new BroadcastService({ config, db, destinations, rooms, events, logger });
   const webinarsRepo = new WebinarsRepo(db);
   const access = new RoomAccess({ users, rooms, webinars: webinarsRepo });
   const clock = options.clock ?? systemClock;
@@ -129,6 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     webinars: webinarsRepo,
     clock,
     logger: logger.child({ scheduler: true }),
+    events,
     isLive: (w) => broadcasts.isLive(w.roomId),
     goLive: async (w) => {
       const room = await registry.open(w.roomId, w.title);
@@ -162,7 +178,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const inviteUrl = makeInviteUrl(tokens, config.publicUrl);
   const webinars = new WebinarService({ webinars: webinarsRepo, rooms, users, destinations, scheduler, clock, inviteUrl, publicUrl: config.publicUrl });
   app.decorate('services', {
-    config, db, keys, tokens, access, users, rooms, destinations, pool, registry, broadcasts, webinarsRepo, webinars, scheduler, inviteUrl, logger,
+    config, db, keys, tokens, access, users, rooms, destinations, pool, registry, broadcasts, webinarsRepo, webinars, scheduler, inviteUrl, logger, events, webhooks, webhookDispatcher,
   });
 
   app.setErrorHandler((error, req, reply) => {
@@ -234,6 +250,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes);
   await app.register(webinarRoutes);
   await app.register(broadcastRoutes);
+  await app.register(webhookRoutes);
   await app.register(readyRoute);
   await app.register(wsRoute);
 
@@ -258,6 +275,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     scheduler.close();
     await broadcasts.close();
     await registry.closeAll();
+    // The broadcasts' last events (stopped, recording ready) get up to 2 s to reach their endpoints.
+    await webhookDispatcher.close(2000);
     pool.close();
     db.close();
   });

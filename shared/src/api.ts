@@ -126,11 +126,27 @@ export type CreateDestinationBody = Static<typeof CreateDestinationBody>;
 export const UpdateDestinationBody = Type.Partial(CreateDestinationBody, { additionalProperties: false });
 export type UpdateDestinationBody = Static<typeof UpdateDestinationBody>;
 
+/** Test (preflight) a destination at the resolution a broadcast would use: `?resolution=1080p`. Default 720p. */
+export const DestinationTestQuery = Type.Object({ resolution: Type.Optional(Resolution) }, { additionalProperties: false });
+export type DestinationTestQuery = Static<typeof DestinationTestQuery>;
+
+/** One ingest check of a Test, measured from what was sent; ok null when it could not be measured (nothing was sent). */
+export const PreflightRule = Type.Object({
+  rule: Type.String({ maxLength: 120 }),
+  ok: Type.Union([Type.Boolean(), Type.Null()]),
+  /** What was measured, in plain words. */
+  detail: Type.String({ maxLength: 400 }),
+});
+export type PreflightRule = Static<typeof PreflightRule>;
+
 export const DestinationTestReply = Type.Object({
+  /** Every rule passed: the server took the stream and it is what the platform asks for. */
   ok: Type.Boolean(),
-  /** Plain-word reason when it failed. */
+  /** Plain-word summary (the reason when it failed). */
   message: Type.String(),
   durationMs: Type.Integer(),
+  resolution: Resolution,
+  rules: Type.Array(PreflightRule, { maxItems: 12 }),
 });
 export type DestinationTestReply = Static<typeof DestinationTestReply>;
 
@@ -221,6 +237,65 @@ export const BroadcastRecord = Type.Object({
   destinations: Type.Array(DestinationOutcome),
 });
 export type BroadcastRecord = Static<typeof BroadcastRecord>;
+
+/** One attempt to deliver an event to a webhook endpoint. */
+export const WebhookDelivery = Type.Object({
+  id: Type.String(),
+  /** The event's id (the same for every attempt of one event). */
+  eventId: Type.String(),
+  event: Type.String(),
+  /** 1 for the first try, 2 for the first retry, … */
+  attempt: Type.Integer({ minimum: 1 }),
+  ok: Type.Boolean(),
+  /** The endpoint's HTTP status, null when it never answered. */
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  /** Why it failed, in plain words; null when it succeeded. */
+  error: Type.Union([Type.String(), Type.Null()]),
+  latencyMs: Type.Union([Type.Integer(), Type.Null()]),
+  /** Another attempt is scheduled. */
+  willRetry: Type.Boolean(),
+  at: IsoTime,
+});
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+
+export const Webhook = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  description: Type.String(),
+  enabled: Type.Boolean(),
+  /** The signing secret is only shown on creation, reveal or rotation; this is e.g. whsec_••••abcd */
+  secretMasked: Type.String(),
+  createdAt: IsoTime,
+  /** Newest first. */
+  deliveries: Type.Array(WebhookDelivery, { maxItems: 50 }),
+});
+export type Webhook = Static<typeof Webhook>;
+
+export const CreateWebhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    description: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateWebhookBody = Static<typeof CreateWebhookBody>;
+
+export const UpdateWebhookBody = Type.Object(
+  {
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    description: Type.Optional(Type.String({ maxLength: 200 })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type UpdateWebhookBody = Static<typeof UpdateWebhookBody>;
+
+/** The endpoint's signing secret, in full (creation, reveal, rotation only). */
+export const WebhookSecretReply = Type.Object({ secret: Type.String() });
+export type WebhookSecretReply = Static<typeof WebhookSecretReply>;
+
+export const CreateWebhookReply = Type.Object({ webhook: Webhook, secret: Type.String() });
+export type CreateWebhookReply = Static<typeof CreateWebhookReply>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 export type IdParams = Static<typeof IdParams>;

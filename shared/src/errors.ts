@@ -9,6 +9,7 @@ export const ErrorCodes = {
   MESSAGE_TOO_LARGE: 413,
   UNKNOWN_MESSAGE: 400,
   INVALID_RTMP_URL: 400,
+  INVALID_WEBHOOK_URL: 400,
   SCHEDULE_INVALID: 400,
   UNKNOWN_DESTINATION: 400,
   UNKNOWN_USER: 400,
@@ -32,6 +33,9 @@ export const ErrorCodes = {
   PRODUCER_NOT_FOUND: 404,
   CONSUMER_NOT_FOUND: 404,
   DESTINATION_NOT_FOUND: 404,
+  WEBHOOK_NOT_FOUND: 404,
+  /** The webhook's signing secret was sealed with another master secret: rotate it. */
+  WEBHOOK_SECRET_UNREADABLE: 409,
   WEBINAR_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   EMAIL_TAKEN: 409,

@@ -3,3 +3,4 @@ export * from './broadcast.js';
 export * from './protocol.js';
 export * from './api.js';
 export * from './presets.js';
+export * from './events.js';

@@ -1,5 +1,5 @@
 /** Streaming platforms a destination can be, with their default server URL and where to find the key. */
-import type { Platform } from './broadcast.js';
+import type { Platform, Resolution } from './broadcast.js';
 
 export interface DestinationPreset {
   platform: Platform;
@@ -54,3 +54,31 @@ export function presetFor(platform: Platform): DestinationPreset {
   if (!preset) throw new Error(`no preset for ${platform}`);
   return preset;
 }
+
+/** Video bitrate range (kb/s) a platform asks for at a resolution (30 fps). */
+export interface BitrateRange {
+  min: number;
+  max: number;
+}
+
+/** What a platform's ingest is checked against by a destination's Test (preflight). */
+export interface PlatformIngest {
+  /** The platform's name in a rule, e.g. "YouTube". */
+  name: string;
+  /** Published video bitrate ranges per resolution at 30 fps; absent where the platform publishes none. */
+  videoKbps?: Partial<Record<Resolution, BitrateRange>>;
+}
+
+/**
+ * Sources: YouTube Help "Choose live encoder settings, bitrates, and resolutions" (720p and 1080p
+ * at 30 fps: 3–8 Mbps); Meta's Live Video API reference (720p30 1,500–4,000 kb/s, 1080p30
+ * 3,000–6,000 kb/s); Twitch's broadcast requirements (3–6 Mbps). LinkedIn publishes no range.
+ */
+export const PLATFORM_INGEST: Record<Platform, PlatformIngest> = {
+  youtube: { name: 'YouTube', videoKbps: { '720p': { min: 3000, max: 8000 }, '1080p': { min: 3000, max: 8000 } } },
+  youtube_rtmps: { name: 'YouTube', videoKbps: { '720p': { min: 3000, max: 8000 }, '1080p': { min: 3000, max: 8000 } } },
+  facebook: { name: 'Facebook', videoKbps: { '720p': { min: 1500, max: 4000 }, '1080p': { min: 3000, max: 6000 } } },
+  twitch: { name: 'Twitch', videoKbps: { '720p': { min: 3000, max: 6000 }, '1080p': { min: 3000, max: 6000 } } },
+  linkedin: { name: 'LinkedIn' },
+  custom: { name: 'custom server' },
+};

@@ -1,11 +1,14 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
-import { mkdirSync } from 'node:fs';
+import type { DestinationState, DestinationTestReply, Resolution } from '@onair/shared';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broadcast } from '../composer/Broadcast.js';
 import type { Config } from '../config.js';
-import { testPush } from '../destinations/testPush.js';
+import { preflightRules } from '../destinations/preflight.js';
+import { TEST_SECONDS, testPush } from '../destinations/testPush.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { AppError } from '../errors.js';
+import type { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../logger.js';
 import { resolveFfmpegPath } from '../media/ffmpegPath.js';
@@ -21,6 +24,8 @@ export interface BroadcastServiceOptions {
   db: Db;
   destinations: DestinationsRepo;
   rooms: RoomsRepo;
+  /** Where broadcast, destination and recording facts are published (webhooks subscribe). Default none. */
+  events?: ServerEvents;
   logger: Logger;
 }
 
@@ -138,6 +143,18 @@ export class BroadcastService implements BroadcastControl {
     this.options.db
       .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, room.id, data.webinarId ?? null, data.trigger ?? 'manual', new Date().toISOString(), 'live', recordPath);
+    this.options.events?.publish('broadcast.started', {
+      broadcastId: id,
+      roomId: room.id,
+      roomName: room.name,
+      webinarId: data.webinarId ?? null,
+      trigger: data.trigger ?? 'manual',
+      startedAt: broadcast.status().startedAt,
+      resolution: data.resolution ?? '720p',
+      layout: data.layout ?? 'auto',
+      recording: recordPath !== null,
+      destinations: broadcast.status().destinations.map(({ destinationId, name, platform, maskedUrl }) => ({ destinationId, name, platform, maskedUrl })),
+    });
     broadcast.on('status', (status) => this.onStatus(entry, status));
     broadcast.on('closed', () => this.onClosed(entry));
     const status = broadcast.status();
@@ -189,6 +206,7 @@ export class BroadcastService implements BroadcastControl {
 
   private track(entry: LiveBroadcast, d: DestinationStatus): void {
     let o = entry.outcomes.get(d.destinationId);
+    const previous: DestinationState | null = o ? (o.outcome as DestinationState) : null;
     if (!o) {
       o = { destinationId: d.destinationId, name: d.name, maskedUrl: d.maskedUrl, outcome: d.state, liveSeconds: 0, retries: 0, errors: [], liveSinceMs: null };
       if (entry.untrusted.has(d.destinationId)) o.untrustedCertificate = true;
@@ -200,12 +218,27 @@ export class BroadcastService implements BroadcastControl {
       o.liveSeconds += (now - o.liveSinceMs) / 1000;
       o.liveSinceMs = null;
     }
+    if (previous !== d.state) {
+      this.options.events?.publish('destination.state_changed', {
+        broadcastId: entry.recordId,
+        roomId: entry.room.id,
+        destinationId: d.destinationId,
+        name: d.name,
+        platform: d.platform,
+        maskedUrl: d.maskedUrl,
+        state: d.state,
+        previousState: previous,
+        error: d.lastError === null ? null : redact(d.lastError),
+        retries: d.retries,
+      });
+    }
     o.outcome = d.state;
     o.retries = d.retries;
     if (d.lastError && o.errors[o.errors.length - 1] !== d.lastError && o.errors.length < 20) o.errors.push(redact(d.lastError));
   }
 
-  private persist(entry: LiveBroadcast, state: string, stoppedAt: string | null): void {
+  /** Writes the broadcast's state and each destination's outcome to the history; returns the outcomes written. */
+  private persist(entry: LiveBroadcast, state: string, stoppedAt: string | null): DestinationOutcome[] {
     const now = Date.now();
     const destinations = [...entry.outcomes.values()].map(({ liveSinceMs, ...o }) => ({
       ...o,
@@ -214,6 +247,7 @@ export class BroadcastService implements BroadcastControl {
     this.options.db
       .prepare('UPDATE broadcasts SET state = ?, stopped_at = COALESCE(?, stopped_at), destinations_json = ? WHERE id = ?')
       .run(state, stoppedAt, JSON.stringify(destinations), entry.recordId);
+    return destinations;
   }
 
   private onClosed(entry: LiveBroadcast): void {
@@ -223,23 +257,62 @@ export class BroadcastService implements BroadcastControl {
     const final = entry.broadcast.status();
     for (const d of final.destinations) this.track(entry, d);
     if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;
-    this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', new Date().toISOString());
+    const stoppedAt = new Date().toISOString();
+    const outcomes = this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', stoppedAt);
+    this.publishStopped(entry, final, outcomes, stoppedAt);
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
   }
 
-  /** Pushes ~4 s of test pattern to the destination and reports the outcome in plain words. */
-  async testDestination(d: DestinationWithKey): Promise<{ ok: boolean; message: string; durationMs: number }> {
+  /** broadcast.stopped with every destination's outcome, then recording.ready once the file is closed. */
+  private publishStopped(entry: LiveBroadcast, final: BroadcastStatus, outcomes: DestinationOutcome[], stoppedAt: string): void {
+    const events = this.options.events;
+    if (!events) return;
+    const row = this.options.db.prepare('SELECT webinar_id, started_at, recording_file FROM broadcasts WHERE id = ?').get(entry.recordId) as
+      | { webinar_id: string | null; started_at: string; recording_file: string | null }
+      | undefined;
+    const file = row?.recording_file ?? null;
+    events.publish('broadcast.stopped', {
+      broadcastId: entry.recordId,
+      roomId: entry.room.id,
+      roomName: entry.room.name,
+      webinarId: row?.webinar_id ?? null,
+      startedAt: final.startedAt,
+      stoppedAt,
+      durationSeconds: Math.round((Date.parse(stoppedAt) - Date.parse(final.startedAt)) / 100) / 10,
+      state: final.state === 'failed' ? 'failed' : 'stopped',
+      recordingFile: file,
+      destinations: outcomes,
+    });
+    // The Broadcast closes its recording sink before it emits 'closed': the file is complete now.
+    if (file && existsSync(file)) events.publish('recording.ready', { broadcastId: entry.recordId, roomId: entry.room.id, file, bytes: statSync(file).size });
+  }
+
+  /**
+   * Test as a preflight: pushes a few seconds of test stream with the broadcast's own encoder
+   * settings at `resolution` and checks, rule by rule, what was sent against what the platform asks.
+   */
+  async testDestination(d: DestinationWithKey, resolution: Resolution = '720p'): Promise<DestinationTestReply> {
     const started = Date.now();
-    const failure = await testPush({
+    const { failure, measurements, host } = await testPush({
       ffmpegPath: this.ffmpeg(),
       publishUrl: buildPublishUrl(d.serverUrl, d.streamKey),
       allowUntrustedCertificate: d.allowUntrustedCertificate,
+      resolution,
       logger: this.options.logger.child({ destination: d.id }),
     });
     const durationMs = Date.now() - started;
-    if (!failure) return { ok: true, message: `Sent a 4-second test stream to ${d.name}.`, durationMs };
-    this.options.logger.info({ destination: d.id, message: failure.message }, 'destination test failed');
-    return { ok: false, message: redact(failure.message), durationMs };
+    const failureWords = failure ? redact(failure.message) : null;
+    const rules = preflightRules(measurements, { platform: d.platform, resolution, failure: failureWords, host });
+    if (failureWords !== null) {
+      this.options.logger.info({ destination: d.id, message: failureWords }, 'destination test failed');
+      return { ok: false, message: failureWords, durationMs, resolution, rules };
+    }
+    const broken = rules.filter((r) => r.ok === false);
+    if (broken.length === 0) {
+      return { ok: true, message: `${d.name} accepted a ${TEST_SECONDS}-second ${resolution} test stream, and it passes every check.`, durationMs, resolution, rules };
+    }
+    const which = broken.map((r) => r.rule).join('; ');
+    return { ok: false, message: `${d.name} accepted the test stream, but ${broken.length === 1 ? 'one check fails' : `${broken.length} checks fail`}: ${which}.`, durationMs, resolution, rules };
   }
 
   /** Newest first. Admins see every broadcast; a host sees those of rooms they own or webinars they host. */

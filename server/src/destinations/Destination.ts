@@ -67,11 +67,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 /** Delay before retry number `attempt` (0-based): base·2^attempt capped, ± jitter. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>, random: () => number = Math.random): number {
   const raw = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
   const factor = 1 + policy.jitter * (2 * random() - 1);
   return Math.max(0, Math.round(raw * factor));
 }
+
+const NO_PROGRESS: PusherProgress = { totalSize: 0, frames: 0, mediaTaken: false, fps: 0, bitrateKbps: 0 };
 
 /** Output not growing this long while input flows counts as a stall. */
 export const STALL_MS = 8000;
@@ -122,7 +124,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   #attemptStartedAt = 0;
   #retryTimer: Timer | null = null;
   #tick: Timer | null = null;
-  #lastProgress: PusherProgress = { totalSize: 0, frames: 0 };
+  #lastProgress: PusherProgress = NO_PROGRESS;
   #lastOutputGrowthAt = 0;
   #inputBytes = 0;
   #lastInputAt = 0;
@@ -130,7 +132,6 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   /** Bytes the server took in earlier attempts, and the most the current attempt has reported. */
   #sentBytesBefore = 0;
   #sentBytesThisAttempt = 0;
-  #samples: Array<{ at: number; totalSize: number; frames: number }> = [];
   #wentLiveThisAttempt = false;
 
   constructor(options: DestinationOptions) {
@@ -161,7 +162,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   }
 
   status(): DestinationStatus {
-    const { bitrateKbps, fps } = this.#rates();
+    const { bitrateKbps, fps } = this.#lastProgress;
     return {
       destinationId: this.id,
       name: this.name,
@@ -221,10 +222,9 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     const now = this.#clock.now();
     this.#attemptStartedAt = now;
     this.#lastOutputGrowthAt = now;
-    this.#lastProgress = { totalSize: 0, frames: 0 };
+    this.#lastProgress = NO_PROGRESS;
     this.#sentBytesBefore += this.#sentBytesThisAttempt;
     this.#sentBytesThisAttempt = 0;
-    this.#samples = [];
     this.#wentLiveThisAttempt = false;
     const pusher = this.#options.createPusher(
       this.#publishUrl,
@@ -249,9 +249,8 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     if (progress.totalSize > this.#lastProgress.totalSize) this.#lastOutputGrowthAt = now;
     this.#sentBytesThisAttempt = Math.max(this.#sentBytesThisAttempt, progress.totalSize);
     this.#lastProgress = progress;
-    this.#samples.push({ at: now, totalSize: progress.totalSize, frames: progress.frames });
-    while (this.#samples.length > 6) this.#samples.shift();
-    if (this.#state === 'connecting' && progress.totalSize > 0 && progress.frames > 0) {
+    // Live only once the server has taken media, not when it merely accepted the stream.
+    if (this.#state === 'connecting' && progress.mediaTaken) {
       this.#wentLiveThisAttempt = true;
       this.#permanentFailures = 0;
       this.#liveSince = now;
@@ -302,17 +301,6 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.#retries += 1;
     this.#setState('retrying');
     this.#retryTimer = this.#clock.setTimeout(() => this.#connect(), delay);
-  }
-
-  #rates(): { bitrateKbps: number; fps: number } {
-    const first = this.#samples[0];
-    const last = this.#samples[this.#samples.length - 1];
-    if (!first || !last || last.at <= first.at) return { bitrateKbps: 0, fps: 0 };
-    const seconds = (last.at - first.at) / 1000;
-    return {
-      bitrateKbps: Math.round(((last.totalSize - first.totalSize) * 8) / 1000 / seconds),
-      fps: Math.round(((last.frames - first.frames) / seconds) * 10) / 10,
-    };
   }
 
   #setState(state: DestinationState): void {

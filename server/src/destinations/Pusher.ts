@@ -7,6 +7,11 @@ export interface PusherProgress {
   totalSize: number;
   /** Video frames sent. */
   frames: number;
+  /** The server has taken media (not only accepted the stream): the destination is live from then on. */
+  mediaTaken: boolean;
+  /** Measured over the last seconds of what was sent, by the frames' timestamps; never more than the stream's own rate. */
+  fps: number;
+  bitrateKbps: number;
 }
 
 export interface PusherHandlers {

@@ -71,6 +71,32 @@ const MIGRATIONS: string[] = [
    ALTER TABLE users ADD COLUMN deleted_at TEXT;`,
   // Per destination: publish to an rtmps:// server whose certificate fails verification (off by default).
   `ALTER TABLE destinations ADD COLUMN allow_untrusted_certificate INTEGER NOT NULL DEFAULT 0;`,
+  // Webhooks: endpoints (signing secret encrypted like stream keys) and their recent delivery attempts.
+  // IF NOT EXISTS: the statement stays safe wherever it lands in this list.
+  `CREATE TABLE IF NOT EXISTS webhooks (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     description TEXT NOT NULL DEFAULT '',
+     secret_enc TEXT NOT NULL,
+     secret_last4 TEXT NOT NULL,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     created_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE TABLE IF NOT EXISTS webhook_deliveries (
+     id TEXT PRIMARY KEY,
+     webhook_id TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     event_type TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     ok INTEGER NOT NULL,
+     status_code INTEGER,
+     error TEXT,
+     latency_ms INTEGER,
+     will_retry INTEGER NOT NULL DEFAULT 0,
+     at TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id);`,
 ];
 
 export function openDb(file: string): Db {

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CreateDestinationBody, Destination, DestinationTestReply, ErrorReply, IdParams, UpdateDestinationBody } from '@onair/shared';
+import { CreateDestinationBody, Destination, DestinationTestQuery, DestinationTestReply, ErrorReply, IdParams, UpdateDestinationBody } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRtmpUrl } from '../destinations/url.js';
@@ -66,12 +66,18 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
     },
   );
 
-  /** A short real push (a few seconds of test pattern) that reports success or the reason it failed. */
+  /**
+   * Preflight: a short real push with the broadcast's encoder profile at the chosen resolution,
+   * reported rule by rule (profile, size and frame rate, keyframes, bitrate, audio, accepted).
+   */
   app.post(
     '/api/destinations/:id/test',
-    { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, params: IdParams, response: { 200: DestinationTestReply, 403: ErrorReply, 404: ErrorReply } } },
+    {
+      config: { auth: { roles: ['admin'] } },
+      schema: { tags: ['destinations'], security, params: IdParams, querystring: DestinationTestQuery, response: { 200: DestinationTestReply, 400: ErrorReply, 403: ErrorReply, 404: ErrorReply } },
+    },
     async (req) => {
-      return broadcasts.testDestination(destinations.withKey(req.params.id));
+      return broadcasts.testDestination(destinations.withKey(req.params.id), req.query.resolution ?? '720p');
     },
   );
 }

@@ -1,3 +1,5 @@
+import type { WebinarStatus } from '@onair/shared';
+import type { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';
 import type { WebinarRecord, WebinarsRepo } from '../persistence/webinars.js';
 
@@ -16,6 +18,8 @@ export interface SchedulerDeps {
   /** Whether the webinar's room is live right now. */
   isLive(webinar: WebinarRecord): boolean;
   clock?: Clock;
+  /** Where webinar.live, webinar.missed and webinar.ended are published. Default none. */
+  events?: ServerEvents;
   logger: Logger;
 }
 
@@ -63,7 +67,7 @@ export class Scheduler {
       const ends = Date.parse(w.endsAt);
       if (w.status === 'scheduled') {
         if (now >= ends) {
-          this.deps.webinars.setStatus(w.id, w.autoStart ? 'missed' : 'ended');
+          this.setStatus(w, w.autoStart ? 'missed' : 'ended');
           this.deps.logger.info({ webinar: w.id }, w.autoStart ? 'webinar missed: its window passed while it could not start' : 'webinar window ended');
         } else if (now >= starts && w.autoStart) {
           await this.startWebinar(w, now);
@@ -93,7 +97,7 @@ export class Scheduler {
       await this.deps.goLive(w);
       this.startedHere.add(w.id);
       this.lastAttempt.delete(w.id);
-      this.deps.webinars.setStatus(w.id, 'live');
+      this.setStatus(w, 'live');
       this.deps.logger.info({ webinar: w.id }, 'webinar went live on schedule');
     } catch (err) {
       this.deps.logger.error({ err, webinar: w.id }, 'webinar could not go live; will retry');
@@ -112,7 +116,13 @@ export class Scheduler {
 
   private finish(w: WebinarRecord): void {
     this.startedHere.delete(w.id);
-    this.deps.webinars.setStatus(w.id, 'ended');
+    this.setStatus(w, 'ended');
+  }
+
+  /** Stores the webinar's new status and tells subscribers (webhooks) about it. */
+  private setStatus(w: WebinarRecord, status: Extract<WebinarStatus, 'live' | 'missed' | 'ended'>): void {
+    this.deps.webinars.setStatus(w.id, status);
+    this.deps.events?.publish(`webinar.${status}`, { webinarId: w.id, title: w.title, roomId: w.roomId, startsAt: w.startsAt, endsAt: w.endsAt, status });
   }
 
   /** Cancelling a live webinar stops it now. */

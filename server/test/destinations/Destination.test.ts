@@ -60,11 +60,14 @@ class FakePusher implements Pusher {
   async stop(graceful: boolean): Promise<void> {
     this.stopped = graceful;
   }
-  /** ffmpeg reports progress: `bytes` more sent, `frames` more frames. */
-  progress(bytes: number, frames = 30): void {
+  /**
+   * The publisher reports a second of progress: `bytes` more sent, `frames` more frames, measured
+   * over that second; `mediaTaken` once any media went out (the real publisher waits for a second of it).
+   */
+  progress(bytes: number, frames = 30, mediaTaken = this.totalSize + bytes > 0 && this.frames + frames > 0): void {
     this.totalSize += bytes;
     this.frames += frames;
-    this.handlers.onProgress({ totalSize: this.totalSize, frames: this.frames });
+    this.handlers.onProgress({ totalSize: this.totalSize, frames: this.frames, mediaTaken, fps: frames, bitrateKbps: Math.round((bytes * 8) / 1000) });
   }
   exit(stderr: string): void {
     this.handlers.onExit(stderr);
@@ -122,6 +125,23 @@ describe('Destination state machine (fake process)', () => {
     assert.equal(status.fps, 30);
     assert.ok(status.liveSince);
     assert.equal(status.lastError, null);
+  });
+
+  it('accepted but no media taken yet → stays connecting (never LIVE · 0 kb/s · 0 fps); live from the first report that media was taken', () => {
+    const { destination, last, clock, statuses } = setup();
+    destination.start();
+    for (let i = 0; i < 3; i += 1) {
+      destination.write(Buffer.alloc(1000));
+      last().progress(4000, 0, false);
+      clock.advance(1000);
+    }
+    assert.equal(destination.state, 'connecting');
+    assert.equal(statuses.some((s) => s.state === 'live'), false);
+    destination.write(Buffer.alloc(1000));
+    last().progress(560_000, 30, true);
+    const live = destination.status();
+    assert.equal(live.state, 'live');
+    assert.ok(live.fps > 0 && live.bitrateKbps > 0, JSON.stringify(live));
   });
 
   it('a process exit → retrying with a plain-word error, then reconnects after 1 s, 2 s, 4 s …', () => {

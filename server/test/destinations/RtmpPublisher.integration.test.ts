@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { RtmpPublisher, type PublishProgress } from '../../src/destinations/rtmp/RtmpPublisher.js';
 import type { DescribedFailure } from '../../src/destinations/errors.js';
-import { testPush } from '../../src/destinations/testPush.js';
 import { FfmpegProcess } from '../../src/media/FfmpegProcess.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
@@ -195,20 +194,5 @@ describe('RtmpPublisher on a real nginx-rtmp (real ffmpeg source, read back with
       await source.close();
       await server.restoreRtmps();
     }
-  });
-
-  it('Test push: a 4 s test pattern through ffmpeg → FLV on stdout → the publisher; null on success, the reason otherwise', async () => {
-    const key = uniqueKey('testpush');
-    const ok = await testPush({ ffmpegPath, publishUrl: `${server.rtmpUrl('live')}/${key}`, allowUntrustedCertificate: false, logger });
-    assert.equal(ok, null);
-    assert.equal(server.publishCount(key), 1);
-
-    const untrusted = await testPush({ ffmpegPath, publishUrl: `${server.rtmpsUrl('live', 'selfSigned')}/${key}`, allowUntrustedCertificate: false, logger });
-    assert.equal(untrusted?.kind, 'untrusted_certificate');
-    assert.match(untrusted?.message ?? '', UNTRUSTED);
-
-    const allowed = await testPush({ ffmpegPath, publishUrl: `${server.rtmpsUrl('live', 'selfSigned')}/${key}`, allowUntrustedCertificate: true, logger });
-    assert.equal(allowed, null);
-    assert.equal(server.publishCount(key), 2);
   });
 });

@@ -11,6 +11,7 @@ import { TypedEmitter } from '../../media/TypedEmitter.js';
 import { FlvParser, isAacSequenceHeader, isAvcEndOfSequence, isAvcSequenceHeader, isVideoKeyframe, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO, type FlvTag } from '../../composer/flv.js';
 import { describeConnectionError, type DescribedFailure } from '../errors.js';
 import { parsePublishUrl, type RtmpEndpoint } from '../url.js';
+import { SendMeter } from './SendMeter.js';
 import { amfObject, decodeAmf0, encodeAmf0, type AmfValue } from './amf0.js';
 import {
   ChunkReader,
@@ -52,14 +53,24 @@ const OUR_ACK_WINDOW = 2_500_000;
 /** A graceful stop waits this long for the server to take the last bytes and close. */
 const STOP_GRACE_MS = 3000;
 const PROGRESS_INTERVAL_MS = 1000;
+/** The server counts as taking media once the operating system took this much of it (media time) after NetStream.Publish.Start. */
+const MEDIA_TAKEN_MS = 1000;
 /** What OBS sends; servers use "FMLE" to tell an encoder from a player. */
 const FLASH_VERSION = 'FMLE/3.0 (compatible; FMSc/1.0)';
 
 export interface PublishProgress {
   /** Bytes the operating system has taken for sending (what is still in the socket buffer is not counted). */
   totalSize: number;
-  /** Video frames sent. */
+  /** Video frames the operating system has taken for sending. */
   frames: number;
+  /**
+   * The server has taken media: after it accepted the stream, at least a second of media (from a
+   * keyframe on) has left this process for it. Before that the publish is accepted but not yet live.
+   */
+  mediaTaken: boolean;
+  /** Measured from the timestamps of the frames taken (see SendMeter): never more than the stream's own rate. */
+  fps: number;
+  bitrateKbps: number;
 }
 
 export interface RtmpPublisherOptions {
@@ -69,11 +80,13 @@ export interface RtmpPublisherOptions {
   allowUntrustedCertificate?: boolean;
   /** CA certificates (PEM) trusted on top of the system store (tests). Default none. */
   extraCa?: string[];
+  /** Called with every audio, video and script tag as it is written to the server, with the timestamp it is sent with. Default none. */
+  onTagSent?: (tag: FlvTag) => void;
   logger: Logger;
 }
 
 export type RtmpPublisherEvents = {
-  /** The server answered NetStream.Publish.Start: the stream is accepted and media flows. */
+  /** The server answered NetStream.Publish.Start: the stream is accepted and media is sent (progress.mediaTaken says when it has left). */
   live: [];
   /** About once a second while live. */
   progress: [PublishProgress];
@@ -113,7 +126,8 @@ export class RtmpPublisher extends TypedEmitter<RtmpPublisherEvents> {
   #serverAckWindow = 0;
   /** The acknowledgement window we last told the server. */
   #windowSent = 0;
-  #frames = 0;
+  readonly #meter = new SendMeter();
+  #mediaTaken = false;
   #baseTimestamp: number | null = null;
   #metadata: FlvTag | null = null;
   #avcHeader: FlvTag | null = null;
@@ -154,6 +168,11 @@ export class RtmpPublisher extends TypedEmitter<RtmpPublisherEvents> {
 
   get live(): boolean {
     return this.#phase === 'live';
+  }
+
+  /** The server has taken media, not only accepted the stream (see PublishProgress.mediaTaken). */
+  get mediaTaken(): boolean {
+    return this.#mediaTaken;
   }
 
   /** Bytes written but not yet sent: the socket's buffer plus FLV waiting for the server to accept the stream. */
@@ -426,6 +445,7 @@ export class RtmpPublisher extends TypedEmitter<RtmpPublisherEvents> {
       const onMetaData = decodeName(tag.data) === 'onMetaData';
       const payload = onMetaData ? Buffer.concat([encodeAmf0('@setDataFrame'), tag.data]) : tag.data;
       this.#send(this.#writer.encode(CSID_DATA, { type: MSG_DATA_AMF0, streamId: this.#streamId, timestamp: 0, payload }));
+      this.#options.onTagSent?.({ type: TAG_SCRIPT, timestamp: 0, data: tag.data });
       return;
     }
     if (tag.type !== TAG_AUDIO && tag.type !== TAG_VIDEO) return;
@@ -434,7 +454,8 @@ export class RtmpPublisher extends TypedEmitter<RtmpPublisherEvents> {
     const timestamp = Math.max(0, tag.timestamp - this.#baseTimestamp);
     const video = tag.type === TAG_VIDEO;
     this.#send(this.#writer.encode(video ? CSID_VIDEO : CSID_AUDIO, { type: video ? MSG_VIDEO : MSG_AUDIO, streamId: this.#streamId, timestamp, payload: tag.data }));
-    if (video && !isAvcSequenceHeader(tag)) this.#frames += 1;
+    this.#meter.sent({ timestamp, bytes: tag.data.length, video: video && !isAvcSequenceHeader(tag), end: this.#bytesOut });
+    this.#options.onTagSent?.({ type: tag.type, timestamp, data: tag.data });
   }
 
   #request(purpose: Pending, csid: number, streamId: number, name: string, ...args: AmfValue[]): void {
@@ -461,7 +482,10 @@ export class RtmpPublisher extends TypedEmitter<RtmpPublisherEvents> {
 
   #emitProgress(): void {
     if (this.#phase !== 'live') return;
-    this.emit('progress', { totalSize: Math.max(0, this.#bytesOut - (this.#socket?.writableLength ?? 0)), frames: this.#frames });
+    const totalSize = Math.max(0, this.#bytesOut - (this.#socket?.writableLength ?? 0));
+    this.#meter.flushed(totalSize, performance.now());
+    if (!this.#mediaTaken && this.#meter.mediaMs >= MEDIA_TAKEN_MS) this.#mediaTaken = true;
+    this.emit('progress', { totalSize, frames: this.#meter.frames, mediaTaken: this.#mediaTaken, ...this.#meter.rates() });
   }
 
   #onSocketError(error: Error): void {
