@@ -64,8 +64,11 @@ export class Encoder extends TypedEmitter<EncoderEvents> {
     const logger = options.logger.child({ encoder: options.id });
     const args = [
       '-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats',
+      // Both inputs are fully described: probing them only delays the first frame.
+      '-probesize', '32', '-analyzeduration', '0',
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${options.width}x${options.height}`, '-framerate', String(OUTPUT_FPS),
       '-thread_queue_size', '64', '-i', 'pipe:0',
+      '-probesize', '32', '-analyzeduration', '0',
       '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-thread_queue_size', '256', '-i', 'pipe:3',
       '-map', '0:v', '-map', '1:a',
       ...(options.codecArgs ?? encoderArgs(options.resolution)),

@@ -388,6 +388,8 @@ export class Program extends TypedEmitter<ProgramEvents> {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    const { decoders: _decoders, ...summary } = this.stats();
+    this.#logger.info(summary, 'program stopped');
     this.#closed = true;
     this.#frameClock.stop();
     this.#encoderRetry?.cancel();
@@ -516,8 +518,13 @@ export class Program extends TypedEmitter<ProgramEvents> {
         if (tile.label) {
           const size = Math.max(14, Math.round(rect.h / 16));
           const margin = Math.max(4, Math.round(size / 2) * 2);
-          const label = this.#stills.label(tile.label, size, rect.w - 2 * margin);
-          if (label) blendOverlay(picture, label.image, rect.x + margin, rect.y + rect.h - margin - label.image.height);
+          // Inside the picture, not on a letterbox bar.
+          const shownW = Math.min(live.picture.width, rect.w);
+          const shownH = Math.min(live.picture.height, rect.h);
+          const left = rect.x + Math.floor((rect.w - shownW) / 4) * 2;
+          const bottom = rect.y + Math.floor((rect.h - shownH) / 4) * 2 + shownH;
+          const label = this.#stills.label(tile.label, size, shownW - 2 * margin);
+          if (label) blendOverlay(picture, label.image, left + margin, bottom - margin - label.image.height);
         }
         slot.tileKeys[i] = live.frameKey;
         return;

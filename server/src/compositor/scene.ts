@@ -148,19 +148,33 @@ export interface SourceWant {
   layer: number;
 }
 
+/**
+ * The picture size a decoder delivers for a tile: one of four 16:9 sizes (full frame, half, third,
+ * quarter of the frame width), the smallest at least as wide as the tile. The compositor centres it
+ * in the tile (cropping or letterboxing the rest), so most layout changes (2 → 3 → 4 people, a
+ * title band appearing) keep every decoder as it is; only a change of size class starts a new one.
+ */
+export function decodeSize(tileWidth: number, frame: FrameSize): { width: number; height: number } {
+  const classes = [1, 2, 3, 4].map((d) => ({ width: even(frame.width / d), height: even(frame.height / d) }));
+  let pick = classes[0] ?? { width: frame.width, height: frame.height };
+  for (const c of classes) if (c.width >= tileWidth - 2) pick = c;
+  return pick;
+}
+
 /** The decoders a scene needs, by producer id (a producer shown twice is decoded once, at its largest tile). */
 export function sourcesFor(scene: Scene): Map<string, SourceWant> {
   const wants = new Map<string, SourceWant>();
   for (const tile of scene.tiles) {
     if (!tile.video) continue;
+    const size = decodeSize(tile.rect.w, scene.frame);
     const prev = wants.get(tile.video.producerId);
-    if (prev && prev.width * prev.height >= tile.rect.w * tile.rect.h) continue;
+    if (prev && prev.width >= size.width) continue;
     wants.set(tile.video.producerId, {
       producerId: tile.video.producerId,
       kind: 'video',
       fit: tile.kind === 'screen' ? 'fit' : 'fill',
-      width: tile.rect.w,
-      height: tile.rect.h,
+      width: size.width,
+      height: size.height,
       layer: tile.layer,
     });
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AudioMixer } from '../../src/compositor/AudioMixer.js';
 import { FrameClock } from '../../src/compositor/FrameClock.js';
 import { allocPicture, blendOverlay, copyInto, fillRect, rgbToYuv, type Rect } from '../../src/compositor/picture.js';
-import { buildScene, diffSources, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
+import { buildScene, decodeSize, diffSources, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
 import type { Clock } from '../../src/destinations/Destination.js';
 
 const FRAME = { width: 1280, height: 720 };
@@ -77,23 +77,27 @@ describe('scene geometry (table)', () => {
 });
 
 describe('scene diff', () => {
-  it('a join adds only the newcomer; tiles that keep their size are not touched', () => {
-    // 3 → 4 people: both are 2x2 grids of 640x360 cells.
-    const diff = diffSources(sourcesFor(scene(people(3))), sourcesFor(scene(people(4))));
-    assert.deepEqual(diff.add.map((w) => w.producerId).sort(), ['cam3', 'mic3']);
-    assert.deepEqual(diff, { add: diff.add, remove: [], resize: [] });
+  it('a join adds only the newcomer; 2 → 3 → 4 people keep every decoder (same size class)', () => {
+    for (const [from, to] of [[2, 3], [3, 4]] as const) {
+      const diff = diffSources(sourcesFor(scene(people(from))), sourcesFor(scene(people(to))));
+      assert.deepEqual(diff.add.map((w) => w.producerId).sort(), [`cam${to - 1}`, `mic${to - 1}`]);
+      assert.deepEqual(diff, { add: diff.add, remove: [], resize: [] });
+    }
   });
 
-  it('a join that changes the grid resizes the tiles whose cell changed', () => {
-    // 2 side by side (640x720 cells) → 2x2 (640x360).
-    const diff = diffSources(sourcesFor(scene(people(2))), sourcesFor(scene(people(3))));
-    assert.deepEqual(diff.resize.map((w) => [w.producerId, w.width, w.height]), [['cam0', 640, 360], ['cam1', 640, 360]]);
+  it('a title band appearing resizes nothing', () => {
+    assert.deepEqual(diffSources(sourcesFor(scene(people(4))), sourcesFor(scene(people(4), { title: 'Show' }))), { add: [], remove: [], resize: [] });
   });
 
-  it('a leave removes only that person; 2x2 → 1 full frame resizes the one left', () => {
+  it('a leave from 2 to 1 (full frame) asks the one left for the full-size picture and top layer', () => {
     const diff = diffSources(sourcesFor(scene(people(2))), sourcesFor(scene(people(1))));
     assert.deepEqual(diff.remove.sort(), ['cam1', 'mic1']);
     assert.deepEqual(diff.resize.map((w) => [w.producerId, w.width, w.height, w.layer]), [['cam0', 1280, 720, 2]]);
+  });
+
+  it('decode sizes are 16:9 classes of the frame', () => {
+    const table: Array<[number, [number, number]]> = [[1280, [1280, 720]], [640, [640, 360]], [426, [426, 240]], [320, [320, 180]], [200, [320, 180]], [900, [1280, 720]]];
+    for (const [w, size] of table) assert.deepEqual(decodeSize(w, FRAME), { width: size[0], height: size[1] }, `tile ${w} wide`);
   });
 
   it('a mute or camera off changes no decoder', () => {

@@ -1,0 +1,202 @@
+/**
+ * Compositor benchmark (prints figures; not a test): `npm run bench -- compositor`
+ * (`BENCH_QUICK=1` for 720p only). For 2, 4 and 9 inputs at 720p30 and 1080p30, the cores of the persistent
+ * Program (one decoder per input at its tile size + the server's compositing loop + one x264
+ * encoder) side by side with a plain ffmpeg (every input decoded in full, scaled, xstack,
+ * libx264, the same encoder settings: the old restart-and-splice composer), both fed the same RTP
+ * from the same mediasoup router in the same run; then peak cores around a join, a leave and a
+ * layout switch, and the frames the program repeated around each.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as mediasoup from 'mediasoup';
+import { pino } from 'pino';
+import type { Resolution } from '@onair/shared';
+import { Composer } from '../server/src/composer/Composer.js';
+import { planComposition, type PlanParticipant } from '../server/src/composer/plan.js';
+import { Program, type ProgramStats } from '../server/src/compositor/Program.js';
+import type { SceneInput, SceneParticipant } from '../server/src/compositor/scene.js';
+import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
+import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const logger = pino({ level: 'silent' });
+const ffmpegPath = resolveFfmpegPath();
+const quick = process.argv.includes('quick') || process.env.BENCH_QUICK === '1';
+const WARMUP_MS = 3000;
+const MEASURE_MS = 8000;
+
+function cpuSeconds(pid: number | null | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function sumCpu(pids: Array<number | null | undefined>): number {
+  let total = 0;
+  for (const pid of new Set(pids)) total += cpuSeconds(pid);
+  return total;
+}
+
+function rssMiB(pids: Array<number | null | undefined>): number {
+  let bytes = 0;
+  for (const pid of pids) {
+    if (!pid) continue;
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      bytes += Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[21]) * 4096;
+    } catch {
+      // gone
+    }
+  }
+  return bytes / 1024 / 1024;
+}
+
+/** Camera-like moving input: a test pattern with temporal sensor noise, so encoders work as on real video. */
+async function cameraClip(size: string, frequency: number): Promise<string> {
+  const dir = join(tmpdir(), 'onair-fixture-clips');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `camera-${size}-${frequency}.webm`);
+  if (existsSync(path)) return path;
+  const partial = `${path}.${process.pid}.part.webm`;
+  await new Promise<void>((resolve, reject) =>
+    execFile(ffmpegPath, [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30,noise=alls=14:allf=t+u`, '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=48000`,
+      '-t', '6', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '900k', '-g', '30', '-auto-alt-ref', '0',
+      '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', partial,
+    ], (e) => (e ? reject(e) : resolve())),
+  );
+  renameSync(partial, path);
+  return path;
+}
+
+const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+const router = await worker.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
+// Nine senders (every input its own producer, as in a real room; each sender only loops a clip with -c copy).
+const senders: RtpParticipant[] = [];
+for (let i = 0; i < 3; i += 1) {
+  const clip = await cameraClip('640x360', 300 + 200 * i);
+  // The fixture loops the cached clip named after size and frequency; point that name at the camera-like clip.
+  const link = join(tmpdir(), 'onair-fixture-clips', `clip-640x360-${300 + 200 * i}.webm`);
+  if (!existsSync(link) || readFileSync(link).length !== readFileSync(clip).length) {
+    await new Promise<void>((r) => execFile('cp', [clip, link], () => r()));
+  }
+}
+for (let i = 0; i < 9; i += 1) {
+  senders.push(await startRtpParticipant({ router, peerId: `s${i}`, size: '640x360', frequency: 300 + 200 * (i % 3), ffmpegPath }));
+}
+const producers = new Map<string, mediasoup.types.Producer>();
+for (const s of senders) for (const { producer } of s.producers) producers.set(producer.id, producer);
+
+const people = (n: number): SceneParticipant[] =>
+  Array.from({ length: n }, (_, i) => {
+    const s = senders[i % senders.length]!;
+    return {
+      peerId: `p${i}`,
+      displayName: `Person ${i + 1}`,
+      camera: s.camera ? { producerId: s.camera.id, paused: false } : null,
+      screen: null,
+      mic: s.mic ? { producerId: s.mic.id, paused: false } : null,
+    };
+  });
+const sceneInput = (n: number, layout: 'grid' | 'speaker' = 'grid'): Omit<SceneInput, 'frame'> => ({
+  participants: people(n), layout, speakerId: 'p0', title: null, lowerThird: null, slateText: 'Starting soon',
+});
+
+async function measureProgram(resolution: Resolution, n: number): Promise<{ cores: number; ffmpeg: number; node: number; rss: number; stats: ProgramStats }> {
+  const program = Program.create({ id: `bench-${resolution}-${n}`, router, resolution, ffmpegPath, logger }, sceneInput(n), producers);
+  program.on('tag', () => undefined);
+  await sleep(WARMUP_MS);
+  const pids = () => [program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)];
+  const p0 = pids();
+  const c0 = sumCpu(p0);
+  const n0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(MEASURE_MS);
+  const c1 = sumCpu(p0);
+  const n1 = process.cpuUsage(n0);
+  const wall = (performance.now() - t0) / 1000;
+  const stats = program.stats();
+  const rss = rssMiB(pids()) + process.memoryUsage().rss / 1024 / 1024;
+  await program.close();
+  const ffmpeg = (c1 - c0) / wall;
+  const node = (n1.user + n1.system) / 1e6 / wall;
+  return { cores: ffmpeg + node, ffmpeg, node, rss, stats };
+}
+
+async function measurePlain(resolution: Resolution, n: number): Promise<number> {
+  const participants: PlanParticipant[] = people(n).map((p) => ({ peerId: p.peerId, displayName: p.displayName, camera: p.camera?.producerId ?? null, screen: null, mic: p.mic?.producerId ?? null }));
+  const composition = planComposition({ participants, layout: 'grid', speakerId: null, resolution, title: null, lowerThird: null, slateText: '' });
+  const composer = await Composer.create({ id: `plain-${resolution}-${n}`, router, composition, resolution, producers, ffmpegPath, logger, fontFile: '/nonexistent' });
+  composer.on('tag', () => undefined);
+  await sleep(WARMUP_MS);
+  const c0 = cpuSeconds(composer.pid);
+  const t0 = performance.now();
+  await sleep(MEASURE_MS);
+  const cores = (cpuSeconds(composer.pid) - c0) / ((performance.now() - t0) / 1000);
+  await composer.close();
+  return cores;
+}
+
+console.log(`cores on this machine: ${cpus().length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log('inputs: 9 senders of 640x360 VP8 camera-like clips (test pattern + temporal noise) + Opus; each input is its own producer');
+const rows: string[] = ['| output | inputs | program cores (ffmpeg + node) | plain ffmpeg xstack | ratio | repeated / dropped frames | node ms per frame | RSS (program) |', '|---|---|---|---|---|---|---|---|'];
+const plan: Array<[Resolution, number]> = quick ? [['720p', 2], ['720p', 4], ['720p', 9]] : [['720p', 2], ['720p', 4], ['720p', 9], ['1080p', 2], ['1080p', 4], ['1080p', 9]];
+for (const [resolution, n] of plan) {
+  try {
+    const program = await measureProgram(resolution, n);
+    const plain = await measurePlain(resolution, n);
+    const row = `| ${resolution}30 | ${n} | ${program.cores.toFixed(2)} (${program.ffmpeg.toFixed(2)} + ${program.node.toFixed(2)}) | ${plain.toFixed(2)} | ${(program.cores / plain).toFixed(2)}× | ${program.stats.repeatedFrames} / ${program.stats.droppedFrames} | ${program.stats.drawMsPerFrame} | ${program.rss.toFixed(0)} MiB |`;
+    rows.push(row);
+    console.log(row);
+  } catch (error) {
+    console.log(`${resolution} ${n}: FAILED (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+// Events while live (720p): peak cores in 500 ms windows around a join, a leave and a layout switch vs steady state.
+{
+  const program = Program.create({ id: 'bench-events', router, resolution: '720p', ffmpegPath, logger }, sceneInput(3), producers);
+  program.on('tag', () => undefined);
+  await sleep(WARMUP_MS);
+  const window = async (ms: number): Promise<number> => {
+    // Decoders started during the window count from 0 (their whole CPU falls inside it).
+    const pids = [program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)];
+    const c0 = sumCpu(pids);
+    const n0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(ms);
+    const c1 = sumCpu([...pids, program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)]);
+    const n1 = process.cpuUsage(n0);
+    return (c1 - c0 + (n1.user + n1.system) / 1e6) / ((performance.now() - t0) / 1000);
+  };
+  const steady: number[] = [];
+  for (let i = 0; i < 6; i += 1) steady.push(await window(500));
+  const steadyCores = steady.reduce((a, b) => a + b, 0) / steady.length;
+  const event = async (name: string, change: () => void): Promise<string> => {
+    const before = program.stats();
+    change();
+    const peaks: number[] = [];
+    for (let i = 0; i < 6; i += 1) peaks.push(await window(500));
+    const after = program.stats();
+    return `${name}: peak ${Math.max(...peaks).toFixed(2)} cores (${(Math.max(...peaks) / steadyCores).toFixed(2)}× steady), repeated frames ${after.repeatedFrames - before.repeatedFrames}, dropped ${after.droppedFrames - before.droppedFrames}, encoders started ${after.encoderStarts - before.encoderStarts}`;
+  };
+  console.log(`\nsteady (720p, 3 inputs): ${steadyCores.toFixed(2)} cores`);
+  console.log(await event('join (3 → 4)', () => program.setScene(sceneInput(4), producers)));
+  console.log(await event('leave (4 → 3)', () => program.setScene(sceneInput(3), producers)));
+  console.log(await event('layout switch (grid → speaker)', () => program.setScene(sceneInput(3, 'speaker'), producers)));
+  console.log(await event('layout switch (speaker → grid)', () => program.setScene(sceneInput(3, 'grid'), producers)));
+  await program.close();
+}
+
+console.log(`\n${rows.join('\n')}`);
+for (const s of senders) await s.close();
+worker.close();
