@@ -31,6 +31,7 @@ import { WorkerPool } from './sfu/WorkerPool.js';
 import { BroadcastService } from './broadcasting/BroadcastService.js';
 import { WebinarsRepo } from './persistence/webinars.js';
 import { broadcastRoutes } from './routes/broadcasts.js';
+import { recordingRoutes } from './routes/recordings.js';
 import { userRoutes } from './routes/users.js';
 import { webinarRoutes } from './routes/webinars.js';
 import { Scheduler, systemClock, type Clock } from './scheduling/Scheduler.js';
@@ -251,6 +252,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(webinarRoutes);
   await app.register(broadcastRoutes);
   await app.register(webhookRoutes);
+  await app.register(recordingRoutes);
   await app.register(readyRoute);
   await app.register(wsRoute);
 
@@ -268,6 +270,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   app.addHook('onReady', async () => {
+    // Recordings whose remux a stop or crash cut short are remuxed now.
+    broadcasts.recordings.resumeInterrupted();
     const interval = options.schedulerIntervalMs ?? 1000;
     if (interval > 0) scheduler.start(interval);
   });

@@ -3,7 +3,7 @@
  * (validated with Ajv and published at /docs); the client uses the static types.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { BroadcastLayout, Platform, Resolution } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, Platform, Resolution } from './broadcast.js';
 import { Role } from './protocol.js';
 
 export const ErrorReply = Type.Object({
@@ -219,10 +219,50 @@ export const DestinationOutcome = Type.Object({
   errors: Type.Array(Type.String()),
   /** True when it was published over rtmps:// without verifying the certificate (its switch was on). */
   untrustedCertificate: Type.Optional(Type.Boolean()),
+  /** Mean bitrate while it was live, in kb/s (absent for broadcasts older than this field, null if it never went live). */
+  averageBitrateKbps: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   /** Why it stopped when neither a host nor the schedule stopped it, e.g. "The server shut down." */
   stopReason: Type.Optional(Type.String()),
 });
 export type DestinationOutcome = Static<typeof DestinationOutcome>;
+
+/**
+ * A recording's life: written while live ('recording'), remuxed to MP4 when the broadcast ends
+ * ('processing'), then 'ready' (MP4) or 'failed' (the remux failed; the FLV is kept and served),
+ * or 'deleted' by an admin.
+ */
+export const RecordingState = Type.Union([
+  Type.Literal('recording'),
+  Type.Literal('processing'),
+  Type.Literal('ready'),
+  Type.Literal('failed'),
+  Type.Literal('deleted'),
+]);
+export type RecordingState = Static<typeof RecordingState>;
+
+export const Recording = Type.Object({
+  id: Type.String(),
+  broadcastId: Type.String(),
+  state: RecordingState,
+  /** The file served: mp4 once remuxed, flv while writing or when the remux failed. */
+  format: Type.Union([Type.Literal('mp4'), Type.Literal('flv')]),
+  fileName: Type.String(),
+  bytes: Type.Integer({ minimum: 0 }),
+  /** Length of the media in seconds, null until known. */
+  durationSeconds: Type.Union([Type.Number(), Type.Null()]),
+  /** Why the remux failed, in plain words; null otherwise. */
+  error: Type.Union([Type.String(), Type.Null()]),
+  createdAt: IsoTime,
+});
+export type Recording = Static<typeof Recording>;
+
+/** A room's live broadcast with its recent health (GET /api/rooms/:id/broadcast), null when it is not live. */
+export const RoomBroadcastReply = Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) });
+export type RoomBroadcastReply = Static<typeof RoomBroadcastReply>;
+
+/** A download link for one recording: `GET url` (range requests allowed) until `expiresAt`, no header needed. */
+export const RecordingLink = Type.Object({ url: Type.String(), expiresAt: IsoTime });
+export type RecordingLink = Static<typeof RecordingLink>;
 
 export const BroadcastRecord = Type.Object({
   id: Type.String(),
@@ -235,6 +275,7 @@ export const BroadcastRecord = Type.Object({
   state: Type.String(),
   recordingFile: Type.Union([Type.String(), Type.Null()]),
   destinations: Type.Array(DestinationOutcome),
+  recordings: Type.Array(Recording, { maxItems: 16 }),
 });
 export type BroadcastRecord = Static<typeof BroadcastRecord>;
 

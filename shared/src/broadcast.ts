@@ -61,6 +61,39 @@ export const BroadcastState = Type.Union([
 ]);
 export type BroadcastState = Static<typeof BroadcastState>;
 
+/** Most samples a health series holds: 5 minutes at the 2 s status cadence, with room for extra state changes. */
+export const HEALTH_MAX_SAMPLES = 200;
+const Samples = <T extends TSchema>(schema: T) => Type.Array(schema, { maxItems: HEALTH_MAX_SAMPLES });
+
+/** One destination's recent health, oldest sample first; the arrays run in step with `t`. */
+export const DestinationHealth = Type.Object(
+  {
+    destinationId: Type.String({ maxLength: 64 }),
+    /** Seconds since the broadcast started, one per sample. */
+    t: Samples(Type.Number()),
+    bitrateKbps: Samples(Type.Number()),
+    fps: Samples(Type.Number()),
+    /** The destination's retry count at each sample: a step up marks a retry. */
+    retries: Samples(Type.Integer()),
+    state: Samples(DestinationState),
+  },
+  { additionalProperties: false },
+);
+export type DestinationHealth = Static<typeof DestinationHealth>;
+
+/** The last minutes of a live broadcast, kept by the server so a panel opened late still shows them. */
+export const BroadcastHealth = Type.Object(
+  {
+    /** Window the series cover, in seconds (300). */
+    windowSeconds: Type.Number(),
+    /** The program's own frame rate (what the encoder puts out). */
+    program: Type.Object({ t: Samples(Type.Number()), fps: Samples(Type.Number()) }, { additionalProperties: false }),
+    destinations: Type.Array(DestinationHealth, { maxItems: 32 }),
+  },
+  { additionalProperties: false },
+);
+export type BroadcastHealth = Static<typeof BroadcastHealth>;
+
 export const BroadcastStatus = Type.Object({
   id: Type.String(),
   roomId: Type.String(),
@@ -79,5 +112,7 @@ export const BroadcastStatus = Type.Object({
     fps: Type.Number(),
   }),
   destinations: Type.Array(DestinationStatus),
+  /** Recent health, for the room's hosts (the broadcast service adds it; guests get none). */
+  health: Type.Optional(BroadcastHealth),
 });
 export type BroadcastStatus = Static<typeof BroadcastStatus>;

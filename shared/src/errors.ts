@@ -47,6 +47,8 @@ export const ErrorCodes = {
   ALREADY_LIVE: 409,
   NOT_LIVE: 409,
   CANNOT_CONSUME: 409,
+  /** The recording is still being written or converted. */
+  RECORDING_NOT_READY: 409,
   REPLACED: 409,
   RATE_LIMITED: 429,
   INTERNAL: 500,

@@ -58,6 +58,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   ALREADY_LIVE: 'This meeting is already live.',
   NOT_LIVE: "This meeting isn't live.",
   CANNOT_CONSUME: "Your browser can't play one of the streams in this meeting.",
+  RECORDING_NOT_READY: "This recording isn't ready yet. It can be downloaded once the broadcast has ended and it has been converted.",
   REPLACED: 'You joined this meeting from another tab or device, so this one was disconnected.',
   RATE_LIMITED: 'Too many attempts. Wait a moment and try again.',
   INTERNAL: 'Something went wrong on our side. Try again in a moment.',

@@ -29,7 +29,20 @@ export interface InviteClaims {
   room: string;
 }
 
-type Claims = SessionClaims | RoomClaims | InviteClaims;
+/**
+ * A link to download one recording (a player or a download cannot send the Authorization header).
+ * It names the signed-in user; every request re-checks that user's rights and token version.
+ */
+export interface DownloadClaims {
+  typ: 'download';
+  sub: string;
+  role: 'admin' | 'host';
+  ver: number;
+  /** The recording's id. */
+  rec: string;
+}
+
+type Claims = SessionClaims | RoomClaims | InviteClaims | DownloadClaims;
 
 const ALGORITHM = 'HS256';
 
@@ -73,6 +86,15 @@ export class Tokens {
       throw new AppError('TOKEN_INVALID', 'The token is not valid.');
     }
     return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name, ...(p.role !== 'guest' ? { ver: Number(p.ver) } : {}) };
+  }
+
+  /** A download link for another recording is refused like a forged one. */
+  verifyDownload(token: string, recordingId: string): DownloadClaims {
+    const p = this.verifyRaw(token);
+    if (p.typ !== 'download' || typeof p.sub !== 'string' || (p.role !== 'admin' && p.role !== 'host') || !Number.isInteger(p.ver) || p.rec !== recordingId) {
+      throw new AppError('TOKEN_INVALID', 'This download link is not valid. Open the broadcast history and download again.');
+    }
+    return { typ: 'download', sub: p.sub, role: p.role, ver: Number(p.ver), rec: recordingId };
   }
 
   /** An invite that does not verify, or names another room, is refused as INVITE_INVALID. */

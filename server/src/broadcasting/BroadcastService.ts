@@ -16,8 +16,10 @@ import { newId, type Db } from '../persistence/db.js';
 import type { DestinationsRepo, DestinationWithKey } from '../persistence/destinations.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
 import type { Peer } from '../sfu/Peer.js';
-import type { Room } from '../sfu/Room.js';
+import type { Room, RoomBroadcast } from '../sfu/Room.js';
 import type { BroadcastControl } from '../signalling/Session.js';
+import { HealthHistory } from './HealthHistory.js';
+import { Recordings } from './Recordings.js';
 
 export interface BroadcastServiceOptions {
   config: Config;
@@ -43,6 +45,11 @@ interface LiveBroadcast {
   /** Destinations published to with TLS certificate verification off (their switch was on). */
   untrusted: Set<string>;
   lastPersist: number;
+  /** The last minutes of health, sent to hosts with every status. */
+  health: HealthHistory;
+  /** What the room holds as its broadcast: the Broadcast, with statuses that carry the health. */
+  attached: RoomBroadcast;
+  recordingId: string | null;
   /** Why it stopped, when it was not stopped by a host or the schedule (e.g. the server shut down). */
   stopReason: string | null;
 }
@@ -77,8 +84,12 @@ export class BroadcastService implements BroadcastControl {
   /** Rooms whose broadcast is being created (a double click must not start two). */
   private readonly starting = new Set<string>();
   private ffmpegPath: string | null = null;
+  /** Recordings of broadcasts: listed in the history, remuxed to MP4 when a broadcast ends. */
+  readonly recordings: Recordings;
 
-  constructor(private readonly options: BroadcastServiceOptions) {}
+  constructor(private readonly options: BroadcastServiceOptions) {
+    this.recordings = new Recordings({ db: options.db, ffmpegPath: () => this.ffmpeg(), logger: options.logger.child({ recordings: true }) });
+  }
 
   isLive(roomId: string): boolean {
     return this.live.has(roomId) || this.starting.has(roomId);
@@ -128,21 +139,27 @@ export class BroadcastService implements BroadcastControl {
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
     }).catch((error: unknown) => {
+      if (recordPath) this.recordings.discard(recordPath);
       if (error instanceof AppError) throw error;
       this.options.logger.error({ err: error, room: room.id }, 'the broadcast could not start');
       throw new AppError('MEDIA_UNAVAILABLE', 'The broadcast could not start because the video mixer did not start. Try again; if it keeps failing, the server log says why.');
     });
     if (room.closed) {
       await broadcast.close();
+      if (recordPath) this.recordings.discard(recordPath);
       throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
     }
     const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null };
+    const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
+    const attached: RoomBroadcast = { refresh: () => broadcast.refresh(), status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null };
     this.live.set(room.id, entry);
-    room.broadcast = broadcast;
+    room.broadcast = attached;
+    // Started when Go live was pressed (as the status says), so the history's length is the recording's.
     this.options.db
       .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, room.id, data.webinarId ?? null, data.trigger ?? 'manual', new Date().toISOString(), 'live', recordPath);
+      .run(id, room.id, data.webinarId ?? null, data.trigger ?? 'manual', broadcast.status().startedAt, 'live', recordPath);
+    if (recordPath) entry.recordingId = this.recordings.begin(id, room.id, recordPath);
     this.options.events?.publish('broadcast.started', {
       broadcastId: id,
       roomId: room.id,
@@ -159,7 +176,7 @@ export class BroadcastService implements BroadcastControl {
     broadcast.on('closed', () => this.onClosed(entry));
     const status = broadcast.status();
     this.onStatus(entry, status);
-    return { broadcast: status };
+    return { broadcast: this.withHealth(entry, status) };
   }
 
   async update(room: Room, _peer: Peer | null, data: RequestData<'updateBroadcast'>): Promise<ResponseData['updateBroadcast']> {
@@ -175,7 +192,7 @@ export class BroadcastService implements BroadcastControl {
     for (const id of removeDestinationIds) entry.broadcast.removeDestination(id);
     const status = entry.broadcast.status();
     this.onStatus(entry, status);
-    return { broadcast: status };
+    return { broadcast: this.withHealth(entry, status) };
   }
 
   async stop(room: Room, _peer: Peer | null): Promise<void> {
@@ -189,14 +206,27 @@ export class BroadcastService implements BroadcastControl {
     return [...this.live.values()].map((e) => e.broadcast);
   }
 
+  /** The room's live broadcast with its recent health (the admin's live view), or null when it is not live. */
+  liveStatus(roomId: string): BroadcastStatus | null {
+    const entry = this.live.get(roomId);
+    return entry ? this.withHealth(entry, entry.broadcast.status()) : null;
+  }
+
   /** A deleted destination leaves every live broadcast that was pushing to it. */
   onDestinationDeleted(destinationId: string): void {
     for (const entry of this.live.values()) entry.broadcast.removeDestination(destinationId);
   }
 
+  /** The status with the last minutes of health (only for hosts: guests do not need it on every status). */
+  private withHealth(entry: LiveBroadcast, status: BroadcastStatus): BroadcastStatus {
+    return { ...status, health: entry.health.snapshot(status.destinations.map((d) => d.destinationId)) };
+  }
+
   private onStatus(entry: LiveBroadcast, status: BroadcastStatus): void {
     for (const d of status.destinations) this.track(entry, d);
-    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: status });
+    entry.health.sample(status, Date.now());
+    const forHosts = this.withHealth(entry, status);
+    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: peer.role === 'guest' ? status : forHosts });
     const now = Date.now();
     if (now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
       entry.lastPersist = now;
@@ -243,6 +273,7 @@ export class BroadcastService implements BroadcastControl {
     const destinations = [...entry.outcomes.values()].map(({ liveSinceMs, ...o }) => ({
       ...o,
       liveSeconds: Math.round((o.liveSeconds + (liveSinceMs === null ? 0 : (now - liveSinceMs) / 1000)) * 10) / 10,
+      averageBitrateKbps: entry.health.averageBitrateKbps(o.destinationId),
     }));
     this.options.db
       .prepare('UPDATE broadcasts SET state = ?, stopped_at = COALESCE(?, stopped_at), destinations_json = ? WHERE id = ?')
@@ -253,7 +284,7 @@ export class BroadcastService implements BroadcastControl {
   private onClosed(entry: LiveBroadcast): void {
     if (this.live.get(entry.room.id) !== entry) return;
     this.live.delete(entry.room.id);
-    if (entry.room.broadcast === entry.broadcast) entry.room.broadcast = null;
+    if (entry.room.broadcast === entry.attached) entry.room.broadcast = null;
     const final = entry.broadcast.status();
     for (const d of final.destinations) this.track(entry, d);
     if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;
@@ -261,6 +292,8 @@ export class BroadcastService implements BroadcastControl {
     const outcomes = this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', stoppedAt);
     this.publishStopped(entry, final, outcomes, stoppedAt);
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
+    // The recording sink is closed (the Broadcast closes it before 'closed'): remux it to MP4.
+    if (entry.recordingId) void this.recordings.finish(entry.recordingId);
   }
 
   /** broadcast.stopped with every destination's outcome, then recording.ready once the file is closed. */
@@ -326,10 +359,11 @@ export class BroadcastService implements BroadcastControl {
           ORDER BY b.started_at DESC`,
       )
       .all() as HistoryRow[];
-    return rows
+    const visible = rows
       .filter((r) => user.role === 'admin' || r.owner_id === user.id || (r.host_ids_json ?? '').includes(`"${user.id}"`))
-      .slice(0, limit)
-      .map((r) => ({
+      .slice(0, limit);
+    const recordings = this.recordings.forBroadcasts(visible.map((r) => r.id));
+    return visible.map((r) => ({
         id: r.id,
         roomId: r.room_id,
         roomName: r.room_name ?? '(deleted room)',
@@ -340,6 +374,7 @@ export class BroadcastService implements BroadcastControl {
         state: r.state,
         recordingFile: r.recording_file,
         destinations: parseOutcomes(r.destinations_json),
+        recordings: recordings.get(r.id) ?? [],
       }));
   }
 
@@ -354,6 +389,7 @@ export class BroadcastService implements BroadcastControl {
         return e.broadcast.close();
       }),
     );
+    await this.recordings.close();
   }
 }
 

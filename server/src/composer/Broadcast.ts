@@ -230,7 +230,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     return [...this.#destinations.values()].map((d) => ({ destinationId: d.id, sentBytes: d.sentBytes, droppedBytes: d.droppedBytes }));
   }
 
-  /** Stops the destinations (clean end of stream), the recording, the program; emits 'closed'. */
+  /** Stops the recording, the destinations (clean end of stream), the program; emits 'closed'. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -243,9 +243,10 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       producer.observer.off('close', closed);
     }
     this.#watched.clear();
+    // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
+    await this.#recording?.close();
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
-    await this.#recording?.close();
     const program = this.#program;
     this.#program = null;
     await program?.close();

@@ -44,6 +44,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   #firstInputPipe = 3;
   #closed = false;
   #exited = false;
+  #exitCode: number | null = null;
   readonly #exitPromise: Promise<void>;
 
   private constructor(child: ChildProcess, logger: Logger) {
@@ -100,6 +101,12 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Waits for the process to end (a one-shot job such as a remux): its exit code, null when killed or when it could not start. */
+  async waitForExit(): Promise<number | null> {
+    await this.#exitPromise;
+    return this.#exitCode;
   }
 
   /** The last stderr lines, redacted, oldest first. */
@@ -190,6 +197,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     child.once('close', (code, signal) => {
       if (partial) this.#onStderrLine(partial);
       this.#exited = true;
+      this.#exitCode = code;
       if (this.#closed) return;
       const last = this.#stderrTail.filter((l) => l.trim()).slice(-3).join(' | ');
       const error = new Error(`ffmpeg exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`);

@@ -97,6 +97,21 @@ const MIGRATIONS: string[] = [
      at TEXT NOT NULL
    );
    CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id);`,
+  // Recordings: the file a broadcast wrote (FLV), then its MP4 remux; deleted ones stay listed.
+  `CREATE TABLE IF NOT EXISTS recordings (
+     id TEXT PRIMARY KEY,
+     broadcast_id TEXT NOT NULL,
+     room_id TEXT NOT NULL,
+     file TEXT NOT NULL,
+     format TEXT NOT NULL CHECK (format IN ('flv', 'mp4')),
+     state TEXT NOT NULL CHECK (state IN ('recording', 'processing', 'ready', 'failed', 'deleted')),
+     bytes INTEGER NOT NULL DEFAULT 0,
+     duration_seconds REAL,
+     error TEXT,
+     created_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE INDEX IF NOT EXISTS recordings_broadcast ON recordings(broadcast_id);`,
 ];
 
 export function openDb(file: string): Db {

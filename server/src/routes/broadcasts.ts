@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BroadcastRecord, ErrorReply } from '@onair/shared';
+import { BroadcastRecord, ErrorReply, IdParams, RoomBroadcastReply } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { signedIn } from '../plugins/auth.js';
@@ -20,5 +20,20 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (req) => broadcasts.history(signedIn(req), Number(req.query.limit ?? 100)),
+  );
+
+  /** The room's live broadcast with its last minutes of health (the admin's live view of a webinar). */
+  app.get(
+    '/api/rooms/:id/broadcast',
+    {
+      config: { auth: { roles: ['admin', 'host'], room: { param: 'id', right: 'host' } } },
+      schema: {
+        tags: ['broadcasts'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: RoomBroadcastReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply },
+      },
+    },
+    async (req) => ({ broadcast: broadcasts.liveStatus(req.params.id) }),
   );
 }
