@@ -33,8 +33,10 @@ export interface BroadcastOptions {
   resolution?: Resolution;
   title?: string | null;
   lowerThird?: string | null;
-  /** Shown when nobody sends video. Default 'Starting soon'. */
+  /** Shown until someone is on stage. Default 'Starting soon'. */
   slateText?: string;
+  /** Shown when everyone has left the stage after the show began (destinations stay live). Default "We'll be right back". */
+  breakText?: string;
   /** Also write the stream to this .flv file; default null (no recording). */
   recordPath?: string | null;
   ffmpegPath: string;
@@ -97,6 +99,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
   readonly #slateText: string;
+  readonly #breakText: string;
+  #everOnStage = false;
   readonly #watched = new Map<ms.Producer, { changed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
   #layout: BroadcastLayout;
@@ -126,6 +130,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#title = options.title ?? null;
     this.#lowerThird = options.lowerThird ?? null;
     this.#slateText = options.slateText ?? 'Starting soon';
+    this.#breakText = options.breakText ?? "We'll be right back";
     this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
     this.#recording = options.recordPath ? new Recording(options.recordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
@@ -284,6 +289,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       for (const { producer } of p.producers) this.#watch(producer);
       return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic') };
     });
+    if (participants.length > 0) this.#everOnStage = true;
     return {
       input: {
         participants,
@@ -291,7 +297,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         speakerId: this.#featuredSpeaker(),
         title: this.#title,
         lowerThird: this.#lowerThird,
-        slateText: this.#slateText,
+        slateText: this.#everOnStage ? this.#breakText : this.#slateText,
       },
       producers,
     };
@@ -415,6 +421,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 function emptyProgramStats(): ProgramStats {
   return {
     frames: 0, repeatedFrames: 0, droppedFrames: 0, maxBurst: 0, driftMs: 0, encoderStarts: 0, encoderCrashes: 0,
-    encoderPid: null, encoderId: null, encoderStartupMs: null, decoders: [], decoderRestarts: 0, sceneVersion: 0, drawMsPerFrame: 0,
+    encoderPid: null, encoderId: null, encoderStartupMs: null, decoders: [], decoderRestarts: 0, sceneVersion: 0, slate: null, drawMsPerFrame: 0,
   };
 }

@@ -63,6 +63,8 @@ export interface ProgramStats {
   decoders: DecoderStats[];
   decoderRestarts: number;
   sceneVersion: number;
+  /** The slate's text while the slate is on air, else null. */
+  slate: string | null;
   /** Time spent drawing and mixing, per output frame on average (ms). */
   drawMsPerFrame: number;
 }
@@ -205,6 +207,12 @@ class Source {
       if (decoder !== this.active) return;
       // The tile holds its last picture (then its name tile) while the decoder comes back.
       this.active = null;
+      if (this.producer.paused) {
+        // ffmpeg gives up on an RTP input that stays silent for 10 s (a long mute): start again on resume.
+        this.ctx.logger.debug({ producer: this.producerId }, 'decoder of a paused producer ended; restarting on resume');
+        this.producer.observer.once('resume', () => void this.#spawn());
+        return;
+      }
       this.ctx.logger.warn({ err: error, producer: this.producerId }, 'decoder ended; restarting it');
       this.#scheduleRetry(error);
     });
@@ -382,6 +390,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       decoders: [...this.#sources.values()].map((s) => s.stats()),
       decoderRestarts: this.#decoderRestarts,
       sceneVersion: this.#sceneVersion,
+      slate: this.#scene.slate,
       drawMsPerFrame: frames > 0 ? Math.round((this.#drawMs / frames) * 1000) / 1000 : 0,
     };
   }

@@ -130,6 +130,21 @@ describe('Broadcast on real parts (mediasoup, ffmpeg, nginx-rtmp)', { timeout: 1
     assert.equal(destination('plain')?.state, 'live');
   });
 
+  it('everyone leaving puts the "We\'ll be right back" slate on air within 1 s, the destinations stay connected, and the program returns', async () => {
+    const away = participants.splice(0, participants.length);
+    const left = performance.now();
+    broadcast.refresh();
+    await waitFor('the slate', () => broadcast.stats().program.slate === "We'll be right back", 1000);
+    assert.ok(performance.now() - left < 1000);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(destination('plain')?.state, 'live');
+    assert.equal(server.publishCount('plain-key-1111'), 1, 'no new publish while the slate is on air');
+    participants.push(...away);
+    broadcast.refresh();
+    await waitFor('the program back', () => broadcast.stats().program.slate === null, 1000);
+    assert.equal(broadcast.stats().composerStarts, 1);
+  });
+
   it('cutting the RTMPS endpoint: it retries while RTMP keeps receiving, and it goes live again when the endpoint returns', async () => {
     await server.cutRtmps();
     await waitFor('RTMPS destination to retry', () => destination('tls')?.state === 'retrying', 15_000);
