@@ -69,14 +69,14 @@ sink.on('message', (m) => (sinkBytes += m.length));
 await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
 const sinkPort = sink.address().port;
 const browser = await launchBrowser();
-const owner = app.services.users.list()[0]!;
+const owner = app.users.list()[0]!;
 const rows: Array<{ n: number; joinMs: number; worker: number; node: number; workerMiB: number; nodeMiB: number; forwardedMbps: number }> = [];
 
 const isWorker = (pid: number) => commandOf(pid).endsWith('mediasoup-worker');
 try {
   for (const n of SIZES) {
-    const record = app.services.rooms.create(`bench-${n}`, owner.id);
-    const room = await app.services.registry.open(record.id, record.name);
+    const record = app.rooms.create(`bench-${n}`, owner.id);
+    const room = await app.registry.open(record.id, record.name);
     const fakes: Fake[] = [];
     for (let i = 0; i < n - 1; i++) {
       const sender = await startRtpParticipant({ router: room.router, peerId: `fake-${n}-${i}`, size: '480x270', frequency: 300 + 50 * i });
@@ -95,7 +95,7 @@ try {
 
     // The real participant joins through the UI.
     const { page, context } = await newParticipant(browser, url);
-    await page.goto(app.services.inviteUrl(record.id).replace(config.publicUrl, url));
+    await page.goto(app.invites.url(record.id).replace(config.publicUrl, url));
     await page.getByTestId('join-name').fill('Bench browser');
     await page.getByTestId('preview-video').waitFor();
     const t0 = performance.now();

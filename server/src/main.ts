@@ -45,7 +45,7 @@ const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const url = config.publicUrl.replace(/:\d+$/, `:${port}`);
 console.log(`\nOnAir is running at ${url}`);
-const mediaPorts = app.services.pool.mediaPorts.filter((p) => p !== null);
+const mediaPorts = app.pool.mediaPorts.filter((p) => p !== null);
 if (mediaPorts.length > 0) {
   const list = (protocol: 'udp' | 'tcp') => mediaPorts.map((p) => p[protocol]).join(', ');
   console.log(`WebRTC media on UDP ${list('udp')} and TCP ${list('tcp')} (${config.mediasoup.listenIp})`);
@@ -74,7 +74,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(1);
     }
     shutdownStartedAt = Date.now();
-    const live = app.services.broadcasts.running().length;
+    const live = app.broadcasts.running().length;
     app.log.info({ signal, liveBroadcasts: live }, live > 0 ? 'shutting down: stopping live broadcasts first' : 'shutting down');
     setTimeout(() => {
       app.log.error(`shutdown took over ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway`);

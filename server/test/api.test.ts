@@ -31,7 +31,7 @@ describe('REST: auth and rooms', () => {
   it('refuses forged and expired session tokens', async () => {
     const forged = await server.app.inject({ method: 'GET', url: '/api/rooms', headers: auth('eyJhbGciOiJIUzI1NiJ9.eyJ0eXAiOiJzZXNzaW9uIn0.AAAA') });
     assert.equal(forged.json().error.code, 'TOKEN_INVALID');
-    const expired = server.app.services.tokens.sign({ typ: 'session', sub: 'u', role: 'admin', ver: 0 }, 1);
+    const expired = server.app.tokens.sign({ typ: 'session', sub: 'u', role: 'admin', ver: 0 }, 1);
     await new Promise((r) => setTimeout(r, 1100));
     const res = await server.app.inject({ method: 'GET', url: '/api/rooms', headers: auth(expired) });
     assert.equal(res.statusCode, 401);
@@ -53,7 +53,7 @@ describe('REST: auth and rooms', () => {
     const join = await server.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/join`, payload: { displayName: 'Gus', invite: room.invite } });
     assert.equal(join.statusCode, 200);
     assert.equal(join.json().role, 'guest');
-    const claims = server.app.services.tokens.verifyRoom(join.json().token);
+    const claims = server.app.tokens.verifyRoom(join.json().token);
     assert.equal(claims.room, room.id);
     assert.equal(claims.name, 'Gus');
 

@@ -55,7 +55,7 @@ describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
     const { client, roomId } = await hostClient();
     const reply = await client.request('startBroadcast', { destinationIds: ['dnope'] });
     assert.equal(reply.kind === 'error' && reply.error.code, 'DESTINATION_NOT_FOUND');
-    assert.equal(server.app.services.broadcasts.isLive(roomId), false);
+    assert.equal(server.app.broadcasts.isLive(roomId), false);
     client.close();
   });
 });

@@ -51,7 +51,7 @@ describe('scheduler (controllable clock, real SQLite, real broadcasts to a local
     return w as { id: string; roomId: string; startsAt: string; endsAt: string };
   }
   const status = async (id: string) => (await call('GET', `/api/webinars/${id}`)).status as string;
-  const tick = () => server.app.services.scheduler.tick();
+  const tick = () => server.app.scheduler.tick();
 
   before(async () => {
     rtmp = await startRtmpServer();
@@ -72,13 +72,13 @@ describe('scheduler (controllable clock, real SQLite, real broadcasts to a local
     clock.advanceTo(Date.parse(w.startsAt) + 1000);
     await tick();
     assert.equal(await status(w.id), 'live');
-    assert.equal(server.app.services.broadcasts.isLive(w.roomId), true);
+    assert.equal(server.app.broadcasts.isLive(w.roomId), true);
     await waitUntil(() => rtmp.activePublishes('sched-on-time') === 1, 'the webinar to publish');
 
     clock.advanceTo(Date.parse(w.endsAt) + 1000);
     await tick();
     assert.equal(await status(w.id), 'ended');
-    assert.equal(server.app.services.broadcasts.isLive(w.roomId), false);
+    assert.equal(server.app.broadcasts.isLive(w.roomId), false);
     await waitUntil(() => rtmp.activePublishes('sched-on-time') === 0, 'the publish to end');
     const history = await call('GET', '/api/broadcasts');
     const record = history.find((b: { webinarId: string }) => b.webinarId === w.id);

@@ -68,19 +68,19 @@ describe('signalling against a real mediasoup worker', () => {
   it('the room closes after its grace period once the last peer leaves', async () => {
     const room = await createRoom(server);
     const alice = await joinedClient(room.id, room.invite, 'Alice');
-    const live = server.app.services.registry.get(room.id);
+    const live = server.app.registry.get(room.id);
     assert.ok(live, 'room is open while someone is in it');
     const routerClosed = new Promise<void>((resolve) => live.router.observer.once('close', () => resolve()));
     alice.client.close();
     await routerClosed;
     assert.equal(live.closed, true);
-    assert.equal(server.app.services.registry.get(room.id), undefined);
+    assert.equal(server.app.registry.get(room.id), undefined);
   });
 
   it('room.close() tells every peer, closes their transports and the router, then emits "closed"', async () => {
     const room = await createRoom(server);
     const alice = await joinedClient(room.id, room.invite, 'Alice');
-    const live = server.app.services.registry.get(room.id)!;
+    const live = server.app.registry.get(room.id)!;
     const peer = [...live.peers.values()][0]!;
     const transports = [...peer.transports.values()];
     let emitted = false;
@@ -200,7 +200,7 @@ describe('signalling against a real mediasoup worker', () => {
 
     it('an expired room token is refused with TOKEN_EXPIRED', async () => {
       const room = await createRoom(server);
-      const token = server.app.services.tokens.sign({ typ: 'room', sub: 'guest:1', role: 'guest', room: room.id, name: 'Late' }, 1);
+      const token = server.app.tokens.sign({ typ: 'room', sub: 'guest:1', role: 'guest', room: room.id, name: 'Late' }, 1);
       await new Promise((r) => setTimeout(r, 1100));
       const c = await SignalClient.connect(server.wsUrl);
       const reply = await c.request('authenticate', { token });

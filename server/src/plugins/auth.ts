@@ -4,7 +4,6 @@ import fp from 'fastify-plugin';
 import type { RoomAccess } from '../auth/access.js';
 import type { Tokens } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
-import type { RoomsRepo } from '../persistence/rooms.js';
 
 export type AccountRole = 'admin' | 'host';
 
@@ -29,12 +28,6 @@ declare module 'fastify' {
   }
 }
 
-export interface AuthPluginOptions {
-  tokens: Tokens;
-  access: RoomAccess;
-  rooms: RoomsRepo;
-}
-
 /** The caller of a route whose `auth.roles` is not 'public' (the hook already checked it). */
 export function signedIn(req: FastifyRequest): User {
   if (!req.user) throw new AppError('UNAUTHENTICATED', 'Sign in first.');
@@ -47,8 +40,8 @@ export function signedIn(req: FastifyRequest): User {
  * token version, so disabled or revoked accounts are refused on their next request), then the
  * route's roles and room scope. A route under /api that declares nothing does not start.
  */
-async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
-  const { tokens, access, rooms } = options;
+async function authPlugin(app: FastifyInstance): Promise<void> {
+  const { tokens, access, rooms } = app;
   app.decorateRequest('user', null);
 
   app.addHook('onRoute', (route) => {
@@ -82,4 +75,4 @@ function readSession(req: FastifyRequest, tokens: Tokens, access: RoomAccess): U
   return access.sessionUser(tokens.verifySession(match[1]));
 }
 
-export default fp(authPlugin, { name: 'onair-auth', fastify: '5.x' });
+export default fp(authPlugin, { name: 'onair-auth', fastify: '5.x', decorators: { fastify: ['tokens', 'access', 'rooms'] } });

@@ -16,7 +16,7 @@ function accountKey(body: unknown): string {
 
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { tokens, users, config } = app.services;
+  const { tokens, users, config } = app;
   const windowMs = config.rateLimits.loginWindowSeconds * 1000;
   // Guessing one account's password from many addresses: its failures are counted, whoever sends them.
   const perAccount = new FailureLimit(app, { max: config.rateLimits.loginPerAccount, windowMs, key: (req) => accountKey(req.body), what: TOO_MANY_SIGN_INS });

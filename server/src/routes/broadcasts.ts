@@ -7,7 +7,7 @@ import { signedIn } from '../plugins/auth.js';
 /** Broadcast history: every broadcast, manual or scheduled, with each destination's outcome. */
 export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { broadcasts } = app.services;
+  const { broadcasts } = app;
   app.get(
     '/api/broadcasts',
     {

@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 /** Destinations: admins manage them (hosts see them, keys masked, through /api/rooms/:id/destinations). */
 export async function destinationRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { destinations, broadcasts, webinars } = app.services;
+  const { destinations, broadcasts, webinars } = app;
   const security = [{ bearer: [] }];
 
   app.get('/api/destinations', { config: { auth: { roles: ['admin'] } }, schema: { tags: ['destinations'], security, response: { 200: Type.Array(Destination), 401: ErrorReply } } }, async (req) => {

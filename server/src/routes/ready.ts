@@ -15,7 +15,7 @@ const ReadyReply = Type.Object({
 /** GET /api/ready: 200 when the database answers, every mediasoup worker runs and ffmpeg is found; 503 saying which is not. */
 export async function readyRoute(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { db, pool, config } = app.services;
+  const { db, pool, config } = app;
   app.get(
     '/api/ready',
     {

@@ -27,7 +27,7 @@ const FileReply = Type.Unsafe<NodeJS.ReadableStream>({ type: 'string', format: '
  */
 export async function recordingRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { access, tokens, broadcasts } = app.services;
+  const { access, tokens, broadcasts } = app;
   const { recordings } = broadcasts;
   const security = [{ bearer: [] }];
 
@@ -51,7 +51,7 @@ export async function recordingRoutes(fastify: FastifyInstance): Promise<void> {
       const recording = recordingFor(user, req.params.id);
       servable(recording);
       if (user.role !== 'admin' && user.role !== 'host') throw new AppError('FORBIDDEN', 'You are not allowed to do this.');
-      const ver = app.services.users.identity(user.id)?.tokenVersion ?? -1;
+      const ver = app.users.identity(user.id)?.tokenVersion ?? -1;
       const token = tokens.sign({ typ: 'download', sub: user.id, role: user.role, ver, rec: recording.id }, DOWNLOAD_LINK_TTL_SECONDS);
       return {
         url: `/api/recordings/${encodeURIComponent(recording.id)}/file?token=${encodeURIComponent(token)}`,

@@ -3,36 +3,19 @@ import { CreateRoomBody, Destination, ErrorReply, IdParams, JoinRoomBody, JoinRo
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Services } from '../app.js';
-import type { Tokens } from '../auth/tokens.js';
-import { AppError } from '../errors.js';
 import type { RoomRecord } from '../persistence/rooms.js';
 import { signedIn } from '../plugins/auth.js';
 import { perClientIp } from '../plugins/rateLimit.js';
 
-function verifyInvite(tokens: Tokens, invite: string | undefined, roomId: string): void {
-  if (!invite) throw new AppError('INVITE_INVALID', 'This invitation link is not valid. Ask the host for a new link.');
-  tokens.verifyInvite(invite, roomId);
-}
-
-/** Join links carry a signed invite so only people given the link can ask for a guest token. */
-export function makeInviteUrl(tokens: Tokens, publicUrl: string): (roomId: string) => string {
-  return (roomId) => `${publicUrl}/join/${roomId}?invite=${encodeURIComponent(tokens.sign({ typ: 'invite', room: roomId }))}`;
-}
-
-export function roomLiveInfo(services: Services, roomId: string): { participants: number; live: boolean } {
-  const live = services.registry.get(roomId);
-  return { participants: live?.joinedPeers.length ?? 0, live: services.broadcasts.isLive(roomId) };
-}
-
-function toRoom(services: Services, r: RoomRecord): Room {
-  return { ...r, joinUrl: services.inviteUrl(r.id), ...roomLiveInfo(services, r.id) };
+function liveInfo(app: FastifyInstance, roomId: string): { participants: number; live: boolean } {
+  const live = app.registry.get(roomId);
+  return { participants: live?.joinedPeers.length ?? 0, live: app.broadcasts.isLive(roomId) };
 }
 
 export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const services = app.services;
-  const { tokens, rooms, access, destinations, config } = services;
+  const { rooms, access, destinations, invites, tokens, config } = app;
+  const toRoom = (r: RoomRecord): Room => ({ ...r, joinUrl: invites.url(r.id), ...liveInfo(app, r.id) });
   // Public routes that check invite tokens: per client IP, so nobody can guess at them fast.
   const joinLimit = perClientIp(config.rateLimits.joinPerMinute, 60_000, 'Too many attempts to join a meeting.');
 
@@ -41,7 +24,7 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
     { config: { auth: { roles: ['admin', 'host'] } }, schema: { tags: ['rooms'], security: [{ bearer: [] }], response: { 200: Type.Array(Room), 401: ErrorReply } } },
     async (req) => {
       const user = signedIn(req);
-      return rooms.list(user.role === 'admin' ? null : user.id).map((r) => toRoom(services, r));
+      return rooms.list(user.role === 'admin' ? null : user.id).map((r) => toRoom(r));
     },
   );
 
@@ -53,7 +36,7 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       const room = rooms.create(req.body.name, signedIn(req).id);
-      return reply.status(201).send(toRoom(services, room));
+      return reply.status(201).send(toRoom(room));
     },
   );
 
@@ -66,7 +49,7 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
     async (req, reply) => {
       rooms.delete(req.params.id);
       // Everyone in it leaves now; their room tokens stop working because the room is gone.
-      await services.registry.get(req.params.id)?.close({ code: 'ROOM_CLOSED', message: 'The host deleted this meeting.' });
+      await app.registry.get(req.params.id)?.close({ code: 'ROOM_CLOSED', message: 'The host deleted this meeting.' });
       return reply.status(204).send(null);
     },
   );
@@ -95,8 +78,8 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const room = rooms.get(req.params.id);
-      if (!req.user || access.roleIn(req.user, room.id) === 'guest') verifyInvite(tokens, req.query.invite, room.id);
-      return { id: room.id, name: room.name, ...roomLiveInfo(services, room.id) };
+      if (!req.user || access.roleIn(req.user, room.id) === 'guest') invites.verify(req.query.invite, room.id);
+      return { id: room.id, name: room.name, ...liveInfo(app, room.id) };
     },
   );
 
@@ -115,16 +98,16 @@ export async function roomRoutes(fastify: FastifyInstance): Promise<void> {
       const role = req.user ? access.roleIn(req.user, room.id) : 'guest';
       let claims: { sub: string; role: Role; ver?: number };
       if (req.user && role !== 'guest') {
-        claims = { sub: req.user.id, role, ver: services.users.identity(req.user.id)?.tokenVersion ?? -1 };
+        claims = { sub: req.user.id, role, ver: app.users.identity(req.user.id)?.tokenVersion ?? -1 };
       } else {
-        verifyInvite(tokens, req.body.invite, room.id);
+        invites.verify(req.body.invite, room.id);
         claims = { sub: `guest:${randomUUID()}`, role: 'guest' };
       }
       const ttl = config.guestTokenTtlSeconds;
       const token = tokens.sign({ typ: 'room', ...claims, room: room.id, name: displayName }, ttl);
       return {
         token,
-        room: { id: room.id, name: room.name, ...roomLiveInfo(services, room.id) },
+        room: { id: room.id, name: room.name, ...liveInfo(app, room.id) },
         role: claims.role,
         expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
       };

@@ -12,7 +12,7 @@ import { signedIn } from '../plugins/auth.js';
  */
 export async function userRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { users, registry } = app.services;
+  const { users, registry } = app;
   const security = [{ bearer: [] }];
   const adminOnly = { auth: { roles: ['admin'] } } as const;
 

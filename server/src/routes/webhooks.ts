@@ -7,7 +7,7 @@ import { validateWebhookUrl } from '../webhooks/url.js';
 /** Webhooks: admins register endpoints that get every event OnAir publishes, signed with a per-endpoint secret. */
 export async function webhookRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { webhooks, webhookDispatcher } = app.services;
+  const { webhooks, webhookDispatcher } = app;
   const security = [{ bearer: [] }];
   const admin = { auth: { roles: ['admin' as const] } };
   const tags = ['webhooks'];

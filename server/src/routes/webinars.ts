@@ -7,7 +7,7 @@ import { signedIn } from '../plugins/auth.js';
 /** Webinars: admins schedule, edit and cancel; hosts see the ones they host. */
 export async function webinarRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { webinars } = app.services;
+  const { webinars } = app;
   const security = [{ bearer: [] }];
   const errors = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply };
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Session } from '../signalling/Session.js';
 import { iceServersFor } from '../sfu/iceServers.js';
+import type { Logger } from '../logger.js';
 
 /** GET /ws: one signalling session per socket; the first message must be `authenticate`. */
 export async function wsRoute(app: FastifyInstance): Promise<void> {
-  const { config, tokens, rooms, registry, broadcasts, access, logger } = app.services;
+  const { config, tokens, rooms, registry, broadcasts, access } = app;
+  const logger = app.log as Logger;
   const openRoom = async (roomId: string) => {
     const record = rooms.get(roomId);
     return registry.open(record.id, record.name);

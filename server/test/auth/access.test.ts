@@ -170,7 +170,7 @@ describe('access model: per-room rights and revocation', () => {
   it('an unexpected exception while serving one peer closes that peer with INTERNAL; the room, the others and the process go on (fault injected into router.canConsume)', async () => {
     const room = await createRoom(server, 'Fault');
     const alice = await enter(room.id, null, room.invite);
-    const live = server.app.services.registry.get(room.id);
+    const live = server.app.registry.get(room.id);
     assert.ok(live);
     const send = await alice.client.ok('createTransport', { direction: 'send' });
     await alice.client.ok('produce', { transportId: send.id, kind: 'audio', rtpParameters: OPUS_PARAMETERS, source: 'mic' });
@@ -200,8 +200,9 @@ describe('access model: per-room rights and revocation', () => {
 
   it('every /api route declares who may call it: an undeclared route stops the app at boot', async () => {
     const probe = Fastify();
-    const { tokens, access, rooms } = server.app.services;
-    await probe.register(authPlugin, { tokens, access, rooms });
+    const { tokens, access, rooms } = server.app;
+    probe.decorate('tokens', tokens).decorate('access', access).decorate('rooms', rooms);
+    await probe.register(authPlugin);
     probe.get('/api/declared', { config: { auth: { roles: 'public' } } }, async () => ({}));
     await assert.rejects(
       (async () => {

@@ -15,7 +15,7 @@ function signIn(server: TestServer, email: string, password: string, remoteAddre
 }
 
 async function addHost(server: TestServer, email: string, password: string): Promise<void> {
-  server.app.services.users.create({ email, name: email.split('@')[0] ?? email, role: 'host', passwordHash: await hashPassword(password) });
+  server.app.users.create({ email, name: email.split('@')[0] ?? email, role: 'host', passwordHash: await hashPassword(password) });
 }
 
 /** A 429 as a person reads it: RATE_LIMITED, a Retry-After in seconds, and when to try again in words. */
@@ -113,7 +113,7 @@ describe('sign-in and join are rate limited (brute force)', () => {
   });
 
   it('an old N=2^15 hash signs in and is stored again with today\'s cost (sessions stay valid)', async () => {
-    const { users } = server.app.services;
+    const { users } = server.app;
     const old = legacyHash('legacy password');
     users.create({ email: 'lee@test.local', name: 'Lee', role: 'host', passwordHash: old });
     const before = users.findWithHashByEmail('lee@test.local');

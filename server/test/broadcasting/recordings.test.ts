@@ -118,10 +118,10 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
     assert.equal(recording.format, 'mp4');
     assert.match(recording.fileName, /\.mp4$/);
     assert.ok(recording.durationSeconds !== null && Math.abs(recording.durationSeconds - broadcastSeconds) <= 0.5, `duration ${recording.durationSeconds} s vs broadcast ${broadcastSeconds.toFixed(2)} s`);
-    const files = readdirSync(server.app.services.config.recordingsDir);
+    const files = readdirSync(server.app.config.recordingsDir);
     assert.deepEqual(files, [recording.fileName], 'the FLV was removed once the MP4 was written');
     const final = (await history(hostToken)).find((b) => b.id === record.id)!;
-    assert.equal(final.recordingFile, join(server.app.services.config.recordingsDir, recording.fileName));
+    assert.equal(final.recordingFile, join(server.app.config.recordingsDir, recording.fileName));
     // The mean of the live samples (a slate, so a low bitrate): within what the series showed.
     const lastSeries = host.messages
       .flatMap((m) => (m.kind === 'notification' && m.event === 'broadcast' && m.data.broadcast?.health ? [m.data.broadcast.health.destinations[0]!] : []))
@@ -157,7 +157,7 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
   });
 
   it('range requests answer 206 with the right bytes (a player can seek); past the end 416; a changed file (If-Range) the whole of it', async () => {
-    const file = readFileSync(join(server.app.services.config.recordingsDir, recording.fileName));
+    const file = readFileSync(join(server.app.config.recordingsDir, recording.fileName));
     const url = `/api/recordings/${recording.id}/file`;
     const slice = await call('GET', url, hostToken, { range: 'bytes=1000-1999' });
     assert.equal(slice.statusCode, 206);
@@ -205,11 +205,11 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
   });
 
   it('only admins delete; deleting removes the file, the history lists the recording as deleted, and it can no longer be downloaded', async () => {
-    const path = join(server.app.services.config.recordingsDir, recording.fileName);
+    const path = join(server.app.config.recordingsDir, recording.fileName);
     assert.equal((await call('DELETE', `/api/recordings/${recording.id}`, hostToken)).statusCode, 403);
-    assert.ok(readdirSync(server.app.services.config.recordingsDir).includes(recording.fileName));
+    assert.ok(readdirSync(server.app.config.recordingsDir).includes(recording.fileName));
     assert.equal((await call('DELETE', `/api/recordings/${recording.id}`, server.adminToken)).statusCode, 204);
-    assert.deepEqual(readdirSync(server.app.services.config.recordingsDir).filter((f) => path.endsWith(f)), []);
+    assert.deepEqual(readdirSync(server.app.config.recordingsDir).filter((f) => path.endsWith(f)), []);
     const after = await waitForRecording(recording.id, ['deleted']);
     assert.equal(after.state, 'deleted');
     const gone = await call('GET', `/api/recordings/${recording.id}/file`, server.adminToken);
@@ -218,8 +218,8 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
   });
 
   it('a remux that fails keeps the FLV, which stays downloadable, and says so', async () => {
-    const { db, config } = server.app.services;
-    const { recordings } = server.app.services.broadcasts;
+    const { db, config } = server.app;
+    const { recordings } = server.app.broadcasts;
     mkdirSync(config.recordingsDir, { recursive: true });
     const flv = join(config.recordingsDir, 'broken.flv');
     writeFileSync(flv, Buffer.concat([Buffer.from('FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00'), Buffer.alloc(4096, 0x5a)]));
@@ -239,13 +239,13 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
   });
 
   it('a recording whose remux a restart cut short is remuxed at the next start', async () => {
-    const { config } = server.app.services;
-    const { recordings } = server.app.services.broadcasts;
+    const { config } = server.app;
+    const { recordings } = server.app.broadcasts;
     const flv = join(config.recordingsDir, 'interrupted.flv');
     await makeFlv(flv, 3);
     const broadcastId = newId('b');
     const id = recordings.begin(broadcastId, roomId, flv);
-    server.app.services.db.prepare("UPDATE recordings SET state = 'processing' WHERE id = ?").run(id);
+    server.app.db.prepare("UPDATE recordings SET state = 'processing' WHERE id = ?").run(id);
     recordings.resumeInterrupted();
     await recordings.finish(id);
     const stored = recordings.get(id);

@@ -51,7 +51,7 @@ describe('one media port per worker (RTC_PORT)', () => {
     const port = await freeMediaPorts(2);
     const server = await startServer({ RTC_PORT: String(port), MEDIASOUP_WORKERS: '2' });
     servers.push(server);
-    assert.deepEqual(server.app.services.pool.mediaPorts, [
+    assert.deepEqual(server.app.pool.mediaPorts, [
       { udp: port, tcp: port },
       { udp: port + 1, tcp: port + 1 },
     ]);
@@ -69,7 +69,7 @@ describe('one media port per worker (RTC_PORT)', () => {
     servers.push(server);
     const candidates = await candidatesOfRoom(server, 1);
     assert.deepEqual([...new Set(candidates.map((c) => c.address))], ['203.0.113.7']);
-    const [ports] = server.app.services.pool.mediaPorts;
+    const [ports] = server.app.pool.mediaPorts;
     assert.deepEqual(portsOf(candidates), { udp: [ports?.udp], tcp: [ports?.tcp] });
   });
 
@@ -90,7 +90,7 @@ describe('one media port per worker (RTC_PORT)', () => {
     const port = await freeMediaPorts(1);
     const server = await startServer({ RTC_PORT: String(port) });
     servers.push(server);
-    const { pool } = server.app.services;
+    const { pool } = server.app;
     const dead = pool.workers[0]!.pid;
     process.kill(dead, 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -106,7 +106,7 @@ describe('one media port per worker (RTC_PORT)', () => {
     const min = 45_000 + Math.floor(Math.random() * 40) * 100;
     const server = await startServer({ RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + 99) });
     servers.push(server);
-    assert.deepEqual(server.app.services.pool.mediaPorts, [null]);
+    assert.deepEqual(server.app.pool.mediaPorts, [null]);
     const candidates = await candidatesOfRoom(server, 2);
     assert.ok(candidates.every((c) => c.port >= min && c.port <= min + 99), JSON.stringify(candidates));
     assert.equal(portsOf(candidates).udp.length, 4, 'four transports, four UDP ports');

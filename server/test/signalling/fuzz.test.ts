@@ -803,7 +803,7 @@ describe(`signalling fuzz (FUZZ_SEED=${SEED}, ≥ ${TARGET_FRAMES} random frames
   let victim: { client: SignalClient; peerId: string; transports: string[]; consumers: string[] };
 
   const liveRoom = () => {
-    const room = server.app.services.registry.get(roomId);
+    const room = server.app.registry.get(roomId);
     assert.ok(room, 'the fuzzed room is open');
     return room;
   };
@@ -994,7 +994,7 @@ describe(`signalling fuzz (FUZZ_SEED=${SEED}, ≥ ${TARGET_FRAMES} random frames
       s.close();
       assert.equal(errorCode(early), 'FORBIDDEN', JSON.stringify(early));
       assert.equal(errorCode(late), 'FORBIDDEN', JSON.stringify(late));
-      assert.equal(server.app.services.broadcasts.isLive(roomId), false);
+      assert.equal(server.app.broadcasts.isLive(roomId), false);
     });
   }
 

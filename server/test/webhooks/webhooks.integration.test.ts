@@ -209,17 +209,17 @@ describe('webhooks (real server, real broadcast to nginx-rtmp, a receiver on 127
     const missed = await webinar('Nobody came', 1, 2);
     const onAir = await webinar('On air', 4, 8);
     now += 3 * MIN;
-    await server.app.services.scheduler.tick();
+    await server.app.scheduler.tick();
     await waitFor('webinar.missed', () => events('/events', 'webinar.missed').find((e) => e.type === 'webinar.missed' && e.data.webinarId === missed));
     now += 2 * MIN;
-    await server.app.services.scheduler.tick();
+    await server.app.scheduler.tick();
     await waitFor('webinar.live', () => events('/events', 'webinar.live').find((e) => e.type === 'webinar.live' && e.data.webinarId === onAir));
     const scheduled = await waitFor('the scheduled broadcast.started', () =>
       events('/events', 'broadcast.started').find((e) => e.type === 'broadcast.started' && e.data.webinarId === onAir),
     );
     assert.ok(scheduled.type === 'broadcast.started' && scheduled.data.trigger === 'scheduled');
     now += 5 * MIN;
-    await server.app.services.scheduler.tick();
+    await server.app.scheduler.tick();
     const ended = await waitFor('webinar.ended', () => events('/events', 'webinar.ended').find((e) => e.type === 'webinar.ended' && e.data.webinarId === onAir));
     assert.ok(ended.type === 'webinar.ended' && ended.data.title === 'On air' && ended.data.status === 'ended');
     await waitFor('the scheduled broadcast.stopped', () => events('/events', 'broadcast.stopped').find((e) => e.type === 'broadcast.stopped' && e.data.webinarId === onAir));
