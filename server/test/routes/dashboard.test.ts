@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startRtmpServer, type RtmpServer } from '../../e2e/fixtures/rtmpServer.js';
-import { auth, createRoom, guestToken, startServer, type TestServer } from './helpers.js';
+import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
+import { auth, createRoom, guestToken, startServer, type TestServer } from '../helpers.js';
 
 const HOUR = 3600_000;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN, auth, createRoom, startServer, type TestServer } from './helpers.js';
+import { ADMIN, auth, createRoom, startServer, type TestServer } from '../helpers.js';
 
 describe('REST: auth and rooms', () => {
   let server: TestServer;

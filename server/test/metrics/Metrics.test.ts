@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startRtmpServer, type RtmpServer } from '../../e2e/fixtures/rtmpServer.js';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from './helpers.js';
+import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const STREAM_KEY = 'metrics-stream-key-s3cr3t';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startRtmpServer, type RtmpServer } from '../../e2e/fixtures/rtmpServer.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from './helpers.js';
+import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
+import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
   let server: TestServer;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { startServer, type TestServer } from './helpers.js';
+import { startServer, type TestServer } from '../helpers.js';
 
 /** The directives of a Content-Security-Policy header, by name. */
 function csp(res: LightMyRequestResponse): Map<string, string[]> {

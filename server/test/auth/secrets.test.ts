@@ -3,12 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Keys } from '../src/auth/keys.js';
-import { hashPassword, verifyPassword } from '../src/auth/passwords.js';
-import { openDb } from '../src/persistence/db.js';
-import { DestinationsRepo } from '../src/persistence/destinations.js';
-import { redact, registerSecret } from '../src/logger.js';
-import { AppError } from '../src/errors.js';
+import { Keys } from '../../src/auth/keys.js';
+import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
+import { openDb } from '../../src/persistence/db.js';
+import { DestinationsRepo } from '../../src/persistence/destinations.js';
+import { redact, registerSecret } from '../../src/logger.js';
+import { AppError } from '../../src/errors.js';
 
 describe('secrets', () => {
   it('passwords are hashed with scrypt and verified', async () => {

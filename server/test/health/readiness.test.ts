@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { notReadyMessage, readiness, type ReadinessSources } from '../src/health/readiness.js';
-import { startServer } from './helpers.js';
+import { notReadyMessage, readiness, type ReadinessSources } from '../../src/health/readiness.js';
+import { startServer } from '../helpers.js';
 
 describe('GET /api/ready (real SQLite, mediasoup worker and ffmpeg)', () => {
   it('answers 200 with every check passed, beside /api/health', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '@onair/shared';
-import { createRoom, guestToken, OPUS_PARAMETERS, SignalClient, startServer, VP8_PARAMETERS, type TestServer } from './helpers.js';
+import { createRoom, guestToken, OPUS_PARAMETERS, SignalClient, startServer, VP8_PARAMETERS, type TestServer } from '../helpers.js';
 
 describe('signalling against a real mediasoup worker', () => {
   let server: TestServer;

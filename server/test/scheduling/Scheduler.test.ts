@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startRtmpServer, type RtmpServer } from '../../e2e/fixtures/rtmpServer.js';
-import { auth, startServer, type TestServer } from './helpers.js';
+import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
+import { auth, startServer, type TestServer } from '../helpers.js';
 
 const MIN = 60_000;
 
