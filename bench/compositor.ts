@@ -111,17 +111,27 @@ const sceneInput = (n: number, layout: 'grid' | 'speaker' = 'grid'): Omit<SceneI
   participants: people(n), layout, speakerId: 'p0', title: null, lowerThird: null, slateText: 'Starting soon',
 });
 
-async function measureProgram(resolution: Resolution, n: number): Promise<{ cores: number; ffmpeg: number; node: number; rss: number; stats: ProgramStats }> {
+async function measureProgram(resolution: Resolution, n: number): Promise<{ cores: number; ffmpeg: number; node: number; rss: number; stats: ProgramStats; split: string }> {
   const program = Program.create({ id: `bench-${resolution}-${n}`, router, resolution, ffmpegPath, logger }, sceneInput(n), producers);
   program.on('tag', () => undefined);
   await sleep(WARMUP_MS);
   const pids = () => [program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)];
   const p0 = pids();
+  const groups = () => {
+    const s = program.stats();
+    return {
+      encoder: cpuSeconds(s.encoderPid),
+      video: sumCpu(s.decoders.filter((d) => d.kind === 'video').map((d) => d.pid)),
+      audio: sumCpu(s.decoders.filter((d) => d.kind === 'audio').map((d) => d.pid)),
+    };
+  };
+  const g0 = groups();
   const c0 = sumCpu(p0);
   const n0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(MEASURE_MS);
   const c1 = sumCpu(p0);
+  const g1 = groups();
   const n1 = process.cpuUsage(n0);
   const wall = (performance.now() - t0) / 1000;
   const stats = program.stats();
@@ -129,7 +139,8 @@ async function measureProgram(resolution: Resolution, n: number): Promise<{ core
   await program.close();
   const ffmpeg = (c1 - c0) / wall;
   const node = (n1.user + n1.system) / 1e6 / wall;
-  return { cores: ffmpeg + node, ffmpeg, node, rss, stats };
+  const split = `encoder ${((g1.encoder - g0.encoder) / wall).toFixed(2)}, video decoders ${((g1.video - g0.video) / wall).toFixed(2)}, audio decoders ${((g1.audio - g0.audio) / wall).toFixed(2)}, node ${node.toFixed(2)}`;
+  return { cores: ffmpeg + node, ffmpeg, node, rss, stats, split };
 }
 
 async function measurePlain(resolution: Resolution, n: number): Promise<number> {
@@ -156,7 +167,7 @@ for (const [resolution, n] of plan) {
     const plain = await measurePlain(resolution, n);
     const row = `| ${resolution}30 | ${n} | ${program.cores.toFixed(2)} (${program.ffmpeg.toFixed(2)} + ${program.node.toFixed(2)}) | ${plain.toFixed(2)} | ${(program.cores / plain).toFixed(2)}× | ${program.stats.repeatedFrames} / ${program.stats.droppedFrames} | ${program.stats.drawMsPerFrame} | ${program.rss.toFixed(0)} MiB |`;
     rows.push(row);
-    console.log(row);
+    console.log(`${row}  [${program.split}]`);
   } catch (error) {
     console.log(`${resolution} ${n}: FAILED (${error instanceof Error ? error.message : String(error)})`);
   }

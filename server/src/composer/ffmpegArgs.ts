@@ -124,7 +124,10 @@ export function encoderArgs(resolution: Resolution): string[] {
   const kbps = VIDEO_KBPS[resolution];
   const gop = OUTPUT_FPS * KEYFRAME_SECONDS;
   return [
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency',
+    // veryfast with diamond motion search: measured on a camera-like 2x2 720p program at 4.5 Mb/s,
+    // 5–12 % less CPU than plain veryfast at the same PSNR (42.58 vs 42.56 dB); superfast or subme=1
+    // were cheaper still but lost 0.6–0.8 dB.
+    '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'me=dia', '-tune', 'zerolatency',
     '-profile:v', 'high', '-level:v', '4.1', '-pix_fmt', 'yuv420p',
     '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`,
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
