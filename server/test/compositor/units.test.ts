@@ -249,6 +249,25 @@ describe('audio mixer', () => {
     assert.ok(out.every((v) => v === -1234));
   });
 
+  it('PCM at an odd byte offset and wrapping around the ring comes out unchanged', () => {
+    const m = new AudioMixer({ samplesPerTick: tick, startMs: 1, maxMs: 1000 });
+    const out = new Int16Array(tick * 2);
+    m.addSource('a');
+    // Fill and drain most of the 1 s ring so the next push wraps.
+    for (let i = 0; i < 29; i += 1) {
+      m.push('a', pcm(tick, 7));
+      m.mix(out);
+    }
+    const odd = Buffer.alloc(tick * 4 + 1);
+    pcm(tick, 321).copy(odd, 1);
+    m.push('a', odd.subarray(1));
+    m.push('a', pcm(tick, -5));
+    m.mix(out);
+    assert.ok(out.every((v) => v === 321));
+    m.mix(out);
+    assert.ok(out.every((v) => v === -5));
+  });
+
   it('a source far ahead is cut back to its start level (bounded latency)', () => {
     const m = new AudioMixer({ samplesPerTick: tick, startMs: 60, maxMs: 150 });
     m.addSource('a');
