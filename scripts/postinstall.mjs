@@ -1,5 +1,7 @@
-// Runs after `npm install`: makes sure the mediasoup worker binary and ffmpeg are present, then
-// builds the client so `npm start` serves it. Each step says in plain words what it does.
+// Runs after `npm install`, on the Node.js 24 that the install put in node_modules (see
+// check-node.mjs): makes sure the mediasoup worker binary and ffmpeg are present, then builds the
+// client so `npm start` serves it. Each step says in plain words what it does.
+import './check-node.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +13,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 function step(title, fn) {
   console.log(`[onair] ${title}`);
   fn();
+}
+
+// npm checks each package's `engines` against the Node that runs npm, not the one that runs OnAir
+// (npm 11 has no setting to change that, `node-version` is gone): when the system's Node 20 runs
+// npm, it warns (EBADENGINE) about the packages that declare Node >= 22 (mediasoup, better-sqlite3
+// and a few of their dependencies). Say why that is harmless.
+const npmNode = /\bnode\/v(\d+)\.(\S+)/.exec(process.env.npm_config_user_agent ?? '');
+if (npmNode && Number(npmNode[1]) < 22) {
+  console.log(`[onair] npm runs on Node.js ${npmNode[1]}.${npmNode[2]}: its EBADENGINE warnings compare packages with that Node; OnAir, its install steps and its tests run on Node.js ${process.versions.node} (node_modules/.bin/node), which they support`);
 }
 
 try {

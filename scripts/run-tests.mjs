@@ -1,6 +1,9 @@
 // `npm test`: type-checks, runs the client's unit tests (Vitest, client/test), then every *.test.ts
 // under server/test and e2e with node's test runner (through tsx). Pass paths to run a subset:
 // `npm test -- server/test/sfu`, or `npm test -- client` for the client's unit tests alone.
+// Everything runs on the Node.js 24 in node_modules/.bin (check-node.mjs): npm puts it first on the
+// PATH of this script, so `npm`, tsc, Vitest and the test runner (process.execPath) all use it.
+import './check-node.mjs';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
