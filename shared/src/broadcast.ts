@@ -12,6 +12,20 @@ export type BroadcastLayout = Static<typeof BroadcastLayout>;
 export const Resolution = Type.Union([Type.Literal('720p'), Type.Literal('1080p')]);
 export type Resolution = Static<typeof Resolution>;
 
+/** The corner of the program a logo sits in. */
+export const LogoCorner = Type.Union([
+  Type.Literal('top-left'),
+  Type.Literal('top-right'),
+  Type.Literal('bottom-left'),
+  Type.Literal('bottom-right'),
+]);
+export type LogoCorner = Static<typeof LogoCorner>;
+
+/** Longest slate text ("We'll be right back"). */
+export const SLATE_TEXT_MAX = 120;
+/** Largest logo PNG accepted (bytes). */
+export const LOGO_MAX_BYTES = 512 * 1024;
+
 export const Platform = Type.Union([
   Type.Literal('youtube'),
   Type.Literal('youtube_rtmps'),
@@ -104,6 +118,10 @@ export const BroadcastStatus = Type.Object({
   resolution: Resolution,
   title: Nullable(Type.String()),
   lowerThird: Nullable(Type.String()),
+  /** Shown while nobody is on stage (the slate). */
+  slateText: Type.String(),
+  /** The logo on air (its corner), null when none. */
+  logo: Nullable(Type.Object({ corner: LogoCorner, width: Type.Integer(), height: Type.Integer() })),
   recording: Type.Boolean(),
   composer: Type.Object({
     /** Composer restarts caused by a crash (not by membership changes). */

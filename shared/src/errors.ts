@@ -32,7 +32,6 @@ export const ErrorCodes = {
   TRANSPORT_NOT_FOUND: 404,
   PRODUCER_NOT_FOUND: 404,
   CONSUMER_NOT_FOUND: 404,
-  PEER_NOT_FOUND: 404,
   DESTINATION_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   /** The webhook's signing secret was sealed with another master secret: rotate it. */
@@ -47,6 +46,9 @@ export const ErrorCodes = {
   CANNOT_DISABLE_SELF: 409,
   ALREADY_LIVE: 409,
   NOT_LIVE: 409,
+  /** A logo that is not a PNG image (or one ffmpeg cannot decode). */
+  LOGO_INVALID: 400,
+  LOGO_TOO_LARGE: 413,
   CANNOT_CONSUME: 409,
   /** The recording is still being written or converted. */
   RECORDING_NOT_READY: 409,

@@ -10,7 +10,7 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import type { DtlsParameters, IceCandidate, IceParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { ErrorBody } from './errors.js';
-import { BroadcastLayout, BroadcastStatus, Resolution } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, LogoCorner, Resolution, SLATE_TEXT_MAX } from './broadcast.js';
 
 /** Largest text frame the server accepts; larger ones get MESSAGE_TOO_LARGE. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
@@ -195,6 +195,8 @@ export const StartBroadcastRequest = request(
     resolution: Type.Optional(Resolution),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
+    slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
+    logoCorner: Type.Optional(LogoCorner),
     record: Type.Optional(Type.Boolean()),
   },
 );
@@ -204,16 +206,15 @@ export const UpdateBroadcastRequest = request(
     layout: Type.Optional(BroadcastLayout),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
+    /** The slate's text (shown while nobody is on stage); the next frame shows it. */
+    slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
+    /** The corner of the logo uploaded with PUT /api/rooms/:id/broadcast/logo. */
+    logoCorner: Type.Optional(LogoCorner),
     addDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
     removeDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
   },
 );
 export const StopBroadcastRequest = request('stopBroadcast', {});
-/** What setOnAir moves: the person (camera and microphone), their screen share, or both. */
-export const OnAirSource = Type.Union([Type.Literal('camera'), Type.Literal('screen'), Type.Literal('all')]);
-export type OnAirSource = Static<typeof OnAirSource>;
-/** A host puts a participant on air (in the program) or backstage (in the meeting only); `source` defaults to 'all'. */
-export const SetOnAirRequest = request('setOnAir', { peerId: Id, source: Type.Optional(OnAirSource), onAir: Type.Boolean() });
 
 export const ClientRequest = Type.Union([
   AuthenticateRequest,
@@ -231,7 +232,6 @@ export const ClientRequest = Type.Union([
   StartBroadcastRequest,
   UpdateBroadcastRequest,
   StopBroadcastRequest,
-  SetOnAirRequest,
 ]);
 export type ClientRequest = Static<typeof ClientRequest>;
 export type ClientRequestType = ClientRequest['type'];
@@ -246,14 +246,7 @@ export type RequestData<T extends ClientRequestType> = Extract<ClientRequest, { 
 export const ProducerInfo = Type.Object({ id: Type.String(), source: MediaSource, kind: MediaKind, paused: Type.Boolean() }, Closed);
 export type ProducerInfo = Static<typeof ProducerInfo>;
 
-/** Whether the person (camera and microphone) and their screen share are in the program; backstage people still meet with the room. */
-export const OnAirState = Type.Object({ camera: Type.Boolean(), screen: Type.Boolean() }, Closed);
-export type OnAirState = Static<typeof OnAirState>;
-
-export const PeerInfo = Type.Object(
-  { id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo), onAir: OnAirState },
-  Closed,
-);
+export const PeerInfo = Type.Object({ id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo) }, Closed);
 export type PeerInfo = Static<typeof PeerInfo>;
 
 /** A TURN server (an RTCIceServer) with time-limited credentials for one participant. */
@@ -313,16 +306,7 @@ export const Responses = {
   createTransport: TransportOptions,
   connectTransport: Empty,
   restartIce: Type.Object({ iceParameters: TransportOptions.properties.iceParameters }, Closed),
-  join: Type.Object(
-    {
-      peers: Type.Array(PeerInfo),
-      activeSpeakerId: Type.Union([Type.String(), Type.Null()]),
-      broadcast: Type.Union([BroadcastStatus, Type.Null()]),
-      /** Whether this participant starts on air or backstage. */
-      onAir: OnAirState,
-    },
-    Closed,
-  ),
+  join: Type.Object({ peers: Type.Array(PeerInfo), activeSpeakerId: Type.Union([Type.String(), Type.Null()]), broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
   produce: Type.Object({ producerId: Type.String() }, Closed),
   closeProducer: Empty,
   pauseProducer: Empty,
@@ -333,7 +317,6 @@ export const Responses = {
   startBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
   updateBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
   stopBroadcast: Empty,
-  setOnAir: Empty,
 } satisfies Record<ClientRequestType, TSchema>;
 export type ResponseData = { [T in ClientRequestType]: Static<(typeof Responses)[T]> };
 
@@ -361,8 +344,6 @@ export const Notifications = {
   consumerResumed: ConsumerRef,
   activeSpeaker: Type.Object({ peerId: Type.Union([Type.String(), Type.Null()]) }, Closed),
   broadcast: Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
-  /** This participant was put on air or backstage by a host (the others get peerUpdated). */
-  onAir: Type.Object({ onAir: OnAirState }, Closed),
   /** The server is closing this session; `code` says why (REPLACED, ROOM_CLOSED, SESSION_REVOKED, ...). */
   closing: Type.Unsafe<ErrorBody>(Type.Object({ code: Type.String(), message: Type.String() }, Closed)),
 };

@@ -1,12 +1,16 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
 import type { DestinationState, DestinationTestReply, Resolution } from '@onair/shared';
+import { LOGO_MAX_BYTES } from '@onair/shared';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broadcast, type BroadcastParticipant } from '../composer/Broadcast.js';
+import { Broadcast } from '../composer/Broadcast.js';
 import type { Config } from '../config.js';
 import { preflightRules } from '../destinations/preflight.js';
 import { TEST_SECONDS, testPush } from '../destinations/testPush.js';
 import { buildPublishUrl } from '../destinations/url.js';
+import { decodeLogo, hasPngSignature, LogoDecodeError } from '../compositor/logo.js';
+import { logoBox } from '../compositor/scene.js';
+import { FRAME_SIZES } from '../composer/layout.js';
 import { AppError } from '../errors.js';
 import type { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';
@@ -84,6 +88,8 @@ export class BroadcastService implements BroadcastControl {
   /** Rooms whose broadcast is being created (a double click must not start two). */
   private readonly starting = new Set<string>();
   private ffmpegPath: string | null = null;
+  /** Each room's logo (PNG bytes), put on air in every broadcast of the room until removed. */
+  private readonly logos = new Map<string, Buffer>();
   /** Recordings of broadcasts: listed in the history, remuxed to MP4 when a broadcast ends. */
   readonly recordings: Recordings;
 
@@ -126,7 +132,8 @@ export class BroadcastService implements BroadcastControl {
       id,
       roomId: room.id,
       router: room.router,
-      getParticipants: () => onAirParticipants(room),
+      getParticipants: () =>
+        room.joinedPeers.map((p) => ({ peerId: p.id, displayName: p.displayName, producers: [...p.producers.values()] })),
       getActiveSpeakerId: () => room.activeSpeakerId,
       destinations,
       layout: data.layout ?? 'auto',
@@ -134,6 +141,7 @@ export class BroadcastService implements BroadcastControl {
       title: data.title ?? null,
       lowerThird: data.lowerThird ?? null,
       ...(data.slateText ? { slateText: data.slateText } : {}),
+      ...(data.logoCorner ? { logoCorner: data.logoCorner } : {}),
       recordPath,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
@@ -173,6 +181,10 @@ export class BroadcastService implements BroadcastControl {
     });
     broadcast.on('status', (status) => this.onStatus(entry, status));
     broadcast.on('closed', () => this.onClosed(entry));
+    const logo = this.logos.get(room.id);
+    if (logo) {
+      await broadcast.setLogo(logo).catch((error: unknown) => this.options.logger.warn({ err: error, room: room.id }, 'the logo could not be put on air'));
+    }
     const status = broadcast.status();
     this.onStatus(entry, status);
     return { broadcast: this.withHealth(entry, status) };
@@ -192,6 +204,36 @@ export class BroadcastService implements BroadcastControl {
     const status = entry.broadcast.status();
     this.onStatus(entry, status);
     return { broadcast: this.withHealth(entry, status) };
+  }
+
+  /**
+   * The room's logo (PNG bytes, up to LOGO_MAX_BYTES): checked (the PNG signature, then decoded by
+   * ffmpeg), kept for the room's next broadcasts, and on air at once when the room is live.
+   */
+  async setLogo(roomId: string, png: Buffer): Promise<BroadcastStatus | null> {
+    if (png.length > LOGO_MAX_BYTES) {
+      throw new AppError('LOGO_TOO_LARGE', `The logo is ${Math.ceil(png.length / 1024)} kB; it can be at most ${LOGO_MAX_BYTES / 1024} kB.`);
+    }
+    if (!hasPngSignature(png)) throw new AppError('LOGO_INVALID', 'The logo must be a PNG image; this file is not one.');
+    const entry = this.live.get(roomId);
+    try {
+      if (entry) await entry.broadcast.setLogo(png);
+      else await decodeLogo(this.ffmpeg(), png, logoBox(FRAME_SIZES['720p']));
+    } catch (error) {
+      if (!(error instanceof LogoDecodeError)) throw error;
+      throw new AppError('LOGO_INVALID', 'The logo could not be read as a PNG image (the file may be damaged). Save it again as PNG and upload it again.');
+    }
+    this.logos.set(roomId, png);
+    return entry ? this.withHealth(entry, entry.broadcast.status()) : null;
+  }
+
+  /** Takes the room's logo off air and forgets it. */
+  async removeLogo(roomId: string): Promise<BroadcastStatus | null> {
+    this.logos.delete(roomId);
+    const entry = this.live.get(roomId);
+    if (!entry) return null;
+    await entry.broadcast.setLogo(null);
+    return this.withHealth(entry, entry.broadcast.status());
   }
 
   async stop(room: Room, _peer: Peer | null): Promise<void> {
@@ -410,17 +452,4 @@ interface HistoryRow {
 function parseOutcomes(json: string): DestinationOutcome[] {
   const value: unknown = JSON.parse(json);
   return Array.isArray(value) ? (value as DestinationOutcome[]) : [];
-}
-
-/**
- * Who is in the program: the joined peers with their on-air producers (backstage ones are left
- * out, video and microphone); someone whose person is backstage but whose screen is on air
- * appears as that screen alone.
- */
-export function onAirParticipants(room: Pick<Room, 'joinedPeers'>): BroadcastParticipant[] {
-  return room.joinedPeers.flatMap((p) => {
-    const producers = [...p.producers.values()].filter((x) => p.isOnAir(x.source));
-    if (!p.onAir.camera && !producers.some((x) => x.source === 'screen')) return [];
-    return [{ peerId: p.id, displayName: p.displayName, producers, screenOnly: !p.onAir.camera }];
-  });
 }

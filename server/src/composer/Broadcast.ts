@@ -1,12 +1,15 @@
 import type { types as ms } from 'mediasoup';
-import type { BroadcastLayout, BroadcastState, BroadcastStatus, Resolution } from '@onair/shared';
+import type { BroadcastLayout, BroadcastState, BroadcastStatus, LogoCorner, Resolution } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type Clock, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { Program, type ProgramStats } from '../compositor/Program.js';
-import type { SceneInput, SceneMedia, SceneParticipant } from '../compositor/scene.js';
+import { FRAME_SIZES } from './layout.js';
+import { decodeLogo } from '../compositor/logo.js';
+import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
+import { newContentKey } from '../compositor/Stills.js';
 import { TAG_VIDEO } from './flv.js';
 import { FlvRelay, type FlvRelayStats, type SwitchInfo } from './FlvRelay.js';
 import { Recording } from './Recording.js';
@@ -18,8 +21,6 @@ export interface BroadcastParticipant {
   displayName: string;
   /** producer.paused tells camera off / muted. */
   producers: Array<{ producer: ms.Producer; source: 'mic' | 'camera' | 'screen' }>;
-  /** Only their screen share is on air (they are backstage): no camera tile. Default false. */
-  screenOnly?: boolean;
 }
 
 export interface BroadcastOptions {
@@ -39,6 +40,8 @@ export interface BroadcastOptions {
   slateText?: string;
   /** Shown when everyone has left the stage after the show began (destinations stay live). Default "We'll be right back". */
   breakText?: string;
+  /** Corner of the logo (set with setLogo). Default 'top-right'. */
+  logoCorner?: LogoCorner;
   /** Also write the stream to this .flv file; default null (no recording). */
   recordPath?: string | null;
   ffmpegPath: string;
@@ -100,8 +103,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #startedAt = new Date();
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
-  readonly #slateText: string;
-  readonly #breakText: string;
+  #slateText: string;
+  #breakText: string;
+  #logo: SceneLogo | null = null;
+  #logoCorner: LogoCorner;
+  #logoSeq = 0;
   #everOnStage = false;
   readonly #watched = new Map<ms.Producer, { changed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
@@ -133,6 +139,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#lowerThird = options.lowerThird ?? null;
     this.#slateText = options.slateText ?? 'Starting soon';
     this.#breakText = options.breakText ?? "We'll be right back";
+    this.#logoCorner = options.logoCorner ?? 'top-right';
     this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
     this.#recording = options.recordPath ? new Recording(options.recordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
@@ -172,12 +179,37 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     });
   }
 
-  /** Changes layout, title or lower third while live (the next output frame shows it). */
-  update(changes: { layout?: BroadcastLayout; title?: string | null; lowerThird?: string | null }): void {
+  /** Changes layout, title, lower third, slate text or the logo's corner while live (the next output frame shows it). */
+  update(changes: { layout?: BroadcastLayout; title?: string | null; lowerThird?: string | null; slateText?: string; logoCorner?: LogoCorner }): void {
     if (this.#closed) return;
     if (changes.layout !== undefined) this.#layout = changes.layout;
     if (changes.title !== undefined) this.#title = changes.title;
     if (changes.lowerThird !== undefined) this.#lowerThird = changes.lowerThird;
+    if (changes.slateText !== undefined) {
+      // The host's words replace both the opening and the break slate.
+      this.#slateText = changes.slateText;
+      this.#breakText = changes.slateText;
+    }
+    if (changes.logoCorner !== undefined) {
+      this.#logoCorner = changes.logoCorner;
+      if (this.#logo) this.#logo = { ...this.#logo, corner: changes.logoCorner };
+    }
+    this.#emitStatus();
+    this.refresh();
+  }
+
+  /**
+   * Puts a logo (PNG bytes) on air in the logo corner, decoded once and scaled to fit a fifth of the
+   * frame's width; null takes it off. Rejects with LogoDecodeError when ffmpeg cannot decode it.
+   */
+  async setLogo(png: Buffer | null): Promise<void> {
+    if (this.#closed) return;
+    this.#logoSeq += 1;
+    const seq = this.#logoSeq;
+    const image = png ? await decodeLogo(this.#options.ffmpegPath, png, logoBox(FRAME_SIZES[this.#resolution])) : null;
+    // A later call (or Stop) won meanwhile.
+    if (this.#closed || seq !== this.#logoSeq) return;
+    this.#logo = image ? { key: newContentKey(), image, corner: this.#logoCorner } : null;
     this.#emitStatus();
     this.refresh();
   }
@@ -209,6 +241,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       resolution: this.#resolution,
       title: this.#title,
       lowerThird: this.#lowerThird,
+      slateText: this.#everOnStage ? this.#breakText : this.#slateText,
+      logo: this.#logo ? { corner: this.#logo.corner, width: this.#logo.image.width, height: this.#logo.image.height } : null,
       recording: this.#recording !== null && !this.#recording.failed,
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
@@ -289,7 +323,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         return { producerId: entry.producer.id, paused: entry.producer.paused };
       };
       for (const { producer } of p.producers) this.#watch(producer);
-      return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic'), screenOnly: p.screenOnly === true };
+      return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic') };
     });
     if (participants.length > 0) this.#everOnStage = true;
     return {
@@ -300,6 +334,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         title: this.#title,
         lowerThird: this.#lowerThird,
         slateText: this.#everOnStage ? this.#breakText : this.#slateText,
+        logo: this.#logo,
       },
       producers,
     };

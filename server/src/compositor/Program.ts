@@ -9,9 +9,9 @@ import type { FlvTag } from '../composer/flv.js';
 import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { Encoder } from './Encoder.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
-import { allocPicture, blendOverlay, copyInto, fillRect, rgbToYuv, BLACK, type Picture } from './picture.js';
+import { allocPicture, blendOverlay, copyInto, fillRect, intersects, rgbToYuv, BLACK, type Picture } from './picture.js';
 import { RtpDecoder } from './RtpDecoder.js';
-import { buildScene, diffSources, sourcesFor, type Scene, type SceneInput, type SourceWant } from './scene.js';
+import { buildScene, diffSources, sameScene, sourcesFor, type Scene, type SceneInput, type SourceWant } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
 
 export type ProgramEvents = {
@@ -326,7 +326,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       };
       return slot;
     });
-    this.#scene = buildScene({ participants: [], layout: 'auto', speakerId: null, frame, title: null, lowerThird: null, slateText: '' });
+    this.#scene = buildScene({ participants: [], layout: 'auto', speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
     this.#frameClock = new FrameClock({ fps: OUTPUT_FPS, clock: this.#clock, onFrame: () => this.#onTick() });
   }
 
@@ -368,7 +368,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
     }
     for (const want of diff.resize) this.#sources.get(want.producerId)?.resize(want);
     this.#wants = wants;
-    if (JSON.stringify(scene) !== JSON.stringify(this.#scene)) {
+    if (!sameScene(scene, this.#scene)) {
       this.#scene = scene;
       this.#sceneVersion += 1;
     }
@@ -508,6 +508,17 @@ export class Program extends TypedEmitter<ProgramEvents> {
       slot.bandKeys = [-1, -1];
       slot.slateKey = -1;
     }
+    const logo = scene.logo;
+    if (logo) {
+      // The logo is blended afresh every frame over what lies under it, redrawn first.
+      fillRect(picture, logo.rect, BLACK);
+      slot.slateKey = -1;
+      scene.tiles.forEach((tile, i) => {
+        if (intersects(tile.rect, logo.rect)) slot.tileKeys[i] = -1;
+      });
+      if (scene.title && intersects(scene.title.band, logo.rect)) slot.bandKeys[0] = -1;
+      if (scene.lowerThird && intersects(scene.lowerThird.band, logo.rect)) slot.bandKeys[1] = -1;
+    }
     if (scene.slate !== null) {
       const still = this.#stills.text(scene.slate, W, H, { background: SLATE_BG, fontSize: Math.round(H / 12), align: 'center' });
       const key = still?.key ?? 0;
@@ -558,5 +569,6 @@ export class Program extends TypedEmitter<ProgramEvents> {
       else fillRect(picture, band.band, rgbToYuv(Number(background)));
       slot.bandKeys[i] = key;
     });
+    if (logo) blendOverlay(picture, logo.image, logo.rect.x, logo.rect.y);
   }
 }

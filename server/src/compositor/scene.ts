@@ -1,6 +1,7 @@
 import type { BroadcastLayout } from '@onair/shared';
 import { effectiveLayout, layoutRects, MAX_TILES, type FrameSize } from '../composer/layout.js';
-import type { Rect } from './picture.js';
+import type { LogoCorner } from '@onair/shared';
+import type { Overlay, Rect } from './picture.js';
 
 /** A producer as the scene sees it. */
 export interface SceneMedia {
@@ -15,8 +16,6 @@ export interface SceneParticipant {
   camera: SceneMedia | null;
   screen: SceneMedia | null;
   mic: SceneMedia | null;
-  /** Only the screen share is on air (the person is backstage): no camera tile. Default false. */
-  screenOnly?: boolean;
 }
 
 export interface SceneInput {
@@ -29,6 +28,15 @@ export interface SceneInput {
   lowerThird: string | null;
   /** Shown when nobody is on stage. */
   slateText: string;
+  /** A logo drawn over everything in a corner; null for none. */
+  logo?: SceneLogo | null;
+}
+
+/** A decoded logo: `key` changes with the image (the scene compares keys, never pixels). */
+export interface SceneLogo {
+  key: number;
+  image: Overlay;
+  corner: LogoCorner;
 }
 
 export interface SceneTile {
@@ -56,6 +64,7 @@ export interface Scene {
   slate: string | null;
   title: { text: string; band: Rect } | null;
   lowerThird: { text: string; band: Rect } | null;
+  logo: { key: number; image: Overlay; rect: Rect } | null;
 }
 
 /** Longest name drawn on a tile; longer names are cut with an ellipsis. */
@@ -86,7 +95,6 @@ export function buildScene(input: SceneInput): Scene {
   const stage: Rect = { x: 0, y: top, w: frame.width, h: frame.height - top - bottom };
   const screens = input.participants.filter((p) => p.screen !== null);
   const layout = effectiveLayout(input.layout, screens.length > 0);
-  const people = input.participants.filter((p) => !p.screenOnly);
 
   type Source = Omit<SceneTile, 'rect' | 'layer'>;
   const camera = (p: SceneParticipant): Source => {
@@ -101,16 +109,16 @@ export function buildScene(input: SceneInput): Scene {
   let sources: Source[];
   if (layout === 'screen') {
     const [main, ...others] = screens;
-    sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...people.map(camera)];
+    sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...input.participants.map(camera)];
   } else if (layout === 'speaker') {
-    const featured = people.find((p) => p.peerId === input.speakerId) ?? people[0];
+    const featured = input.participants.find((p) => p.peerId === input.speakerId) ?? input.participants[0];
     sources = [
       ...(featured ? [camera(featured)] : []),
-      ...people.filter((p) => p !== featured).map(camera),
+      ...input.participants.filter((p) => p !== featured).map(camera),
       ...screens.map((p) => screen(p, true)),
     ];
   } else {
-    sources = [...screens.map((p) => screen(p, true)), ...people.map(camera)];
+    sources = [...screens.map((p) => screen(p, true)), ...input.participants.map(camera)];
   }
   sources = sources.slice(0, MAX_TILES);
 
@@ -132,7 +140,29 @@ export function buildScene(input: SceneInput): Scene {
     slate: input.participants.length === 0 ? input.slateText : null,
     title: input.title ? { text: input.title, band: { x: 0, y: 0, w: frame.width, h: band } } : null,
     lowerThird: input.lowerThird ? { text: input.lowerThird, band: { x: 0, y: frame.height - band, w: frame.width, h: band } } : null,
+    logo: input.logo ? { key: input.logo.key, image: input.logo.image, rect: logoRect(input.logo.image, input.logo.corner, frame) } : null,
   };
+}
+
+/** Largest logo drawn: a fifth of the frame's width, a sixth of its height (larger ones are scaled down when decoded). */
+export function logoBox(frame: FrameSize): { width: number; height: number } {
+  return { width: even(frame.width / 5), height: even(frame.height / 6) };
+}
+
+/** Where a logo sits: in its corner, a margin (a fortieth of the frame width, even) from both edges. */
+export function logoRect(image: { width: number; height: number }, corner: LogoCorner, frame: FrameSize): Rect {
+  const margin = even(frame.width / 40);
+  const w = Math.min(image.width, frame.width);
+  const h = Math.min(image.height, frame.height);
+  const x = corner.endsWith('left') ? margin : even(frame.width - margin - w);
+  const y = corner.startsWith('top') ? margin : even(frame.height - margin - h);
+  return { x: Math.max(0, x), y: Math.max(0, y), w, h };
+}
+
+/** Two scenes draw the same picture (a logo compares by key, not by pixels). */
+export function sameScene(a: Scene, b: Scene): boolean {
+  const skipImage = (key: string, value: unknown): unknown => (key === 'image' ? undefined : value);
+  return JSON.stringify(a, skipImage) === JSON.stringify(b, skipImage);
 }
 
 /** Top layer for a tile most of the frame wide, the middle one for grid tiles, the lowest for thumbnails. */

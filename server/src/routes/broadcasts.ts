@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BroadcastRecord, ErrorReply, IdParams, RoomBroadcastReply } from '@onair/shared';
+import { BroadcastRecord, ErrorReply, IdParams, LOGO_MAX_BYTES, RoomBroadcastReply } from '@onair/shared';
+import { AppError } from '../errors.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { signedIn } from '../plugins/auth.js';
@@ -36,4 +37,27 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (req) => ({ broadcast: broadcasts.liveStatus(req.params.id) }),
   );
+
+  // A logo arrives as the raw PNG bytes. The parser reads a little past the limit so that a file
+  // too large is refused by setLogo in plain words rather than by the body limit.
+  app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: LOGO_MAX_BYTES * 4 }, (_req, body, done) => done(null, body));
+
+  const logoRoute = {
+    config: { auth: { roles: ['admin', 'host'] as Array<'admin' | 'host'>, room: { param: 'id', right: 'host' as const } } },
+    schema: {
+      tags: ['broadcasts'],
+      security: [{ bearer: [] }],
+      params: IdParams,
+      response: { 200: RoomBroadcastReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 413: ErrorReply },
+    },
+  };
+
+  /** The room's logo: a PNG (at most 512 kB) drawn in the corner set by updateBroadcast, on air at once when live. */
+  app.put('/api/rooms/:id/broadcast/logo', { ...logoRoute, bodyLimit: LOGO_MAX_BYTES * 4 }, async (req) => {
+    if (!Buffer.isBuffer(req.body)) throw new AppError('LOGO_INVALID', 'Send the logo as a PNG image (Content-Type: image/png).');
+    return { broadcast: await broadcasts.setLogo(req.params.id, req.body) };
+  });
+
+  /** Takes the room's logo off air and forgets it. */
+  app.delete('/api/rooms/:id/broadcast/logo', logoRoute, async (req) => ({ broadcast: await broadcasts.removeLogo(req.params.id) }));
 }
