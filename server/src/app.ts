@@ -40,6 +40,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** Scheduler tick interval; 0 leaves ticking to the caller. Default 1000 ms. */
   schedulerIntervalMs?: number;
+  /** Tests: the length of a minute for broadcasts' idle timeout (ms). Default 60,000. */
+  broadcastMinuteMs?: number;
 }
 
 declare module 'fastify' {
@@ -77,7 +79,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const createdAdmin = await ensureAdmin(config, app.users);
   await app.register(identityPlugin, { config });
   await app.register(sfuPlugin, { config });
-  await app.register(broadcastingPlugin, { config });
+  await app.register(broadcastingPlugin, { config, ...(options.broadcastMinuteMs ? { minuteMs: options.broadcastMinuteMs } : {}) });
   await app.register(schedulingPlugin, { config, ...(options.clock ? { clock: options.clock } : {}), ...(options.schedulerIntervalMs !== undefined ? { intervalMs: options.schedulerIntervalMs } : {}) });
 
   app.setErrorHandler((error, req, reply) => {
@@ -121,6 +123,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+  // Shutdown, first part. preClose hooks run in the order they were added, and the WebSocket plugin
+  // closes every socket in its own: so this one comes before it. The schedule stops (it must not
+  // see the webinars end), live broadcasts stop as a host's Stop would (clean end of stream at
+  // every destination; the history says the server shut down), then peers hear SERVER_RESTARTING.
+  app.addHook('preClose', async () => {
+    app.scheduler.close();
+    await app.broadcasts.close('The server shut down.');
+    await app.registry.closeAll();
+  });
   await app.register(fastifyWebsocket, {
     options: { maxPayload: 1024 * 1024 },
     // A socket error is the client's doing (invalid UTF-8 → 1007, a frame over maxPayload → 1009,
@@ -152,16 +163,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
   }
 
-  // Shutdown, in one place. Before the WebSocket plugin closes the sockets: the schedule stops (it
-  // must not see the webinars end), live broadcasts stop as a host's Stop would (clean end of
-  // stream at every destination; the history says the server shut down), then peers hear
-  // SERVER_RESTARTING. After the server stopped listening: the webhooks' last events get up to
-  // 2 s, then the workers, then the database.
-  app.addHook('preClose', async () => {
-    app.scheduler.close();
-    await app.broadcasts.close('The server shut down.');
-    await app.registry.closeAll();
-  });
+  // Shutdown, after the server stopped listening: the webhooks' last events get up to 2 s, then
+  // the workers, then the database (the first part is the preClose hook above the WebSocket plugin).
   app.addHook('onClose', async () => {
     app.scheduler.close();
     await app.broadcasts.close();
