@@ -173,6 +173,8 @@ const WebinarFields = {
   autoStart: Type.Boolean(),
   autoStop: Type.Boolean(),
   record: Type.Boolean(),
+  /** Guests who join land backstage (in the meeting, not in the program) until a host puts them on air; hosts start on air. */
+  guestsStartBackstage: Type.Boolean(),
 };
 
 export const CreateWebinarBody = Type.Object(
@@ -186,6 +188,7 @@ export const CreateWebinarBody = Type.Object(
     autoStart: Type.Optional(Type.Boolean()),
     autoStop: Type.Optional(Type.Boolean()),
     record: Type.Optional(Type.Boolean()),
+    guestsStartBackstage: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

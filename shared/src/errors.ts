@@ -32,6 +32,7 @@ export const ErrorCodes = {
   TRANSPORT_NOT_FOUND: 404,
   PRODUCER_NOT_FOUND: 404,
   CONSUMER_NOT_FOUND: 404,
+  PEER_NOT_FOUND: 404,
   DESTINATION_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   /** The webhook's signing secret was sealed with another master secret: rotate it. */

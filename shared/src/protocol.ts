@@ -215,6 +215,11 @@ export const UpdateBroadcastRequest = request(
   },
 );
 export const StopBroadcastRequest = request('stopBroadcast', {});
+/** What setOnAir moves: the person (camera and microphone), their screen share, or both. */
+export const OnAirSource = Type.Union([Type.Literal('camera'), Type.Literal('screen'), Type.Literal('all')]);
+export type OnAirSource = Static<typeof OnAirSource>;
+/** A host puts a participant on air (in the program) or backstage (in the meeting only); `source` defaults to 'all'. */
+export const SetOnAirRequest = request('setOnAir', { peerId: Id, source: Type.Optional(OnAirSource), onAir: Type.Boolean() });
 
 export const ClientRequest = Type.Union([
   AuthenticateRequest,
@@ -232,6 +237,7 @@ export const ClientRequest = Type.Union([
   StartBroadcastRequest,
   UpdateBroadcastRequest,
   StopBroadcastRequest,
+  SetOnAirRequest,
 ]);
 export type ClientRequest = Static<typeof ClientRequest>;
 export type ClientRequestType = ClientRequest['type'];
@@ -246,7 +252,14 @@ export type RequestData<T extends ClientRequestType> = Extract<ClientRequest, { 
 export const ProducerInfo = Type.Object({ id: Type.String(), source: MediaSource, kind: MediaKind, paused: Type.Boolean() }, Closed);
 export type ProducerInfo = Static<typeof ProducerInfo>;
 
-export const PeerInfo = Type.Object({ id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo) }, Closed);
+/** Whether the person (camera and microphone) and their screen share are in the program; backstage people still meet with the room. */
+export const OnAirState = Type.Object({ camera: Type.Boolean(), screen: Type.Boolean() }, Closed);
+export type OnAirState = Static<typeof OnAirState>;
+
+export const PeerInfo = Type.Object(
+  { id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo), onAir: OnAirState },
+  Closed,
+);
 export type PeerInfo = Static<typeof PeerInfo>;
 
 /** A TURN server (an RTCIceServer) with time-limited credentials for one participant. */
@@ -306,7 +319,16 @@ export const Responses = {
   createTransport: TransportOptions,
   connectTransport: Empty,
   restartIce: Type.Object({ iceParameters: TransportOptions.properties.iceParameters }, Closed),
-  join: Type.Object({ peers: Type.Array(PeerInfo), activeSpeakerId: Type.Union([Type.String(), Type.Null()]), broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
+  join: Type.Object(
+    {
+      peers: Type.Array(PeerInfo),
+      activeSpeakerId: Type.Union([Type.String(), Type.Null()]),
+      broadcast: Type.Union([BroadcastStatus, Type.Null()]),
+      /** Whether this participant starts on air or backstage. */
+      onAir: OnAirState,
+    },
+    Closed,
+  ),
   produce: Type.Object({ producerId: Type.String() }, Closed),
   closeProducer: Empty,
   pauseProducer: Empty,
@@ -317,6 +339,7 @@ export const Responses = {
   startBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
   updateBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
   stopBroadcast: Empty,
+  setOnAir: Empty,
 } satisfies Record<ClientRequestType, TSchema>;
 export type ResponseData = { [T in ClientRequestType]: Static<(typeof Responses)[T]> };
 
@@ -344,6 +367,8 @@ export const Notifications = {
   consumerResumed: ConsumerRef,
   activeSpeaker: Type.Object({ peerId: Type.Union([Type.String(), Type.Null()]) }, Closed),
   broadcast: Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) }, Closed),
+  /** This participant was put on air or backstage by a host (the others get peerUpdated). */
+  onAir: Type.Object({ onAir: OnAirState }, Closed),
   /** The server is closing this session; `code` says why (REPLACED, ROOM_CLOSED, SESSION_REVOKED, ...). */
   closing: Type.Unsafe<ErrorBody>(Type.Object({ code: Type.String(), message: Type.String() }, Closed)),
 };

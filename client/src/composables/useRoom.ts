@@ -7,7 +7,7 @@
  * Components render what this returns and call its actions; they hold no protocol logic.
  */
 import { computed, onScopeDispose, ref } from 'vue';
-import { assertNever, type MediaSource, type Role } from '@onair/shared';
+import { assertNever, type MediaSource, type OnAirState, type RequestData, type Role } from '@onair/shared';
 import { installE2eHook } from '../testing/e2eHook';
 import { useBroadcastControl } from './meeting/useBroadcastControl';
 import { useLocalMedia } from './meeting/useLocalMedia';
@@ -28,6 +28,8 @@ export interface MeetingPeer {
   audioMuted: boolean;
   cameraOff: boolean;
   speaking: boolean;
+  /** In the program (on air) or backstage, for the person (camera) and their screen share. */
+  onAir: OnAirState;
 }
 
 export interface JoinOptions extends SessionStart {
@@ -44,6 +46,8 @@ export function useRoom() {
   const notice = ref<string | null>(null);
   const self = ref<{ peerId: string; roomId: string; roomName: string; role: Role; displayName: string } | null>(null);
   const activeSpeakerId = ref<string | null>(null);
+  /** Whether this participant is on air; hosts change it (setOnAir), the server tells us. */
+  const selfOnAir = ref<OnAirState>({ camera: true, screen: true });
   let deviceIds: { cameraId?: string; microphoneId?: string } = {};
 
   const sfu = useSfu(activeSpeakerId);
@@ -55,6 +59,7 @@ export function useRoom() {
       const joined = await s.conn.request('join', { rtpCapabilities: device.recvRtpCapabilities });
       s.signal.throwIfAborted();
       sfu.applyJoin(joined, auth.peerId);
+      selfOnAir.value = joined.onAir;
       control.broadcast.value = joined.broadcast ?? null;
       await local.produceAll(s.signal);
     },
@@ -69,6 +74,9 @@ export function useRoom() {
           break;
         case 'broadcast':
           control.broadcast.value = n.data.broadcast;
+          break;
+        case 'onAir':
+          selfOnAir.value = n.data.onAir;
           break;
         case 'peerLeft':
         case 'newConsumer':
@@ -125,6 +133,7 @@ export function useRoom() {
       audioMuted: !local.wanted.mic.value || !local.tracks.mic.value,
       cameraOff: !local.wanted.camera.value || !local.tracks.camera.value,
       speaking: activeSpeakerId.value === me.peerId,
+      onAir: selfOnAir.value,
     };
   });
   const isHost = computed(() => self.value?.role === 'host' || self.value?.role === 'admin');
@@ -146,6 +155,15 @@ export function useRoom() {
   }
 
   const toggle = (source: MediaSource) => local.toggle(source);
+
+  /** Hosts: put a participant (or their screen share) on air, or send them backstage. */
+  async function setOnAir(request: RequestData<'setOnAir'>): Promise<void> {
+    const conn = joinedConnection();
+    if (!conn) return;
+    await conn.request('setOnAir', request).catch((err: unknown) => {
+      notice.value = err instanceof Error ? err.message : 'That change did not go through; try again.';
+    });
+  }
 
   const uninstallHook = installE2eHook({
     state: () => state.value,
@@ -194,6 +212,7 @@ export function useRoom() {
     startBroadcast: control.startBroadcast,
     updateBroadcast: control.updateBroadcast,
     stopBroadcast: control.stopBroadcast,
+    setOnAir,
   };
 }
 

@@ -45,6 +45,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   TRANSPORT_NOT_FOUND: 'The media connection got out of step. Leave and join again.',
   PRODUCER_NOT_FOUND: 'The media connection got out of step. Leave and join again.',
   CONSUMER_NOT_FOUND: 'The media connection got out of step. Leave and join again.',
+  PEER_NOT_FOUND: 'That participant has left the meeting.',
   DESTINATION_NOT_FOUND: 'That streaming destination no longer exists.',
   WEBHOOK_NOT_FOUND: 'That webhook no longer exists.',
   WEBHOOK_SECRET_UNREADABLE: "This webhook's signing secret can't be read (the server's master secret changed). Rotate it to make a new one.",

@@ -3,7 +3,7 @@ import type { DestinationState, DestinationTestReply, Resolution } from '@onair/
 import { LOGO_MAX_BYTES } from '@onair/shared';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broadcast } from '../composer/Broadcast.js';
+import { Broadcast, type BroadcastParticipant } from '../composer/Broadcast.js';
 import type { Config } from '../config.js';
 import { preflightRules } from '../destinations/preflight.js';
 import { TEST_SECONDS, testPush } from '../destinations/testPush.js';
@@ -132,8 +132,7 @@ export class BroadcastService implements BroadcastControl {
       id,
       roomId: room.id,
       router: room.router,
-      getParticipants: () =>
-        room.joinedPeers.map((p) => ({ peerId: p.id, displayName: p.displayName, producers: [...p.producers.values()] })),
+      getParticipants: () => onAirParticipants(room),
       getActiveSpeakerId: () => room.activeSpeakerId,
       destinations,
       layout: data.layout ?? 'auto',
@@ -452,4 +451,17 @@ interface HistoryRow {
 function parseOutcomes(json: string): DestinationOutcome[] {
   const value: unknown = JSON.parse(json);
   return Array.isArray(value) ? (value as DestinationOutcome[]) : [];
+}
+
+/**
+ * Who is in the program: the joined peers with their on-air producers (backstage ones are left
+ * out, video and microphone); someone whose person is backstage but whose screen is on air
+ * appears as that screen alone.
+ */
+export function onAirParticipants(room: Pick<Room, 'joinedPeers'>): BroadcastParticipant[] {
+  return room.joinedPeers.flatMap((p) => {
+    const producers = [...p.producers.values()].filter((x) => p.isOnAir(x.source));
+    if (!p.onAir.camera && !producers.some((x) => x.source === 'screen')) return [];
+    return [{ peerId: p.id, displayName: p.displayName, producers, screenOnly: !p.onAir.camera }];
+  });
 }

@@ -21,6 +21,8 @@ export interface BroadcastParticipant {
   displayName: string;
   /** producer.paused tells camera off / muted. */
   producers: Array<{ producer: ms.Producer; source: 'mic' | 'camera' | 'screen' }>;
+  /** Only their screen share is on air (they are backstage): no camera tile. Default false. */
+  screenOnly?: boolean;
 }
 
 export interface BroadcastOptions {
@@ -323,7 +325,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         return { producerId: entry.producer.id, paused: entry.producer.paused };
       };
       for (const { producer } of p.producers) this.#watch(producer);
-      return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic') };
+      return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic'), screenOnly: p.screenOnly === true };
     });
     if (participants.length > 0) this.#everOnStage = true;
     return {

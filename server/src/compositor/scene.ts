@@ -16,6 +16,8 @@ export interface SceneParticipant {
   camera: SceneMedia | null;
   screen: SceneMedia | null;
   mic: SceneMedia | null;
+  /** Only the screen share is on air (the person is backstage): no camera tile. Default false. */
+  screenOnly?: boolean;
 }
 
 export interface SceneInput {
@@ -95,6 +97,7 @@ export function buildScene(input: SceneInput): Scene {
   const stage: Rect = { x: 0, y: top, w: frame.width, h: frame.height - top - bottom };
   const screens = input.participants.filter((p) => p.screen !== null);
   const layout = effectiveLayout(input.layout, screens.length > 0);
+  const people = input.participants.filter((p) => !p.screenOnly);
 
   type Source = Omit<SceneTile, 'rect' | 'layer'>;
   const camera = (p: SceneParticipant): Source => {
@@ -109,16 +112,16 @@ export function buildScene(input: SceneInput): Scene {
   let sources: Source[];
   if (layout === 'screen') {
     const [main, ...others] = screens;
-    sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...input.participants.map(camera)];
+    sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...people.map(camera)];
   } else if (layout === 'speaker') {
-    const featured = input.participants.find((p) => p.peerId === input.speakerId) ?? input.participants[0];
+    const featured = people.find((p) => p.peerId === input.speakerId) ?? people[0];
     sources = [
       ...(featured ? [camera(featured)] : []),
-      ...input.participants.filter((p) => p !== featured).map(camera),
+      ...people.filter((p) => p !== featured).map(camera),
       ...screens.map((p) => screen(p, true)),
     ];
   } else {
-    sources = [...screens.map((p) => screen(p, true)), ...input.participants.map(camera)];
+    sources = [...screens.map((p) => screen(p, true)), ...people.map(camera)];
   }
   sources = sources.slice(0, MAX_TILES);
 

@@ -112,6 +112,8 @@ const MIGRATIONS: string[] = [
      deleted_at TEXT
    );
    CREATE INDEX IF NOT EXISTS recordings_broadcast ON recordings(broadcast_id);`,
+  // Backstage: per webinar, whether guests who join land backstage (default yes).
+  `ALTER TABLE webinars ADD COLUMN guests_start_backstage INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 export function openDb(file: string): Db {

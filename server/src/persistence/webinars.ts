@@ -17,6 +17,8 @@ export interface WebinarRecord {
   autoStart: boolean;
   autoStop: boolean;
   record: boolean;
+  /** Guests who join land backstage (not in the program) until a host puts them on air. */
+  guestsStartBackstage: boolean;
   roomId: string;
   status: WebinarStatus;
   warnings: string[];
@@ -41,6 +43,7 @@ interface WebinarRow {
   auto_start: number;
   auto_stop: number;
   record: number;
+  guests_start_backstage: number;
   room_id: string;
   status: WebinarStatus;
   warnings_json: string;
@@ -68,6 +71,7 @@ const toRecord = (r: WebinarRow): WebinarRecord => ({
   autoStart: r.auto_start === 1,
   autoStop: r.auto_stop === 1,
   record: r.record === 1,
+  guestsStartBackstage: r.guests_start_backstage === 1,
   roomId: r.room_id,
   status: r.status,
   warnings: stringArray(r.warnings_json),
@@ -91,6 +95,7 @@ function editableColumns(w: Omit<WebinarInput, 'roomId' | 'createdBy'>) {
     auto_start: w.autoStart ? 1 : 0,
     auto_stop: w.autoStop ? 1 : 0,
     record: w.record ? 1 : 0,
+    guests_start_backstage: w.guestsStartBackstage ? 1 : 0,
   };
 }
 
@@ -149,6 +154,14 @@ export class WebinarsRepo {
       )
       .get(roomId, userId);
     return row !== undefined;
+  }
+
+  /** Whether guests joining this room land backstage: the setting of the room's (not cancelled) webinar; false for a plain meeting. */
+  guestsStartBackstage(roomId: string): boolean {
+    const row = this.db
+      .prepare("SELECT guests_start_backstage AS b FROM webinars WHERE room_id = ? AND status != 'cancelled' ORDER BY starts_at DESC LIMIT 1")
+      .get(roomId) as { b: number } | undefined;
+    return row?.b === 1;
   }
 
   setStatus(id: string, status: WebinarStatus): void {

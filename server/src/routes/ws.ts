@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 
 /** GET /ws: one signalling session per socket; the first message must be `authenticate`. */
 export async function wsRoute(app: FastifyInstance): Promise<void> {
-  const { config, tokens, rooms, registry, broadcasts, access } = app;
+  const { config, tokens, rooms, registry, broadcasts, access, webinarsRepo } = app;
   const logger = app.log as Logger;
   const openRoom = async (roomId: string) => {
     const record = rooms.get(roomId);
@@ -20,6 +20,7 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
         admit: (claims) => access.admit(claims),
         canHost: (userKey, roomId) => access.canHost(userKey, roomId),
         iceServers: (peerId) => iceServersFor(config.turn, peerId),
+        guestsStartBackstage: (roomId) => webinarsRepo.guestsStartBackstage(roomId),
         broadcasts,
         logger: logger.child({ ws: true }),
       },

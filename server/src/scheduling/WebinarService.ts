@@ -64,6 +64,7 @@ export class WebinarService {
       autoStart: body.autoStart ?? true,
       autoStop: body.autoStop ?? true,
       record: body.record ?? false,
+      guestsStartBackstage: body.guestsStartBackstage ?? true,
       createdBy: admin.id,
     };
     this.validate(input, null, true);

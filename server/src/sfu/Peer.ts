@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { MediaSource, NotificationData, NotificationEvent, PeerInfo, Role } from '@onair/shared';
+import type { MediaSource, NotificationData, NotificationEvent, OnAirState, PeerInfo, Role } from '@onair/shared';
 import { AppError } from '../errors.js';
 
 export interface PeerProducer {
@@ -13,6 +13,8 @@ export interface PeerOptions {
   userKey: string;
   displayName: string;
   role: Role;
+  /** Whether the person and their screen share start in the program; default both on air. */
+  onAir?: OnAirState;
   notify: <E extends NotificationEvent>(event: E, data: NotificationData[E]) => void;
 }
 
@@ -27,6 +29,8 @@ export class Peer {
   readonly transports = new Map<string, types.WebRtcTransport>();
   readonly producers = new Map<string, PeerProducer>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** On air: in the program. Backstage: in the meeting only (the SFU forwards their media either way). */
+  readonly onAir: OnAirState;
   closed = false;
 
   constructor(options: PeerOptions) {
@@ -35,6 +39,12 @@ export class Peer {
     this.displayName = options.displayName;
     this.role = options.role;
     this.notify = options.notify;
+    this.onAir = { ...(options.onAir ?? { camera: true, screen: true }) };
+  }
+
+  /** Whether this producer goes into the program: the microphone and camera follow the person, the screen its own switch. */
+  isOnAir(source: MediaSource): boolean {
+    return source === 'screen' ? this.onAir.screen : this.onAir.camera;
   }
 
   get joined(): boolean {
@@ -77,6 +87,7 @@ export class Peer {
         kind: producer.kind,
         paused: producer.paused,
       })),
+      onAir: { ...this.onAir },
     };
   }
 

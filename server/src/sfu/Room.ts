@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { BroadcastStatus, ErrorBody, MediaKind, MediaSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
+import type { BroadcastStatus, ErrorBody, MediaKind, MediaSource, OnAirSource, PeerInfo, ResponseData, TransportOptions } from '@onair/shared';
 import { AppError } from '../errors.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { Logger } from '../logger.js';
@@ -175,7 +175,24 @@ export class Room extends TypedEmitter<RoomEvents> {
       peers: others.map((p) => p.info()),
       activeSpeakerId: this.activeSpeakerId,
       broadcast: this.broadcast?.status() ?? null,
+      onAir: { ...peer.onAir },
     };
+  }
+
+  /**
+   * Puts a participant (their camera and microphone, their screen share, or both) on air or
+   * backstage: everyone is told, and the program changes on its next frame. What the SFU forwards
+   * does not change, so backstage people still meet with the room.
+   */
+  setOnAir(by: Peer, peerId: string, source: OnAirSource, onAir: boolean): void {
+    this.assertJoined(by);
+    const target = this.peers.get(peerId);
+    if (!target || target.closed || !target.joined) throw new AppError('PEER_NOT_FOUND', 'That participant is not in this meeting.');
+    const next = { camera: source === 'screen' ? target.onAir.camera : onAir, screen: source === 'camera' ? target.onAir.screen : onAir };
+    if (next.camera === target.onAir.camera && next.screen === target.onAir.screen) return;
+    Object.assign(target.onAir, next);
+    target.notify('onAir', { onAir: { ...target.onAir } });
+    this.peerChanged(target);
   }
 
   async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters, source: MediaSource): Promise<string> {

@@ -43,6 +43,7 @@ export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'ho
   startBroadcast: 'host',
   updateBroadcast: 'host',
   stopBroadcast: 'host',
+  setOnAir: 'host',
 };
 
 /** What a session needs from the rest of the server. */
@@ -59,6 +60,8 @@ export interface SessionDeps {
   canHost: (userKey: string, roomId: string) => boolean;
   /** TURN servers with fresh credentials for this participant (none when TURN is not configured). */
   iceServers: (peerId: string) => IceServer[];
+  /** Whether guests who join this room land backstage (a webinar's setting); default: everyone starts on air. Hosts always start on air. */
+  guestsStartBackstage?: (roomId: string) => boolean;
   /** Go live / update / stop; implemented by the broadcast service. */
   broadcasts: BroadcastControl;
   logger: Logger;
@@ -246,6 +249,9 @@ export class Session {
       case 'stopBroadcast':
         await this.deps.broadcasts.stop(room, peer);
         return {};
+      case 'setOnAir':
+        room.setOnAir(peer, request.data.peerId, request.data.source ?? 'all', request.data.onAir);
+        return {};
       default:
         return assertNever(request);
     }
@@ -265,6 +271,7 @@ export class Session {
         userKey: claims.sub,
         displayName: claims.name,
         role,
+        onAir: role === 'guest' && this.deps.guestsStartBackstage?.(claims.room) ? { camera: false, screen: false } : { camera: true, screen: true },
         notify: (event, data) => this.notify(event, data),
       });
       room.addPeer(peer);

@@ -223,6 +223,7 @@ export function useSfu(activeSpeakerId: Ref<string | null>) {
         audioMuted: off(mic, producer('mic')),
         cameraOff: off(cam, producer('camera')) || !cam,
         speaking: activeSpeakerId.value === info.id,
+        onAir: info.onAir,
       };
     });
   });
