@@ -10,7 +10,12 @@ export const OUTPUT_FPS = 30;
 export const KEYFRAME_SECONDS = 2;
 
 /** Video bitrate (kb/s) per resolution; the buffer is twice that (CBR-ish). */
-export const VIDEO_KBPS: Record<Resolution, number> = { '720p': 4500, '1080p': 6000 };
+/**
+ * Video bitrate per output. 720p at 4000 kb/s sits inside every platform's published range for
+ * 720p30 (YouTube 3000–8000, Facebook 1500–4000, Twitch 3000–6000; shared/src/presets.ts), so
+ * the preflight passes for all of them (4500 failed Facebook's).
+ */
+export const VIDEO_KBPS: Record<Resolution, number> = { '720p': 4000, '1080p': 6000 };
 export const AUDIO_KBPS = 128;
 
 const TILE_BACKGROUND = '0x1f2937';

@@ -172,11 +172,11 @@ describe('filter graph', () => {
 });
 
 describe('ffmpeg arguments', () => {
-  it('720p: H.264 high 4.1, 4500k CBR-ish, 2 s GOP, AAC 48 kHz stereo 128k', () => {
+  it('720p: H.264 high 4.1, 4000k CBR-ish, 2 s GOP, AAC 48 kHz stereo 128k', () => {
     const args = encoderArgs('720p').join(' ');
     for (const part of [
       '-c:v libx264', '-preset veryfast', '-tune zerolatency', '-profile:v high', '-level:v 4.1', '-pix_fmt yuv420p',
-      '-b:v 4500k', '-maxrate 4500k', '-bufsize 9000k', '-g 60', '-keyint_min 60', '-sc_threshold 0',
+      '-b:v 4000k', '-maxrate 4000k', '-bufsize 8000k', '-g 60', '-keyint_min 60', '-sc_threshold 0',
       '-force_key_frames expr:gte(t,n_forced*2)', '-c:a aac', '-b:a 128k', '-ar 48000', '-ac 2',
     ]) assert.ok(args.includes(part), part);
   });
