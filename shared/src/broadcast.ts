@@ -26,6 +26,10 @@ export const SLATE_TEXT_MAX = 120;
 /** Largest logo PNG accepted (bytes). */
 export const LOGO_MAX_BYTES = 512 * 1024;
 
+/** The broadcast's idle timeout: nobody on stage (the slate on air) this many minutes ends it. */
+export const IdleTimeoutMinutes = Type.Integer({ minimum: 1, maximum: 1440 });
+export const DEFAULT_IDLE_TIMEOUT_MINUTES = 10;
+
 export const Platform = Type.Union([
   Type.Literal('youtube'),
   Type.Literal('youtube_rtmps'),
@@ -122,6 +126,10 @@ export const BroadcastStatus = Type.Object({
   slateText: Type.String(),
   /** The logo on air (its corner), null when none. */
   logo: Nullable(Type.Object({ corner: LogoCorner, width: Type.Integer(), height: Type.Integer() })),
+  /** Nobody on stage this long (after the show began) ends the broadcast. */
+  idleTimeoutMinutes: Type.Integer(),
+  /** ISO time the stage became empty (the slate went on air), null while someone is on stage. */
+  idleSince: Nullable(Type.String()),
   recording: Type.Boolean(),
   composer: Type.Object({
     /** Composer restarts caused by a crash (not by membership changes). */

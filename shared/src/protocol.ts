@@ -10,7 +10,7 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import type { DtlsParameters, IceCandidate, IceParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { ErrorBody } from './errors.js';
-import { BroadcastLayout, BroadcastStatus, LogoCorner, Resolution, SLATE_TEXT_MAX } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, IdleTimeoutMinutes, LogoCorner, Resolution, SLATE_TEXT_MAX } from './broadcast.js';
 
 /** Largest text frame the server accepts; larger ones get MESSAGE_TOO_LARGE. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
@@ -197,6 +197,7 @@ export const StartBroadcastRequest = request(
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
     slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
     logoCorner: Type.Optional(LogoCorner),
+    idleTimeoutMinutes: Type.Optional(IdleTimeoutMinutes),
     record: Type.Optional(Type.Boolean()),
   },
 );
@@ -210,6 +211,8 @@ export const UpdateBroadcastRequest = request(
     slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
     /** The corner of the logo uploaded with PUT /api/rooms/:id/broadcast/logo. */
     logoCorner: Type.Optional(LogoCorner),
+    /** The broadcast ends once nobody has been on stage this long (after the show began). */
+    idleTimeoutMinutes: Type.Optional(IdleTimeoutMinutes),
     addDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
     removeDestinationIds: Type.Optional(Type.Array(Id, { maxItems: 8, uniqueItems: true })),
   },

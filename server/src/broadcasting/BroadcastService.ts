@@ -30,6 +30,8 @@ export interface BroadcastServiceOptions {
   db: Db;
   destinations: DestinationsRepo;
   rooms: RoomsRepo;
+  /** Tests: the length of a minute for the idle timeout (ms). Default 60,000. */
+  minuteMs?: number;
   /** Where broadcast, destination and recording facts are published (webhooks subscribe). Default none. */
   events?: ServerEvents;
   logger: Logger;
@@ -56,6 +58,8 @@ interface LiveBroadcast {
   recordingId: string | null;
   /** Why it stopped, when it was not stopped by a host or the schedule (e.g. the server shut down). */
   stopReason: string | null;
+  /** The broadcast holds the room open while it is live (a schedule may hold it already). */
+  holdsRoom: boolean;
 }
 
 interface Outcome {
@@ -141,6 +145,8 @@ export class BroadcastService implements BroadcastControl {
       lowerThird: data.lowerThird ?? null,
       ...(data.slateText ? { slateText: data.slateText } : {}),
       ...(data.logoCorner ? { logoCorner: data.logoCorner } : {}),
+      ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
+      ...(this.options.minuteMs ? { minuteMs: this.options.minuteMs } : {}),
       recordPath,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
@@ -158,7 +164,13 @@ export class BroadcastService implements BroadcastControl {
     const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
     const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
     const attached: RoomBroadcast = { refresh: () => broadcast.refresh(), status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null };
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false };
+    // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
+    // Stop, the webinar's end or the idle timeout, so the show can go on when someone is back.
+    if (!room.isHeld) {
+      room.hold();
+      entry.holdsRoom = true;
+    }
     this.live.set(room.id, entry);
     room.broadcast = attached;
     // Started when Go live was pressed (as the status says), so the history's length is the recording's.
@@ -180,6 +192,12 @@ export class BroadcastService implements BroadcastControl {
     });
     broadcast.on('status', (status) => this.onStatus(entry, status));
     broadcast.on('closed', () => this.onClosed(entry));
+    broadcast.on('idle', () => {
+      const minutes = broadcast.status().idleTimeoutMinutes;
+      this.options.logger.info({ room: room.id, broadcast: id, minutes }, 'nobody on stage for the idle timeout; stopping the broadcast');
+      entry.stopReason ??= `Nobody was on stage for ${minutes} minute${minutes === 1 ? '' : 's'} (the idle timeout).`;
+      void broadcast.close();
+    });
     const logo = this.logos.get(room.id);
     if (logo) {
       await broadcast.setLogo(logo).catch((error: unknown) => this.options.logger.warn({ err: error, room: room.id }, 'the logo could not be put on air'));
@@ -325,6 +343,7 @@ export class BroadcastService implements BroadcastControl {
     if (this.live.get(entry.room.id) !== entry) return;
     this.live.delete(entry.room.id);
     if (entry.room.broadcast === entry.attached) entry.room.broadcast = null;
+    if (entry.holdsRoom) entry.room.release();
     const final = entry.broadcast.status();
     for (const d of final.destinations) this.track(entry, d);
     if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;

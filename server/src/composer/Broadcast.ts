@@ -1,5 +1,5 @@
 import type { types as ms } from 'mediasoup';
-import type { BroadcastLayout, BroadcastState, BroadcastStatus, LogoCorner, Resolution } from '@onair/shared';
+import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type Resolution } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type Clock, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
@@ -44,6 +44,10 @@ export interface BroadcastOptions {
   breakText?: string;
   /** Corner of the logo (set with setLogo). Default 'top-right'. */
   logoCorner?: LogoCorner;
+  /** Nobody on stage this long after the show began ends the broadcast ('idle'). Default 10. */
+  idleTimeoutMinutes?: number;
+  /** Tests: the length of a minute for the idle timeout (ms). Default 60,000. */
+  minuteMs?: number;
   /** Also write the stream to this .flv file; default null (no recording). */
   recordPath?: string | null;
   ffmpegPath: string;
@@ -57,6 +61,8 @@ export interface BroadcastOptions {
 export type BroadcastEvents = {
   /** On every state change and about every 2 s while live. */
   status: [BroadcastStatus];
+  /** Nobody has been on stage for the idle timeout: the owner ends the broadcast. */
+  idle: [];
   closed: [];
 };
 
@@ -110,6 +116,9 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   #logo: SceneLogo | null = null;
   #logoCorner: LogoCorner;
   #logoSeq = 0;
+  #idleTimeoutMinutes: number;
+  #idleSince: Date | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
   #everOnStage = false;
   readonly #watched = new Map<ms.Producer, { changed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
@@ -142,6 +151,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#slateText = options.slateText ?? 'Starting soon';
     this.#breakText = options.breakText ?? "We'll be right back";
     this.#logoCorner = options.logoCorner ?? 'top-right';
+    this.#idleTimeoutMinutes = options.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
     this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
     this.#recording = options.recordPath ? new Recording(options.recordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
@@ -182,8 +192,20 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   }
 
   /** Changes layout, title, lower third, slate text or the logo's corner while live (the next output frame shows it). */
-  update(changes: { layout?: BroadcastLayout; title?: string | null; lowerThird?: string | null; slateText?: string; logoCorner?: LogoCorner }): void {
+  update(changes: {
+    layout?: BroadcastLayout;
+    title?: string | null;
+    lowerThird?: string | null;
+    slateText?: string;
+    logoCorner?: LogoCorner;
+    idleTimeoutMinutes?: number;
+  }): void {
     if (this.#closed) return;
+    if (changes.idleTimeoutMinutes !== undefined) {
+      this.#idleTimeoutMinutes = changes.idleTimeoutMinutes;
+      // A running countdown restarts from when the stage emptied, with the new length.
+      if (this.#idleSince) this.#armIdle();
+    }
     if (changes.layout !== undefined) this.#layout = changes.layout;
     if (changes.title !== undefined) this.#title = changes.title;
     if (changes.lowerThird !== undefined) this.#lowerThird = changes.lowerThird;
@@ -245,6 +267,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       lowerThird: this.#lowerThird,
       slateText: this.#everOnStage ? this.#breakText : this.#slateText,
       logo: this.#logo ? { corner: this.#logo.corner, width: this.#logo.image.width, height: this.#logo.image.height } : null,
+      idleTimeoutMinutes: this.#idleTimeoutMinutes,
+      idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
@@ -280,6 +304,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#setState('stopping');
     if (this.#speakerTimer) clearTimeout(this.#speakerTimer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     for (const [producer, { changed, closed }] of this.#watched) {
       producer.observer.off('pause', changed);
       producer.observer.off('resume', changed);
@@ -346,6 +371,31 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#closed || !this.#program) return;
     const { input, producers } = this.#sceneInput();
     this.#program.setScene(input, producers);
+    this.#setIdle(input.participants.length === 0 && this.#everOnStage);
+  }
+
+  /** The stage emptied (after the show began) or someone is back: starts or cancels the idle countdown. */
+  #setIdle(idle: boolean): void {
+    if (idle === (this.#idleSince !== null)) return;
+    this.#idleSince = idle ? new Date() : null;
+    if (idle) this.#armIdle();
+    else if (this.#idleTimer) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
+    this.#emitStatus();
+  }
+
+  #armIdle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    const since = this.#idleSince;
+    if (!since) return;
+    const left = this.#idleTimeoutMinutes * (this.#options.minuteMs ?? 60_000) - (Date.now() - since.getTime());
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (!this.#closed && this.#idleSince) this.emit('idle');
+    }, Math.max(0, left));
+    this.#idleTimer.unref();
   }
 
   /** The active speaker, held for at least SPEAKER_HOLD_MS so the speaker layout does not flicker. */

@@ -16,13 +16,13 @@ declare module 'fastify' {
 }
 
 /** Go live for rooms (program, destinations, recording, history) and the webhooks that report it. */
-async function broadcasting(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+async function broadcasting(app: FastifyInstance, { config, minuteMs }: { config: Config; minuteMs?: number }): Promise<void> {
   const logger = app.log as Logger;
   const events = new ServerEvents(logger);
   const webhookDispatcher = new WebhookDispatcher({ repo: app.webhooks, events, logger: logger.child({ webhooks: true }) });
   app.decorate('events', events);
   app.decorate('webhookDispatcher', webhookDispatcher);
-  app.decorate('broadcasts', new BroadcastService({ config, db: app.db, destinations: app.destinations, rooms: app.rooms, events, logger }));
+  app.decorate('broadcasts', new BroadcastService({ config, db: app.db, destinations: app.destinations, rooms: app.rooms, events, logger, ...(minuteMs ? { minuteMs } : {}) }));
   // Recordings whose remux a stop or crash cut short are remuxed now.
   app.addHook('onReady', async () => app.broadcasts.recordings.resumeInterrupted());
 }

@@ -171,6 +171,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       }
     });
     this.emit('peerjoined', peer);
+    // On stage at once (a name tile until their media arrives): this also ends an idle countdown.
+    this.broadcast?.refresh();
     return {
       peers: others.map((p) => p.info()),
       activeSpeakerId: this.activeSpeakerId,
@@ -352,6 +354,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   hold(): void {
     this.held = true;
     this.cancelEmptyTimer();
+  }
+
+  /** Whether hold() keeps the room open while empty. */
+  get isHeld(): boolean {
+    return this.held;
   }
 
   /** Undoes hold(); the room then closes after the grace period if nobody is in it. */
