@@ -1,17 +1,6 @@
-import type { Clock, Timer } from '../destinations/Destination.js';
+import { monotonicClock, type Clock, type Timer } from '../media/clock.js';
 
-/** A monotonic clock (performance.now) with the shared Clock shape. */
-export const monotonicClock: Clock = {
-  now: () => performance.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-  setInterval(fn, ms) {
-    const t = setInterval(fn, ms);
-    return { cancel: () => clearInterval(t) };
-  },
-};
+export { monotonicClock } from '../media/clock.js';
 
 export interface FrameClockOptions {
   fps: number;

@@ -1,6 +1,6 @@
 import type { types as ms } from 'mediasoup';
 import type { Resolution } from '@onair/shared';
-import type { Clock, Timer } from '../destinations/Destination.js';
+import type { Clock, Timer } from '../media/clock.js';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { FRAME_SIZES } from '../composer/layout.js';

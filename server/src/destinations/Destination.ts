@@ -1,5 +1,7 @@
 import type { DestinationState, DestinationStatus, Platform } from '@onair/shared';
 import { registerSecret, type Logger } from '../logger.js';
+import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
+import { systemClock, type Clock, type Timer } from '../media/clock.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { FlvSink } from '../composer/FlvRelay.js';
 import { classifyFfmpegFailure, type FailureKind } from './errors.js';
@@ -17,36 +19,12 @@ export interface ResolvedDestination {
   allowUntrustedCertificate?: boolean;
 }
 
-export interface Timer {
-  cancel(): void;
-}
+// Re-exported for the destination's users and tests: the Clock and backoff live in media/.
+export { backoffDelay } from '../media/backoff.js';
+export type { Clock, Timer } from '../media/clock.js';
 
-/** Time source, injectable so tests can drive the state machine without waiting. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): Timer;
-  setInterval(fn: () => void, ms: number): Timer;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-  setInterval(fn, ms) {
-    const t = setInterval(fn, ms);
-    return { cancel: () => clearInterval(t) };
-  },
-};
-
-export interface RetryPolicy {
-  /** First retry delay; doubles per failure. Default 1000 ms. */
-  baseDelayMs: number;
-  /** Longest delay. Default 30 000 ms. */
-  maxDelayMs: number;
-  /** ± fraction of random jitter. Default 0.2. */
-  jitter: number;
+/** Backoff (base 1000 ms, max 30 000 ms, jitter 0.2 by default) plus when to reset and give up. */
+export interface RetryPolicy extends BackoffPolicy {
   /** Staying live this long resets the delay to baseDelayMs. Default 30 000 ms. */
   resetAfterMs: number;
   /**
@@ -65,13 +43,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   resetAfterMs: 30_000,
   maxPermanentFailures: 8,
 };
-
-/** Delay before retry number `attempt` (0-based): base·2^attempt capped, ± jitter. */
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>, random: () => number = Math.random): number {
-  const raw = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
-  const factor = 1 + policy.jitter * (2 * random() - 1);
-  return Math.max(0, Math.round(raw * factor));
-}
 
 const NO_PROGRESS: PusherProgress = { totalSize: 0, frames: 0, mediaTaken: false, fps: 0, bitrateKbps: 0 };
 

@@ -2,12 +2,12 @@ import type { WebinarStatus } from '@onair/shared';
 import type { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';
 import type { WebinarRecord, WebinarsRepo } from '../persistence/webinars.js';
+import { systemClock, type Clock as FullClock } from '../media/clock.js';
 
-export interface Clock {
-  now(): number;
-}
+/** The scheduler only reads the time (it ticks on its own interval): the shared Clock's now(). */
+export type Clock = Pick<FullClock, 'now'>;
 
-export const systemClock: Clock = { now: () => Date.now() };
+export { systemClock } from '../media/clock.js';
 
 export interface SchedulerDeps {
   webinars: WebinarsRepo;

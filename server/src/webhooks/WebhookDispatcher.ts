@@ -1,5 +1,5 @@
 import type { OnAirEvent, WebhookDelivery } from '@onair/shared';
-import { backoffDelay, type RetryPolicy } from '../destinations/Destination.js';
+import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
 import { describeConnectionError } from '../destinations/errors.js';
 import { AppError } from '../errors.js';
 import type { ServerEvent, ServerEvents } from '../events/ServerEvents.js';
@@ -15,7 +15,7 @@ export interface WebhookDispatcherOptions {
   /** Tries per event and endpoint, the first one included. Default 5 (waits of 1, 2, 4 and 8 s between them). */
   maxAttempts?: number;
   /** Default: 1 s doubling, at most 16 s, ± 10 % jitter. */
-  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>>;
+  retry?: Partial<BackoffPolicy>;
   /** One delivery gives up after this. Default 10 000 ms. */
   timeoutMs?: number;
   /** Deliveries waiting or running per endpoint beyond which new events for it are dropped (and logged). Default 200. */
@@ -41,7 +41,7 @@ interface Pending {
  */
 export class WebhookDispatcher {
   readonly #options: WebhookDispatcherOptions;
-  readonly #policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>;
+  readonly #policy: BackoffPolicy;
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
   readonly #pending = new Set<Pending>();
