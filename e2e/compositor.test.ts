@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
-import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
-import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
-import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
+import { ADMIN } from './fixtures/server.js';
+import { liveStack } from './fixtures/liveStack.js';
 
 const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
 
@@ -37,22 +37,10 @@ function encoders(serverPid: number): number[] {
 }
 
 describe('live compositor: one program through everything a room does (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
-  let rtmp: RtmpServer;
-  let server: RunningServer;
-  let browser: Browser;
-  before(async () => {
-    rtmp = await startRtmpServer();
-    server = await startOnAir({ LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    if (process.env.E2E_LOG_LEVEL) console.log(server?.output());
-    await browser?.close();
-    await server?.close();
-    await rtmp?.stop();
-  });
+  const stack = liveStack();
 
   it('join, leave, mute, camera off and on, two layout switches and a title edit: one publish, one encoder, no freeze over 1 s, keyframes exactly 2 s, no audio holes', async () => {
+    const { rtmp, server, browser } = stack;
     const token = await server.adminToken();
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
     assert.equal(dest.status, 201);

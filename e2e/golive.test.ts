@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream, type ProbedStream } from './fixtures/ffprobe.js';
 import { processesContaining } from './fixtures/processes.js';
-import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
-import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+import { ADMIN } from './fixtures/server.js';
+import { liveStack } from './fixtures/liveStack.js';
 
 // Unique per run (the last 4 characters are what the UI shows), so the process scan below cannot
 // see another run's ffprobe, whose arguments hold its URL.
@@ -40,22 +40,10 @@ function assertYouTubeReady(p: ProbedStream, label: string): void {
 }
 
 describe('go live from the meeting UI to two destinations (real nginx RTMP + RTMPS, real ffmpeg, real Chromium)', () => {
-  let rtmp: RtmpServer;
-  let server: RunningServer;
-  let browser: Browser;
-  before(async () => {
-    rtmp = await startRtmpServer();
-    server = await startOnAir({ LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    if (process.env.E2E_LOG_LEVEL) console.log(server?.output());
-    await browser?.close();
-    await server?.close();
-    await rtmp?.stop();
-  });
+  const stack = liveStack();
 
   it('goes live, passes ingest checks, survives a join and a cut endpoint, and stops both publishes', async () => {
+    const { rtmp, server, browser } = stack;
     const token = await server.adminToken();
     const plain = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Local RTMP', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY_RTMP }, token);
     const tls = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Local RTMPS', platform: 'custom', serverUrl: rtmp.rtmpsUrl('live'), streamKey: KEY_RTMPS }, token);
@@ -146,6 +134,7 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
   });
 
   it('an RTMPS server with a self-signed certificate is refused in plain words (Test and go live); with "Allow an untrusted certificate" it publishes and history says so', async () => {
+    const { rtmp, server, browser } = stack;
     const token = await server.adminToken();
     const created = await server.api<{ id: string; allowUntrustedCertificate: boolean }>(
       'POST', '/api/destinations', { name: 'Private RTMPS', platform: 'custom', serverUrl: rtmp.rtmpsUrl('live', 'selfSigned'), streamKey: KEY_PRIVATE }, token,

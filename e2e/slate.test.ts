@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
-import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
-import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
-import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
+import { ADMIN } from './fixtures/server.js';
+import { liveStack } from './fixtures/liveStack.js';
 
 const KEY = `e2e-slate-${randomBytes(4).toString('hex')}`;
 
@@ -62,22 +62,10 @@ async function goLive(page: Page, destinationId: string): Promise<void> {
 }
 
 describe("the host's browser closes mid-broadcast (real Chromium, mediasoup, ffmpeg, nginx-rtmp)", () => {
-  let rtmp: RtmpServer;
-  let server: RunningServer;
-  let browser: Browser;
-  before(async () => {
-    rtmp = await startRtmpServer();
-    server = await startOnAir({ LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    if (process.env.E2E_LOG_LEVEL) console.log(server?.output());
-    await browser?.close();
-    await server?.close();
-    await rtmp?.stop();
-  });
+  const stack = liveStack();
 
   it('the slate is on air within 1 s and the destination stays live; the host rejoins and the program returns; one publish throughout', async () => {
+    const { rtmp, server, browser } = stack;
     const token = await server.adminToken();
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
     assert.equal(dest.status, 201);
