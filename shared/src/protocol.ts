@@ -259,8 +259,35 @@ export type ProducerInfo = Static<typeof ProducerInfo>;
 export const OnAirState = Type.Object({ camera: Type.Boolean(), screen: Type.Boolean() }, Closed);
 export type OnAirState = Static<typeof OnAirState>;
 
+/** How an outside source (no browser: an RTMP encoder, an RTSP camera) stands: starting, sending, or gone for now. */
+export const OutsideState = Type.Union([Type.Literal('connecting'), Type.Literal('live'), Type.Literal('reconnecting')]);
+export type OutsideState = Static<typeof OutsideState>;
+
+/** What kind of outside source a server-side participant is. */
+export const OutsideKind = Type.Union([Type.Literal('rtmp'), Type.Literal('rtsp')]);
+export type OutsideKind = Static<typeof OutsideKind>;
+
+/** Set on a participant that is an outside source rather than a person in a browser. */
+export const OutsideInfo = Type.Object(
+  {
+    kind: OutsideKind,
+    state: OutsideState,
+    /** Why it is reconnecting, in plain words (no secrets). */
+    error: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  Closed,
+);
+export type OutsideInfo = Static<typeof OutsideInfo>;
+
 export const PeerInfo = Type.Object(
-  { id: Type.String(), displayName: Type.String(), role: Role, producers: Type.Array(ProducerInfo), onAir: OnAirState },
+  {
+    id: Type.String(),
+    displayName: Type.String(),
+    role: Role,
+    producers: Type.Array(ProducerInfo),
+    onAir: OnAirState,
+    outside: Type.Optional(OutsideInfo),
+  },
   Closed,
 );
 export type PeerInfo = Static<typeof PeerInfo>;

@@ -7,7 +7,7 @@
  * Components render what this returns and call its actions; they hold no protocol logic.
  */
 import { computed, onScopeDispose, ref } from 'vue';
-import { assertNever, type MediaSource, type OnAirState, type RequestData, type Role } from '@onair/shared';
+import { assertNever, type MediaSource, type OnAirState, type OutsideInfo, type RequestData, type Role } from '@onair/shared';
 import { installE2eHook } from '../testing/e2eHook';
 import { useBroadcastControl } from './meeting/useBroadcastControl';
 import { useLocalMedia } from './meeting/useLocalMedia';
@@ -30,6 +30,8 @@ export interface MeetingPeer {
   speaking: boolean;
   /** In the program (on air) or backstage, for the person (camera) and their screen share. */
   onAir: OnAirState;
+  /** An outside source (RTMP encoder, RTSP camera) and its state; null for people. */
+  outside: OutsideInfo | null;
 }
 
 export interface JoinOptions extends SessionStart {
@@ -134,6 +136,7 @@ export function useRoom() {
       cameraOff: !local.wanted.camera.value || !local.tracks.camera.value,
       speaking: activeSpeakerId.value === me.peerId,
       onAir: selfOnAir.value,
+      outside: null,
     };
   });
   const isHost = computed(() => self.value?.role === 'host' || self.value?.role === 'admin');

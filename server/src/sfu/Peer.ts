@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { MediaSource, NotificationData, NotificationEvent, OnAirState, PeerInfo, Role } from '@onair/shared';
+import type { MediaSource, NotificationData, NotificationEvent, OnAirState, OutsideInfo, PeerInfo, Role } from '@onair/shared';
 import { AppError } from '../errors.js';
 
 export interface PeerProducer {
@@ -15,6 +15,8 @@ export interface PeerOptions {
   role: Role;
   /** Whether the person and their screen share start in the program; default both on air. */
   onAir?: OnAirState;
+  /** Set for an outside source (RTMP encoder, RTSP camera) that has no browser; default null. */
+  outside?: OutsideInfo | null;
   notify: <E extends NotificationEvent>(event: E, data: NotificationData[E]) => void;
 }
 
@@ -31,6 +33,8 @@ export class Peer {
   readonly consumers = new Map<string, types.Consumer>();
   /** On air: in the program. Backstage: in the meeting only (the SFU forwards their media either way). */
   readonly onAir: OnAirState;
+  /** An outside source's kind and state (its owner updates it, then calls room.peerChanged()); null for people. */
+  outside: OutsideInfo | null;
   closed = false;
 
   constructor(options: PeerOptions) {
@@ -40,6 +44,7 @@ export class Peer {
     this.role = options.role;
     this.notify = options.notify;
     this.onAir = { ...(options.onAir ?? { camera: true, screen: true }) };
+    this.outside = options.outside ?? null;
   }
 
   /** Whether this producer goes into the program: the microphone and camera follow the person, the screen its own switch. */
@@ -88,6 +93,7 @@ export class Peer {
         paused: producer.paused,
       })),
       onAir: { ...this.onAir },
+      ...(this.outside ? { outside: { ...this.outside } } : {}),
     };
   }
 

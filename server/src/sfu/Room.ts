@@ -209,7 +209,18 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (s === source) this.closeProducer(peer, producer.id);
     }
     const producer = await mediaCall(() => transport.produce({ kind, rtpParameters, appData: { peerId: peer.id, source } }));
-    if (peer.closed) {
+    this.publishProducer(peer, producer, source);
+    return producer.id;
+  }
+
+  /**
+   * Makes a producer that was created on one of this router's transports part of the peer's
+   * media: everyone else consumes it and the program may show it. A browser's produce() and an
+   * outside source's PlainTransport producers both come through here. Closes the producer and
+   * throws NOT_JOINED when the peer has left meanwhile.
+   */
+  publishProducer(peer: Peer, producer: types.Producer, source: MediaSource): void {
+    if (peer.closed || this.closed) {
       producer.close();
       throw new AppError('NOT_JOINED', 'You have left the meeting.');
     }
@@ -218,14 +229,13 @@ export class Room extends TypedEmitter<RoomEvents> {
       peer.producers.delete(producer.id);
       if (!peer.closed) this.peerChanged(peer);
     });
-    if (kind === 'audio') {
+    if (producer.kind === 'audio') {
       this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => undefined);
     }
     for (const other of this.joinedPeers) {
       if (other !== peer) this.detached(other, () => this.createConsumer(other, peer, producer, source));
     }
     this.peerChanged(peer);
-    return producer.id;
   }
 
   closeProducer(peer: Peer, producerId: string): void {
@@ -252,7 +262,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (consumer.type === 'simulcast') await mediaCall(() => consumer.setPreferredLayers({ spatialLayer }));
   }
 
-  private peerChanged(peer: Peer): void {
+  /** Tells the others what changed about this peer (its media, on-air state, outside state); the program follows. */
+  peerChanged(peer: Peer): void {
     const info: PeerInfo = peer.info();
     for (const other of this.joinedPeers) if (other !== peer) other.notify('peerUpdated', { peer: info });
     this.emit('mediachanged');

@@ -224,6 +224,7 @@ export function useSfu(activeSpeakerId: Ref<string | null>) {
         cameraOff: off(cam, producer('camera')) || !cam,
         speaking: activeSpeakerId.value === info.id,
         onAir: info.onAir,
+        outside: info.outside ?? null,
       };
     });
   });
