@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePng } from '../server/test/compositor/pngFixture.js';
 import { probeStream } from './fixtures/ffprobe.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
@@ -41,7 +45,7 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
   });
 
   /** Fills the webinar form (time zone UTC) and returns the new webinar's id. */
-  async function scheduleWebinar(title: string, startsInS: number, durationS: number): Promise<string> {
+  async function scheduleWebinar(title: string, startsInS: number, durationS: number, logo?: { png: Buffer; corner: string }): Promise<string> {
     await admin.getByTestId('nav-webinars').click();
     await admin.getByTestId('webinar-new').click();
     const start = Date.now() + startsInS * 1000;
@@ -58,6 +62,11 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
     await admin.locator(`[data-testid="webinar-destination"][data-destination-id="${destinationId}"]`).check();
     assert.equal(await admin.getByTestId('webinar-autostart').isChecked(), true, 'goes live automatically by default');
     assert.equal(await admin.getByTestId('webinar-autostop').isChecked(), true, 'stops at its end by default');
+    if (logo) {
+      await admin.getByTestId('broadcast-logo-corner').selectOption(logo.corner);
+      await admin.getByTestId('broadcast-logo-file').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: logo.png });
+      await admin.getByTestId('logo-preview').waitFor();
+    }
     await admin.getByTestId('webinar-save').click();
     const row = admin.locator('[data-testid="webinar-row"]').filter({ hasText: title });
     await row.waitFor();
@@ -137,13 +146,16 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
 
   it('a webinar scheduled ~12 s ahead goes live on its own with the host in it, stops at its end, and shows in history', async () => {
     const before = rtmp.publishCount('webinar-key-9876');
-    const id = await scheduleWebinar('Product launch', 12, 30);
+    const logoDir = mkdtempSync(join(tmpdir(), 'onair-e2e-logo-'));
+    const id = await scheduleWebinar('Product launch', 12, 30, { png: makePng(logoDir, 'red@0.9', '160x80'), corner: 'bottom-left' });
+    rmSync(logoDir, { recursive: true, force: true });
     assert.equal(await admin.locator(`[data-testid="webinar-row"][data-webinar-id="${id}"]`).getAttribute('data-status'), 'scheduled');
 
     // The host signs in and opens the host link from the webinar page.
     await admin.locator(`[data-testid="webinar-row"][data-webinar-id="${id}"]`).click();
     const hostUrl = (await admin.getByTestId('webinar-host-url').innerText()).trim();
     assert.match(hostUrl, /\/join\/r\w+$/);
+    const roomId = hostUrl.slice(hostUrl.lastIndexOf('/') + 1);
     const host = await newParticipant(browser, server.url);
     await signIn(host.page, HOST.email, HOST.password);
     await host.page.goto(hostUrl);
@@ -158,6 +170,9 @@ describe('admin dashboard: scheduled webinars go live on their own (real nginx R
     assert.equal(probed.video?.width, 1280);
     assert.equal(probed.audio?.codec, 'aac');
     assert.equal(rtmp.publishCount('webinar-key-9876'), before + 1);
+    // The logo chosen in the webinar form is on air in its corner, with nobody pressing anything.
+    const live = await server.api<{ broadcast: { logo: { corner: string } | null } | null }>('GET', `/api/rooms/${roomId}/broadcast`, undefined, await server.adminToken());
+    assert.equal(live.body.broadcast?.logo?.corner, 'bottom-left');
 
     // And at its end time it stops.
     await waitFor(async () => (await webinarStatus(id)) === 'ended', 'the webinar to end', 45_000);

@@ -3,7 +3,7 @@
  * (validated with Ajv and published at /docs); the client uses the static types.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { BroadcastLayout, BroadcastStatus, Platform, Resolution } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, LogoCorner, Platform, Resolution } from './broadcast.js';
 import { Role } from './protocol.js';
 
 export const ErrorReply = Type.Object({
@@ -262,6 +262,20 @@ export type Recording = Static<typeof Recording>;
 /** A room's live broadcast with its recent health (GET /api/rooms/:id/broadcast), null when it is not live. */
 export const RoomBroadcastReply = Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) });
 export type RoomBroadcastReply = Static<typeof RoomBroadcastReply>;
+
+/** A room's stored logo: its corner and the PNG as a data URL (at most LOGO_MAX_BYTES), or null. */
+export const RoomLogoReply = Type.Object({
+  logo: Type.Union([
+    Type.Object({ corner: LogoCorner, bytes: Type.Integer(), updatedAt: Type.String(), dataUrl: Type.String() }),
+    Type.Null(),
+  ]),
+});
+export type RoomLogoReply = Static<typeof RoomLogoReply>;
+
+/** Where the logo goes: the query of PUT …/broadcast/logo, and the body of PATCH …/broadcast/logo. */
+export const LogoCornerBody = Type.Object({ corner: LogoCorner }, { additionalProperties: false });
+export type LogoCornerBody = Static<typeof LogoCornerBody>;
+export const LogoUploadQuery = Type.Object({ corner: Type.Optional(LogoCorner) }, { additionalProperties: false });
 
 /** A download link for one recording: `GET url` (range requests allowed) until `expiresAt`, no header needed. */
 export const RecordingLink = Type.Object({ url: Type.String(), expiresAt: IsoTime });

@@ -50,6 +50,8 @@ export const ErrorCodes = {
   /** A logo that is not a PNG image (or one ffmpeg cannot decode). */
   LOGO_INVALID: 400,
   LOGO_TOO_LARGE: 413,
+  /** The room has no logo (moving a logo that was never uploaded). */
+  LOGO_NOT_FOUND: 404,
   CANNOT_CONSUME: 409,
   /** The recording is still being written or converted. */
   RECORDING_NOT_READY: 409,

@@ -60,6 +60,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   NOT_LIVE: "This meeting isn't live.",
   LOGO_INVALID: 'The logo must be a PNG image that opens. Save it again as PNG and try again.',
   LOGO_TOO_LARGE: 'The logo file is too large: it can be at most 512 kB.',
+  LOGO_NOT_FOUND: 'This room has no logo yet. Upload a PNG first.',
   CANNOT_CONSUME: "Your browser can't play one of the streams in this meeting.",
   RECORDING_NOT_READY: "This recording isn't ready yet. It can be downloaded once the broadcast has ended and it has been converted.",
   REPLACED: 'You joined this meeting from another tab or device, so this one was disconnected.',

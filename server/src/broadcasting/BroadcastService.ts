@@ -1,6 +1,6 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
 import type { DestinationState, DestinationTestReply, Resolution } from '@onair/shared';
-import { LOGO_MAX_BYTES } from '@onair/shared';
+import { LOGO_MAX_BYTES, type LogoCorner } from '@onair/shared';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broadcast, type BroadcastParticipant } from '../composer/Broadcast.js';
@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import { redact } from '../logger.js';
 import { resolveFfmpegPath } from '../media/ffmpegPath.js';
 import { newId, type Db } from '../persistence/db.js';
+import { LogosRepo } from '../persistence/logos.js';
 import type { DestinationsRepo, DestinationWithKey } from '../persistence/destinations.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
 import type { Peer } from '../sfu/Peer.js';
@@ -92,12 +93,13 @@ export class BroadcastService implements BroadcastControl {
   /** Rooms whose broadcast is being created (a double click must not start two). */
   private readonly starting = new Set<string>();
   private ffmpegPath: string | null = null;
-  /** Each room's logo (PNG bytes), put on air in every broadcast of the room until removed. */
-  private readonly logos = new Map<string, Buffer>();
+  /** Each room's logo (PNG bytes and corner), put on air in every broadcast of the room until removed. */
+  readonly logos: LogosRepo;
   /** Recordings of broadcasts: listed in the history, remuxed to MP4 when a broadcast ends. */
   readonly recordings: Recordings;
 
   constructor(private readonly options: BroadcastServiceOptions) {
+    this.logos = new LogosRepo(options.db);
     this.recordings = new Recordings({ db: options.db, ffmpegPath: () => this.ffmpeg(), logger: options.logger.child({ recordings: true }) });
   }
 
@@ -127,6 +129,10 @@ export class BroadcastService implements BroadcastControl {
   private async create(room: Room, data: StartOptions): Promise<ResponseData['startBroadcast']> {
     const destinations = this.resolveDestinations(data.destinationIds);
     const id = newId('b');
+    const logo = this.logos.find(room.id);
+    // A corner chosen at Go live is the room's corner from now on.
+    if (logo && data.logoCorner) this.logos.setCorner(room.id, data.logoCorner);
+    const logoCorner = data.logoCorner ?? logo?.corner;
     let recordPath: string | null = null;
     if (data.record) {
       mkdirSync(this.options.config.recordingsDir, { recursive: true });
@@ -144,7 +150,7 @@ export class BroadcastService implements BroadcastControl {
       title: data.title ?? null,
       lowerThird: data.lowerThird ?? null,
       ...(data.slateText ? { slateText: data.slateText } : {}),
-      ...(data.logoCorner ? { logoCorner: data.logoCorner } : {}),
+      ...(logoCorner ? { logoCorner } : {}),
       ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
       ...(this.options.minuteMs ? { minuteMs: this.options.minuteMs } : {}),
       recordPath,
@@ -198,9 +204,8 @@ export class BroadcastService implements BroadcastControl {
       entry.stopReason ??= `Nobody was on stage for ${minutes} minute${minutes === 1 ? '' : 's'} (the idle timeout).`;
       void broadcast.close();
     });
-    const logo = this.logos.get(room.id);
     if (logo) {
-      await broadcast.setLogo(logo).catch((error: unknown) => this.options.logger.warn({ err: error, room: room.id }, 'the logo could not be put on air'));
+      await broadcast.setLogo(logo.png).catch((error: unknown) => this.options.logger.warn({ err: error, room: room.id }, 'the logo could not be put on air'));
     }
     const status = broadcast.status();
     this.onStatus(entry, status);
@@ -213,6 +218,7 @@ export class BroadcastService implements BroadcastControl {
     const { addDestinationIds = [], removeDestinationIds = [], ...rest } = data;
     const added = this.resolveDestinations(addDestinationIds);
     entry.broadcast.update(rest);
+    if (rest.logoCorner) this.logos.setCorner(room.id, rest.logoCorner);
     for (const d of added) {
       if (unverifiedTls(d)) entry.untrusted.add(d.id);
       entry.broadcast.addDestination(d);
@@ -227,24 +233,34 @@ export class BroadcastService implements BroadcastControl {
    * The room's logo (PNG bytes, up to LOGO_MAX_BYTES): checked (the PNG signature, then decoded by
    * ffmpeg), kept for the room's next broadcasts, and on air at once when the room is live.
    */
-  async setLogo(roomId: string, png: Buffer): Promise<BroadcastStatus | null> {
+  async setLogo(roomId: string, png: Buffer, corner?: LogoCorner): Promise<BroadcastStatus | null> {
     if (png.length > LOGO_MAX_BYTES) {
       throw new AppError('LOGO_TOO_LARGE', `The logo is ${Math.ceil(png.length / 1024)} kB; it can be at most ${LOGO_MAX_BYTES / 1024} kB.`);
     }
     if (!hasPngSignature(png)) throw new AppError('LOGO_INVALID', 'The logo must be a PNG image; this file is not one.');
     const entry = this.live.get(roomId);
     try {
+      if (entry && corner) entry.broadcast.update({ logoCorner: corner });
       if (entry) await entry.broadcast.setLogo(png);
       else await decodeLogo(this.ffmpeg(), png, logoBox(FRAME_SIZES['720p']));
     } catch (error) {
       if (!(error instanceof LogoDecodeError)) throw error;
       throw new AppError('LOGO_INVALID', 'The logo could not be read as a PNG image (the file may be damaged). Save it again as PNG and upload it again.');
     }
-    this.logos.set(roomId, png);
+    this.logos.put(roomId, png, corner);
     return entry ? this.withHealth(entry, entry.broadcast.status()) : null;
   }
 
   /** Takes the room's logo off air and forgets it. */
+  /** Moves the room's logo to another corner (on air at once when live). */
+  setLogoCorner(roomId: string, corner: LogoCorner): BroadcastStatus | null {
+    if (!this.logos.setCorner(roomId, corner)) throw new AppError('LOGO_NOT_FOUND', 'This room has no logo yet. Upload a PNG first.');
+    const entry = this.live.get(roomId);
+    if (!entry) return null;
+    entry.broadcast.update({ logoCorner: corner });
+    return this.withHealth(entry, entry.broadcast.status());
+  }
+
   async removeLogo(roomId: string): Promise<BroadcastStatus | null> {
     this.logos.delete(roomId);
     const entry = this.live.get(roomId);

@@ -114,6 +114,14 @@ const MIGRATIONS: string[] = [
    CREATE INDEX IF NOT EXISTS recordings_broadcast ON recordings(broadcast_id);`,
   // Backstage: per webinar, whether guests who join land backstage (default yes).
   `ALTER TABLE webinars ADD COLUMN guests_start_backstage INTEGER NOT NULL DEFAULT 1;`,
+  // A room's logo (the PNG as uploaded, and its corner) outlives restarts and is what a webinar's
+  // scheduled broadcast puts on air.
+  `CREATE TABLE IF NOT EXISTS room_logos (
+     room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+     png BLOB NOT NULL,
+     corner TEXT NOT NULL CHECK (corner IN ('top-left', 'top-right', 'bottom-left', 'bottom-right')),
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 export function openDb(file: string): Db {

@@ -49,5 +49,7 @@ export class RoomsRepo {
 
   delete(id: string): void {
     this.db.prepare('UPDATE rooms SET deleted_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+    // The row stays (history points at it); what the room kept for its broadcasts goes.
+    this.db.prepare('DELETE FROM room_logos WHERE room_id = ?').run(id);
   }
 }

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BroadcastRecord, ErrorReply, IdParams, LOGO_MAX_BYTES, RoomBroadcastReply } from '@onair/shared';
+import { BroadcastRecord, ErrorReply, IdParams, LOGO_MAX_BYTES, LogoCornerBody, LogoUploadQuery, RoomBroadcastReply, RoomLogoReply } from '@onair/shared';
 import { AppError } from '../errors.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -52,11 +52,37 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
     },
   };
 
-  /** The room's logo: a PNG (at most 512 kB) drawn in the corner set by updateBroadcast, on air at once when live. */
-  app.put('/api/rooms/:id/broadcast/logo', { ...logoRoute, bodyLimit: LOGO_MAX_BYTES * 4 }, async (req) => {
-    if (!Buffer.isBuffer(req.body)) throw new AppError('LOGO_INVALID', 'Send the logo as a PNG image (Content-Type: image/png).');
-    return { broadcast: await broadcasts.setLogo(req.params.id, req.body) };
+  /** The room's stored logo (for the webinar form and the Go live panel), or null. */
+  app.get('/api/rooms/:id/broadcast/logo', { ...logoRoute, schema: { ...logoRoute.schema, response: { 200: RoomLogoReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply } } }, async (req) => {
+    const logo = broadcasts.logos.find(req.params.id);
+    return {
+      logo: logo && {
+        corner: logo.corner,
+        bytes: logo.png.length,
+        updatedAt: logo.updatedAt,
+        dataUrl: `data:image/png;base64,${logo.png.toString('base64')}`,
+      },
+    };
   });
+
+  /**
+   * The room's logo: a PNG (at most 512 kB), kept for every later broadcast of the room (a webinar's
+   * scheduled one included) and on air at once when live; `?corner=` places it (default: where the
+   * room's logo was, top right at first).
+   */
+  app.put(
+    '/api/rooms/:id/broadcast/logo',
+    { ...logoRoute, bodyLimit: LOGO_MAX_BYTES * 4, schema: { ...logoRoute.schema, querystring: LogoUploadQuery } },
+    async (req) => {
+      if (!Buffer.isBuffer(req.body)) throw new AppError('LOGO_INVALID', 'Send the logo as a PNG image (Content-Type: image/png).');
+      return { broadcast: await broadcasts.setLogo(req.params.id, req.body, req.query.corner) };
+    },
+  );
+
+  /** Moves the room's logo to another corner (on air at once when live). */
+  app.patch('/api/rooms/:id/broadcast/logo', { ...logoRoute, schema: { ...logoRoute.schema, body: LogoCornerBody } }, async (req) => ({
+    broadcast: broadcasts.setLogoCorner(req.params.id, req.body.corner),
+  }));
 
   /** Takes the room's logo off air and forgets it. */
   app.delete('/api/rooms/:id/broadcast/logo', logoRoute, async (req) => ({ broadcast: await broadcasts.removeLogo(req.params.id) }));

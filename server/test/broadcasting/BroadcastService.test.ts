@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePng } from '../compositor/pngFixture.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
 import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
@@ -49,6 +53,28 @@ describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
     const again = await client.request('stopBroadcast');
     assert.equal(again.kind === 'error' && again.error.code, 'NOT_LIVE');
     client.close();
+  });
+
+  it("the room's stored logo goes on air in its stored corner at Go live (what a webinar's scheduled start relies on)", async () => {
+    const { client, roomId } = await hostClient();
+    const dir = mkdtempSync(join(tmpdir(), 'onair-logo-live-'));
+    try {
+      const up = await server.app.inject({
+        method: 'PUT', url: `/api/rooms/${roomId}/broadcast/logo?corner=bottom-left`,
+        headers: { ...auth(server.adminToken), 'content-type': 'image/png' }, payload: makePng(dir, 'red@0.8', '100x50'),
+      });
+      assert.equal(up.statusCode, 200, up.body);
+      const started = await client.ok('startBroadcast', { destinationIds: [destinationId] });
+      assert.equal(started.broadcast.logo?.corner, 'bottom-left');
+      // Moving it while live moves it on air and for the room's next broadcasts.
+      const moved = await server.app.inject({ method: 'PATCH', url: `/api/rooms/${roomId}/broadcast/logo`, headers: auth(server.adminToken), payload: { corner: 'top-left' } });
+      assert.equal(moved.json().broadcast.logo.corner, 'top-left');
+      await client.ok('stopBroadcast');
+      assert.equal(server.app.broadcasts.logos.find(roomId)?.corner, 'top-left');
+    } finally {
+      client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unknown destination is refused with DESTINATION_NOT_FOUND and nothing starts', async () => {
