@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import type { Resolution } from '@onair/shared';
-import { Broadcast, type BroadcastParticipant } from '../server/src/composer/Broadcast.js';
+import { Broadcast, type BroadcastParticipant } from '../server/src/broadcast/Broadcast.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { startRtmpServer } from '../e2e/fixtures/rtmpServer.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';

@@ -3,8 +3,8 @@ import type { Resolution } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
-import { encoderArgs, OUTPUT_FPS } from '../composer/ffmpegArgs.js';
-import { FlvParser, TAG_VIDEO, type FlvTag } from '../composer/flv.js';
+import { encoderArgs, OUTPUT_FPS } from './profile.js';
+import { FlvParser, TAG_VIDEO, type FlvTag } from '../flv/flv.js';
 import { CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 
 export type EncoderEvents = {

@@ -5,8 +5,8 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
-import { isUdpPortBound, releasePortPair, reservePortPair } from '../composer/ports.js';
-import { buildSdp } from '../composer/sdp.js';
+import { isUdpPortBound, releasePortPair, reservePortPair } from '../media/ports.js';
+import { buildSdp } from '../media/sdp.js';
 import { CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { allocPicture, pictureBytes, type Picture } from './picture.js';
 

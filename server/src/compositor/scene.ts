@@ -1,5 +1,5 @@
 import type { BroadcastLayout } from '@onair/shared';
-import { effectiveLayout, layoutRects, MAX_TILES, type FrameSize } from '../composer/layout.js';
+import { effectiveLayout, layoutRects, MAX_TILES, type FrameSize } from './layout.js';
 import type { LogoCorner } from '@onair/shared';
 import type { Overlay, Rect } from './picture.js';
 

@@ -3,7 +3,7 @@ import { registerSecret, type Logger } from '../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
 import { systemClock, type Clock, type Timer } from '../media/clock.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
-import type { FlvSink } from '../composer/FlvRelay.js';
+import type { FlvSink } from '../flv/FlvRelay.js';
 import { classifyFfmpegFailure, type FailureKind } from './errors.js';
 import type { Pusher, PusherFactory, PusherProgress } from './Pusher.js';
 import { buildPublishUrl, hostOf, maskedUrl } from './url.js';

@@ -4,9 +4,9 @@
  * applies, checked against those measurements rather than against the encoder's settings.
  */
 import { PLATFORM_INGEST, type Platform, type PreflightRule, type Resolution } from '@onair/shared';
-import { isAacSequenceHeader, isAvcSequenceHeader, isVideoKeyframe, TAG_AUDIO, TAG_VIDEO, type FlvTag } from '../composer/flv.js';
-import { FRAME_SIZES } from '../composer/layout.js';
-import { KEYFRAME_SECONDS, OUTPUT_FPS } from '../composer/ffmpegArgs.js';
+import { isAacSequenceHeader, isAvcSequenceHeader, isVideoKeyframe, TAG_AUDIO, TAG_VIDEO, type FlvTag } from '../flv/flv.js';
+import { FRAME_SIZES } from '../compositor/layout.js';
+import { KEYFRAME_SECONDS, OUTPUT_FPS } from '../compositor/profile.js';
 
 export interface AvcConfig {
   profileIdc: number;

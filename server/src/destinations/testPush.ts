@@ -1,6 +1,6 @@
 import type { Resolution } from '@onair/shared';
-import { encoderArgs, OUTPUT_FPS } from '../composer/ffmpegArgs.js';
-import { FRAME_SIZES } from '../composer/layout.js';
+import { encoderArgs, OUTPUT_FPS } from '../compositor/profile.js';
+import { FRAME_SIZES } from '../compositor/layout.js';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import type { DescribedFailure } from './errors.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { BroadcastService } from '../broadcasting/BroadcastService.js';
+import { BroadcastService } from '../broadcast/BroadcastService.js';
 import type { Config } from '../config.js';
 import { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';

@@ -3,7 +3,7 @@ import { ErrorReply, IdParams, RecordingLink, type User } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createReadStream, statSync, type Stats } from 'node:fs';
-import type { StoredRecording } from '../broadcasting/Recordings.js';
+import type { StoredRecording } from '../broadcast/Recordings.js';
 import { ifRangeMatches, parseByteRange } from '../edge/byteRange.js';
 import { AppError } from '../errors.js';
 import { signedIn } from '../plugins/auth.js';

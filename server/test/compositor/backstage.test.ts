@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { types as ms } from 'mediasoup';
 import type { OnAirState } from '@onair/shared';
-import { onAirParticipants } from '../../src/broadcasting/BroadcastService.js';
+import { onAirParticipants } from '../../src/broadcast/BroadcastService.js';
 import { buildScene, type SceneParticipant } from '../../src/compositor/scene.js';
 import { Peer } from '../../src/sfu/Peer.js';
 

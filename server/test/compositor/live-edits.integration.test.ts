@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
-import { FlvRelay } from '../../src/composer/FlvRelay.js';
+import { FlvRelay } from '../../src/flv/FlvRelay.js';
 import { decodeLogo } from '../../src/compositor/logo.js';
 import { Program } from '../../src/compositor/Program.js';
 import { logoBox, type SceneInput } from '../../src/compositor/scene.js';

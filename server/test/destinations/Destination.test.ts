@@ -10,7 +10,7 @@ import {
   type Clock,
   type Timer,
 } from '../../src/destinations/Destination.js';
-import type { FlvSink } from '../../src/composer/FlvRelay.js';
+import type { FlvSink } from '../../src/flv/FlvRelay.js';
 import type { Pusher, PusherHandlers } from '../../src/destinations/Pusher.js';
 
 const logger = pino({ level: 'silent' });

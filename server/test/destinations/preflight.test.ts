@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Platform, Resolution } from '@onair/shared';
 import { parseAacSequenceHeader, parseAvcSequenceHeader, parseSps, preflightRules, StreamInspector, type StreamMeasurements } from '../../src/destinations/preflight.js';
 import { SendMeter } from '../../src/destinations/rtmp/SendMeter.js';
-import { TAG_AUDIO, TAG_VIDEO } from '../../src/composer/flv.js';
+import { TAG_AUDIO, TAG_VIDEO } from '../../src/flv/flv.js';
 
 describe('H.264 SPS (from x264 streams made with ffmpeg)', () => {
   const cases: Array<[string, string, string, number, number, number]> = [

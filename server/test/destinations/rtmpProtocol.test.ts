@@ -23,7 +23,7 @@ import {
   type RtmpMessage,
 } from '../../src/destinations/rtmp/chunks.js';
 import { RtmpPublisher } from '../../src/destinations/rtmp/RtmpPublisher.js';
-import { flvHeader, serializeTag, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '../../src/composer/flv.js';
+import { flvHeader, serializeTag, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '../../src/flv/flv.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -8,7 +8,7 @@ import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { redact, type Logger } from '../../logger.js';
 import { TypedEmitter } from '../../media/TypedEmitter.js';
-import { FlvParser, isAacSequenceHeader, isAvcEndOfSequence, isAvcSequenceHeader, isVideoKeyframe, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO, type FlvTag } from '../../composer/flv.js';
+import { FlvParser, isAacSequenceHeader, isAvcEndOfSequence, isAvcSequenceHeader, isVideoKeyframe, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO, type FlvTag } from '../../flv/flv.js';
 import { describeConnectionError, type DescribedFailure } from '../errors.js';
 import { parsePublishUrl, type RtmpEndpoint } from '../url.js';
 import { SendMeter } from './SendMeter.js';

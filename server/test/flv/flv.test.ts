@@ -11,8 +11,8 @@ import {
   TAG_SCRIPT,
   TAG_VIDEO,
   type FlvTag,
-} from '../../src/composer/flv.js';
-import { FlvRelay, type FlvSink } from '../../src/composer/FlvRelay.js';
+} from '../../src/flv/flv.js';
+import { FlvRelay, type FlvSink } from '../../src/flv/FlvRelay.js';
 
 const avcHeader = (marker = 1): FlvTag => ({ type: TAG_VIDEO, timestamp: 0, data: Buffer.from([0x17, 0, 0, 0, 0, marker]) });
 const aacHeader = (): FlvTag => ({ type: TAG_AUDIO, timestamp: 0, data: Buffer.from([0xaf, 0, 0x11, 0x90]) });

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../logger.js';
-import type { FlvSink } from './FlvRelay.js';
+import type { FlvSink } from '../flv/FlvRelay.js';
 
 /** Data waiting for the disk beyond this is dropped rather than held in memory. */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;

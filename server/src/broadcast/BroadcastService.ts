@@ -3,14 +3,14 @@ import type { DestinationState, DestinationTestReply, Resolution } from '@onair/
 import { LOGO_MAX_BYTES, type LogoCorner } from '@onair/shared';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broadcast, type BroadcastParticipant } from '../composer/Broadcast.js';
+import { Broadcast, type BroadcastParticipant } from './Broadcast.js';
 import type { Config } from '../config.js';
 import { preflightRules } from '../destinations/preflight.js';
 import { TEST_SECONDS, testPush } from '../destinations/testPush.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { decodeLogo, hasPngSignature, LogoDecodeError } from '../compositor/logo.js';
 import { logoBox } from '../compositor/scene.js';
-import { FRAME_SIZES } from '../composer/layout.js';
+import { FRAME_SIZES } from '../compositor/layout.js';
 import { AppError } from '../errors.js';
 import type { ServerEvents } from '../events/ServerEvents.js';
 import type { Logger } from '../logger.js';

@@ -1,22 +1,15 @@
+/**
+ * The plain ffmpeg baseline the compositor benchmark measures against: every input decoded in
+ * full, scaled into its tile, xstack, the same x264 settings (this was OnAir's restart-and-splice
+ * composer before the persistent Program). Benchmarks only: nothing in server/ runs it.
+ */
 import type { Resolution } from '@onair/shared';
 import { join } from 'node:path';
+import { encoderArgs, OUTPUT_FPS } from '../../server/src/compositor/profile.js';
+import { DEFAULT_FONT_FILE } from '../../server/src/compositor/Stills.js';
+
+export { DEFAULT_FONT_FILE };
 import type { Composition, Tile } from './plan.js';
-
-/** Font drawn on tiles; drawtext is left out when it is missing. */
-export const DEFAULT_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
-
-export const OUTPUT_FPS = 30;
-/** Keyframe every 2 s, as YouTube, Facebook and Twitch ask. */
-export const KEYFRAME_SECONDS = 2;
-
-/** Video bitrate (kb/s) per resolution; the buffer is twice that (CBR-ish). */
-/**
- * Video bitrate per output. 720p at 4000 kb/s sits inside every platform's published range for
- * 720p30 (YouTube 3000–8000, Facebook 1500–4000, Twitch 3000–6000; shared/src/presets.ts), so
- * the preflight passes for all of them (4500 failed Facebook's).
- */
-export const VIDEO_KBPS: Record<Resolution, number> = { '720p': 4000, '1080p': 6000 };
-export const AUDIO_KBPS = 128;
 
 const TILE_BACKGROUND = '0x1f2937';
 const SLATE_BACKGROUND = '0x111827';
@@ -122,23 +115,6 @@ export function buildFilterGraph(c: Composition, options: FilterGraphOptions): F
     chains.push(`${inputs}amix=inputs=${c.audio.length}:normalize=0:dropout_transition=0,${audioFormat}[aout]`);
   }
   return { graph: chains.join(';'), texts };
-}
-
-/** Encoder settings: H.264 high@4.1 CBR-ish with a 2 s GOP, AAC-LC 48 kHz stereo 128k. */
-export function encoderArgs(resolution: Resolution): string[] {
-  const kbps = VIDEO_KBPS[resolution];
-  const gop = OUTPUT_FPS * KEYFRAME_SECONDS;
-  return [
-    // veryfast with diamond motion search: measured on a camera-like 2x2 720p program at 4.5 Mb/s,
-    // 5–12 % less CPU than plain veryfast at the same PSNR (42.58 vs 42.56 dB); superfast or subme=1
-    // were cheaper still but lost 0.6–0.8 dB.
-    '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'me=dia', '-tune', 'zerolatency',
-    '-profile:v', 'high', '-level:v', '4.1', '-pix_fmt', 'yuv420p',
-    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`,
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`,
-    '-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', `${AUDIO_KBPS}k`, '-ar', '48000', '-ac', '2',
-  ];
 }
 
 export interface ComposerArgsOptions {

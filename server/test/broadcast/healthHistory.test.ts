@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HEALTH_MAX_SAMPLES, type BroadcastStatus, type DestinationStatus } from '@onair/shared';
-import { HealthHistory } from '../../src/broadcasting/HealthHistory.js';
+import { HealthHistory } from '../../src/broadcast/HealthHistory.js';
 
 const START = Date.parse('2026-04-01T10:00:00Z');
 

@@ -1,5 +1,5 @@
 import type { BroadcastLayout, Resolution } from '@onair/shared';
-import { effectiveLayout, FRAME_SIZES, layoutRects, MAX_TILES, type FrameSize, type Rect } from './layout.js';
+import { effectiveLayout, FRAME_SIZES, layoutRects, MAX_TILES, type FrameSize, type Rect } from '../../server/src/compositor/layout.js';
 
 /** A participant as the composer sees it: the ids of producers that are currently sending. */
 export interface PlanParticipant {

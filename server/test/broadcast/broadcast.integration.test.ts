@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import type { BroadcastStatus, DestinationStatus } from '@onair/shared';
-import { Broadcast } from '../../src/composer/Broadcast.js';
+import { Broadcast } from '../../src/broadcast/Broadcast.js';
 import { rtmpPusherFactory } from '../../src/destinations/Pusher.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';

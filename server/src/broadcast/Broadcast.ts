@@ -7,12 +7,12 @@ import type { Clock } from '../media/clock.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { Program, type ProgramStats } from '../compositor/Program.js';
-import { FRAME_SIZES } from './layout.js';
+import { FRAME_SIZES } from '../compositor/layout.js';
 import { decodeLogo } from '../compositor/logo.js';
 import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
 import { newContentKey } from '../compositor/Stills.js';
-import { TAG_VIDEO } from './flv.js';
-import { FlvRelay, type FlvRelayStats, type SwitchInfo } from './FlvRelay.js';
+import { TAG_VIDEO } from '../flv/flv.js';
+import { FlvRelay, type FlvRelayStats, type SwitchInfo } from '../flv/FlvRelay.js';
 import { Recording } from './Recording.js';
 
 export type { ResolvedDestination };

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Resolution } from '@onair/shared';
-import type { Logger } from '../logger.js';
-import { FfmpegProcess } from '../media/FfmpegProcess.js';
-import { TypedEmitter } from '../media/TypedEmitter.js';
-import { buildComposerArgs, buildFilterGraph, DEFAULT_FONT_FILE } from './ffmpegArgs.js';
-import { FlvParser, TAG_VIDEO, type FlvTag } from './flv.js';
+import type { Logger } from '../../server/src/logger.js';
+import { FfmpegProcess } from '../../server/src/media/FfmpegProcess.js';
+import { TypedEmitter } from '../../server/src/media/TypedEmitter.js';
+import { buildComposerArgs, buildFilterGraph, DEFAULT_FONT_FILE } from './xstackArgs.js';
+import { FlvParser, TAG_VIDEO, type FlvTag } from '../../server/src/flv/flv.js';
 import type { Composition } from './plan.js';
-import { isUdpPortBound, releasePortPair, reservePortPair } from './ports.js';
-import { buildSdp, type SdpMedia } from './sdp.js';
+import { isUdpPortBound, releasePortPair, reservePortPair } from '../../server/src/media/ports.js';
+import { buildSdp, type SdpMedia } from '../../server/src/media/sdp.js';
 
 export type ComposerEvents = {
   /** One FLV tag of the composed output. */
