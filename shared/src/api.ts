@@ -3,7 +3,7 @@
  * (validated with Ajv and published at /docs); the client uses the static types.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { BroadcastLayout, BroadcastStatus, LogoCorner, Platform, Resolution } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, LogoCorner, Platform, ProgramKind, Resolution } from './broadcast.js';
 import { Role } from './protocol.js';
 
 export const ErrorReply = Type.Object({
@@ -106,6 +106,8 @@ export const Destination = Type.Object({
   streamKeyMasked: Type.String(),
   /** rtmps:// only: publish even if the server's TLS certificate fails verification (private servers). */
   allowUntrustedCertificate: Type.Boolean(),
+  /** The program it takes: the 16:9 one, or the vertical 9:16 one. */
+  program: ProgramKind,
   createdAt: IsoTime,
 });
 export type Destination = Static<typeof Destination>;
@@ -118,6 +120,8 @@ export const CreateDestinationBody = Type.Object(
     streamKey: Type.String({ minLength: 1, maxLength: 512 }),
     /** Default false: an rtmps:// server must show a certificate trusted by this server. */
     allowUntrustedCertificate: Type.Optional(Type.Boolean()),
+    /** Default 'landscape' (16:9). */
+    program: Type.Optional(ProgramKind),
   },
   { additionalProperties: false },
 );
@@ -226,6 +230,8 @@ export const DestinationOutcome = Type.Object({
   averageBitrateKbps: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   /** Why it stopped when neither a host nor the schedule stopped it, e.g. "The server shut down." */
   stopReason: Type.Optional(Type.String()),
+  /** The program it took (absent for broadcasts older than this field: landscape). */
+  program: Type.Optional(ProgramKind),
 });
 export type DestinationOutcome = Static<typeof DestinationOutcome>;
 
@@ -255,6 +261,8 @@ export const Recording = Type.Object({
   durationSeconds: Type.Union([Type.Number(), Type.Null()]),
   /** Why the remux failed, in plain words; null otherwise. */
   error: Type.Union([Type.String(), Type.Null()]),
+  /** The program recorded. */
+  program: ProgramKind,
   createdAt: IsoTime,
 });
 export type Recording = Static<typeof Recording>;

@@ -12,6 +12,19 @@ export type BroadcastLayout = Static<typeof BroadcastLayout>;
 export const Resolution = Type.Union([Type.Literal('720p'), Type.Literal('1080p')]);
 export type Resolution = Static<typeof Resolution>;
 
+/** Which program a destination or recording takes: the 16:9 one, or the 9:16 one composed from the same scene. */
+export const ProgramKind = Type.Union([Type.Literal('landscape'), Type.Literal('vertical')]);
+export type ProgramKind = Static<typeof ProgramKind>;
+
+/**
+ * Layouts of the vertical (9:16) program: 'split' the speaker on top and the screen share (or the
+ * next person) below, 'stack' everyone stacked (two columns from four people), 'single' the
+ * featured speaker alone; 'auto' is split while someone shares a screen, else single for one
+ * person and stack for more.
+ */
+export const VerticalLayout = Type.Union([Type.Literal('auto'), Type.Literal('split'), Type.Literal('stack'), Type.Literal('single')]);
+export type VerticalLayout = Static<typeof VerticalLayout>;
+
 /** The corner of the program a logo sits in. */
 export const LogoCorner = Type.Union([
   Type.Literal('top-left'),
@@ -67,6 +80,8 @@ export const DestinationStatus = Type.Object({
   lastError: Nullable(Type.String()),
   /** ISO time the destination last went live, null if it never has. */
   liveSince: Nullable(Type.String()),
+  /** The program it takes. */
+  program: ProgramKind,
 });
 export type DestinationStatus = Static<typeof DestinationStatus>;
 
@@ -131,6 +146,8 @@ export const BroadcastStatus = Type.Object({
   /** ISO time the stage became empty (the slate went on air), null while someone is on stage. */
   idleSince: Nullable(Type.String()),
   recording: Type.Boolean(),
+  /** The vertical (9:16) program's layout and size; it is encoded only while a destination takes it (`encoding`). */
+  vertical: Type.Object({ layout: VerticalLayout, resolution: Resolution, encoding: Type.Boolean() }),
   composer: Type.Object({
     /** Composer restarts caused by a crash (not by membership changes). */
     crashes: Type.Integer(),

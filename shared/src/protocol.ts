@@ -10,7 +10,7 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import type { DtlsParameters, IceCandidate, IceParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { ErrorBody } from './errors.js';
-import { BroadcastLayout, BroadcastStatus, IdleTimeoutMinutes, LogoCorner, Resolution, SLATE_TEXT_MAX } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, IdleTimeoutMinutes, LogoCorner, Resolution, SLATE_TEXT_MAX, VerticalLayout } from './broadcast.js';
 
 /** Largest text frame the server accepts; larger ones get MESSAGE_TOO_LARGE. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
@@ -193,6 +193,9 @@ export const StartBroadcastRequest = request(
     destinationIds: Type.Array(Id, { minItems: 1, maxItems: 8, uniqueItems: true }),
     layout: Type.Optional(BroadcastLayout),
     resolution: Type.Optional(Resolution),
+    /** The vertical program (for destinations that take it): its layout (default 'auto') and size ('720p' 720x1280, default; '1080p' 1080x1920). */
+    verticalLayout: Type.Optional(VerticalLayout),
+    verticalResolution: Type.Optional(Resolution),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
     slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
@@ -205,6 +208,7 @@ export const UpdateBroadcastRequest = request(
   'updateBroadcast',
   {
     layout: Type.Optional(BroadcastLayout),
+    verticalLayout: Type.Optional(VerticalLayout),
     title: Type.Optional(Type.String({ maxLength: 120 })),
     lowerThird: Type.Optional(Type.String({ maxLength: 120 })),
     /** The slate's text (shown while nobody is on stage); the next frame shows it. */

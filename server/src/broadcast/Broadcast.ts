@@ -1,5 +1,5 @@
 import type { types as ms } from 'mediasoup';
-import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type Resolution } from '@onair/shared';
+import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type ProgramKind, type Resolution, type VerticalLayout } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
@@ -7,6 +7,7 @@ import type { Clock } from '../media/clock.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { buildPublishUrl } from '../destinations/url.js';
 import { Program, type ProgramStats } from '../compositor/Program.js';
+import type { ProgramOutput } from '../compositor/ProgramOutput.js';
 import { FRAME_SIZES } from '../compositor/layout.js';
 import { decodeLogo } from '../compositor/logo.js';
 import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
@@ -37,6 +38,9 @@ export interface BroadcastOptions {
   layout?: BroadcastLayout;
   /** Default '720p'. */
   resolution?: Resolution;
+  /** The vertical program, encoded while a destination takes it: layout (default 'auto') and size ('720p' 720x1280, default). */
+  verticalLayout?: VerticalLayout;
+  verticalResolution?: Resolution;
   title?: string | null;
   lowerThird?: string | null;
   /** Shown until someone is on stage. Default 'Starting soon'. */
@@ -106,12 +110,16 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #options: BroadcastOptions;
   readonly #logger: Logger;
   readonly #relay = new FlvRelay();
+  /** The vertical program's FLV, to the destinations that take it. */
+  readonly #verticalRelay = new FlvRelay();
   readonly #destinations = new Map<string, Destination>();
   readonly #createPusher: PusherFactory;
   readonly #recording: Recording | null;
   readonly #startedAt = new Date();
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
+  readonly #verticalResolution: Resolution;
+  #verticalLayout: VerticalLayout;
   #slateText: string;
   #breakText: string;
   #logo: SceneLogo | null = null;
@@ -147,6 +155,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#logger = options.logger;
     this.#layout = options.layout ?? 'auto';
     this.#resolution = options.resolution ?? '720p';
+    this.#verticalResolution = options.verticalResolution ?? '720p';
+    this.#verticalLayout = options.verticalLayout ?? 'auto';
     this.#title = options.title ?? null;
     this.#lowerThird = options.lowerThird ?? null;
     this.#slateText = options.slateText ?? 'Starting soon';
@@ -195,6 +205,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   /** Changes layout, title, lower third, slate text or the logo's corner while live (the next output frame shows it). */
   update(changes: {
     layout?: BroadcastLayout;
+    verticalLayout?: VerticalLayout;
     title?: string | null;
     lowerThird?: string | null;
     slateText?: string;
@@ -208,6 +219,10 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       if (this.#idleSince) this.#armIdle();
     }
     if (changes.layout !== undefined) this.#layout = changes.layout;
+    if (changes.verticalLayout !== undefined) {
+      this.#verticalLayout = changes.verticalLayout;
+      if (this.#program?.vertical) this.#program.setVertical(this.#verticalOptions());
+    }
     if (changes.title !== undefined) this.#title = changes.title;
     if (changes.lowerThird !== undefined) this.#lowerThird = changes.lowerThird;
     if (changes.slateText !== undefined) {
@@ -253,6 +268,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (!destination) return;
     this.#destinations.delete(id);
     void destination.stop();
+    this.#syncVertical();
     this.#emitStatus();
   }
 
@@ -271,6 +287,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       idleTimeoutMinutes: this.#idleTimeoutMinutes,
       idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
+      vertical: { layout: this.#verticalLayout, resolution: this.#verticalResolution, encoding: this.#program?.vertical != null },
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
     };
@@ -326,18 +343,52 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   #addDestination(d: ResolvedDestination): void {
     this.#destinations.get(d.id)?.stop().catch(() => undefined);
+    const relay = this.#relayFor(d.program ?? 'landscape');
     const destination = new Destination({
       destination: d,
       createPusher: this.#createPusher,
-      attach: (sink) => this.#relay.addSink(sink),
-      detach: (sinkId) => this.#relay.removeSink(sinkId),
+      attach: (sink) => relay.addSink(sink),
+      detach: (sinkId) => relay.removeSink(sinkId),
       logger: this.#logger.child({ destination: d.id }),
       ...(this.#options.destinationClock ? { clock: this.#options.destinationClock } : {}),
       ...(this.#options.destinationRetry ? { retry: this.#options.destinationRetry } : {}),
     });
     destination.on('status', () => this.#emitStatus());
     this.#destinations.set(d.id, destination);
+    this.#syncVertical();
     destination.start();
+  }
+
+  #relayFor(program: ProgramKind): FlvRelay {
+    return program === 'vertical' ? this.#verticalRelay : this.#relay;
+  }
+
+  #verticalOptions(): { layout: VerticalLayout; resolution: Resolution } {
+    return { layout: this.#verticalLayout, resolution: this.#verticalResolution };
+  }
+
+  /** The vertical program runs exactly while a destination takes it. */
+  #syncVertical(): void {
+    const program = this.#program;
+    if (!program || this.#closed) return;
+    const wanted = [...this.#destinations.values()].some((d) => d.program === 'vertical');
+    if (wanted && !program.vertical) program.setVertical(this.#verticalOptions());
+    else if (!wanted && program.vertical) program.setVertical(null);
+  }
+
+  /** Feeds the vertical output's encoders to the vertical relay. */
+  #attachVertical(output: ProgramOutput): void {
+    const first = output.encoderId;
+    if (first) this.#verticalRelay.expect(first);
+    output.on('encoder', (encoderId) => this.#verticalRelay.expect(encoderId));
+    output.on('tag', (encoderId, tag) => this.#verticalRelay.push(encoderId, tag));
+    output.on('encodercrash', (error) => {
+      if (this.#closed) return;
+      this.#crashes += 1;
+      this.#composerError = `The vertical program's encoder stopped (${error.message.slice(0, 200)}); restarting it.`;
+      this.#logger.warn({ err: error }, 'vertical encoder crashed; restarting');
+      this.#emitStatus();
+    });
   }
 
   /** What the program should show now: the participants' producers, the settings, the featured speaker. */
@@ -446,6 +497,9 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     );
     this.#program = program;
     program.on('encoder', (encoderId) => this.#relay.expect(encoderId));
+    program.on('vertical', (output) => {
+      if (output) this.#attachVertical(output);
+    });
     const first = program.stats().encoderId;
     if (first) this.#relay.expect(first);
     program.on('tag', (encoderId, tag) => {
@@ -494,6 +548,10 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       this.#program.restartEncoder(new Error('no output for 6 s'));
       return;
     }
+    const verticalLast = this.#verticalRelay.stats().lastForwardAt;
+    if (this.#program?.vertical && verticalLast !== null && now - verticalLast > ENCODER_STALL_MS) {
+      this.#program.vertical.restartEncoder(new Error('no output for 6 s'));
+    }
     if (this.#state === 'live') this.#emitStatus();
   }
 
@@ -512,5 +570,6 @@ function emptyProgramStats(): ProgramStats {
   return {
     frames: 0, repeatedFrames: 0, droppedFrames: 0, maxBurst: 0, driftMs: 0, encoderStarts: 0, encoderCrashes: 0,
     encoderPid: null, encoderId: null, encoderStartupMs: null, decoders: [], decoderRestarts: 0, sceneVersion: 0, slate: null, drawMsPerFrame: 0,
+    vertical: null,
   };
 }

@@ -1,5 +1,5 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
-import type { DestinationState, DestinationTestReply, Resolution } from '@onair/shared';
+import type { DestinationState, DestinationTestReply, ProgramKind, Resolution } from '@onair/shared';
 import { LOGO_MAX_BYTES, type LogoCorner } from '@onair/shared';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +67,7 @@ interface Outcome {
   destinationId: string;
   name: string;
   maskedUrl: string;
+  program: ProgramKind;
   outcome: string;
   liveSeconds: number;
   retries: number;
@@ -147,6 +148,8 @@ export class BroadcastService implements BroadcastControl {
       destinations,
       layout: data.layout ?? 'auto',
       resolution: data.resolution ?? '720p',
+      ...(data.verticalLayout ? { verticalLayout: data.verticalLayout } : {}),
+      ...(data.verticalResolution ? { verticalResolution: data.verticalResolution } : {}),
       title: data.title ?? null,
       lowerThird: data.lowerThird ?? null,
       ...(data.slateText ? { slateText: data.slateText } : {}),
@@ -312,7 +315,7 @@ export class BroadcastService implements BroadcastControl {
     let o = entry.outcomes.get(d.destinationId);
     const previous: DestinationState | null = o ? (o.outcome as DestinationState) : null;
     if (!o) {
-      o = { destinationId: d.destinationId, name: d.name, maskedUrl: d.maskedUrl, outcome: d.state, liveSeconds: 0, retries: 0, errors: [], liveSinceMs: null };
+      o = { destinationId: d.destinationId, name: d.name, maskedUrl: d.maskedUrl, program: d.program, outcome: d.state, liveSeconds: 0, retries: 0, errors: [], liveSinceMs: null };
       if (entry.untrusted.has(d.destinationId)) o.untrustedCertificate = true;
       entry.outcomes.set(d.destinationId, o);
     }

@@ -1,4 +1,4 @@
-import type { Recording, RecordingState } from '@onair/shared';
+import type { ProgramKind, Recording, RecordingState } from '@onair/shared';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AppError } from '../errors.js';
@@ -30,6 +30,7 @@ interface RecordingRow {
   bytes: number;
   duration_seconds: number | null;
   error: string | null;
+  program: string;
   created_at: string;
 }
 
@@ -62,11 +63,11 @@ export class Recordings extends TypedEmitter<RecordingsEvents> {
   }
 
   /** A broadcast started recording into `flvPath`; returns the recording's id. */
-  begin(broadcastId: string, roomId: string, flvPath: string): string {
+  begin(broadcastId: string, roomId: string, flvPath: string, program: ProgramKind = 'landscape'): string {
     const id = newId('rec');
     this.#db
-      .prepare('INSERT INTO recordings (id, broadcast_id, room_id, file, format, state, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)')
-      .run(id, broadcastId, roomId, flvPath, 'flv', 'recording', new Date().toISOString());
+      .prepare('INSERT INTO recordings (id, broadcast_id, room_id, file, format, state, bytes, program, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)')
+      .run(id, broadcastId, roomId, flvPath, 'flv', 'recording', program, new Date().toISOString());
     return id;
   }
 
@@ -241,6 +242,7 @@ function toRecording(row: RecordingRow): Recording {
     bytes: row.bytes,
     durationSeconds: row.duration_seconds,
     error: row.error,
+    program: row.program === 'vertical' ? 'vertical' : 'landscape',
     createdAt: row.created_at,
   };
 }

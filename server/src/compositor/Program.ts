@@ -1,5 +1,5 @@
 import type { types as ms } from 'mediasoup';
-import type { Resolution } from '@onair/shared';
+import type { ProgramKind, Resolution, VerticalLayout } from '@onair/shared';
 import type { Clock, Timer } from '../media/clock.js';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
@@ -7,11 +7,11 @@ import { FRAME_SIZES } from './layout.js';
 import { OUTPUT_FPS } from './profile.js';
 import type { FlvTag } from '../flv/flv.js';
 import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
-import { Encoder } from './Encoder.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
-import { allocPicture, blendOverlay, copyInto, fillRect, intersects, rgbToYuv, BLACK, type Picture } from './picture.js';
+import type { Picture } from './picture.js';
+import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
 import { RtpDecoder } from './RtpDecoder.js';
-import { buildScene, diffSources, sameScene, sourcesFor, type Scene, type SceneInput, type SourceWant } from './scene.js';
+import { buildScene, diffSources, sourcesFor, type Scene, type SceneInput, type SourceWant } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
 
 export type ProgramEvents = {
@@ -20,6 +20,8 @@ export type ProgramEvents = {
   tag: [string, FlvTag];
   /** The encoder ended; another is being started. */
   encodercrash: [Error];
+  /** The vertical output started (its encoder's events are its own) or stopped (null). */
+  vertical: [ProgramOutput | null];
 };
 
 export interface ProgramOptions {
@@ -67,38 +69,13 @@ export interface ProgramStats {
   slate: string | null;
   /** Time spent drawing and mixing, per output frame on average (ms). */
   drawMsPerFrame: number;
+  /** The vertical output while it runs, else null. */
+  vertical: OutputStats | null;
 }
 
-/** A source shows its name tile once it has sent no picture for this long. */
-export const STALL_MS = 1000;
-/** Output pictures in flight to the encoder before ticks repeat the last one. */
-const VIDEO_SLOTS = 8;
 /** Pictures a resized source's new decoder delivers before it replaces the old one. */
 const PROMOTE_AFTER_FRAMES = 3;
 const AUDIO_SLOTS = 16;
-/** The encoder this far behind (in pictures queued) means it cannot keep up: ticks are dropped, not queued. */
-const MAX_QUEUED_PICTURES = 30;
-const TILE_BG = '0x1f2937';
-const SLATE_BG = '0x111827';
-const TITLE_BG = '0x111827';
-const LOWER_THIRD_BG = '0x1d4ed8';
-
-interface VideoSlot {
-  picture: Picture;
-  pending: number;
-  done: () => void;
-  sceneVersion: number;
-  tileKeys: number[];
-  bandKeys: [number, number];
-  slateKey: number;
-}
-
-interface AudioSlot {
-  bytes: Buffer;
-  samples: Int16Array;
-  pending: boolean;
-  done: () => void;
-}
 
 /** One on-stage producer: its decoder, and during a resize the next decoder taking over. */
 class Source {
@@ -250,11 +227,28 @@ class Source {
   }
 }
 
+/** The vertical program's settings: its layout and size class ('720p' 720x1280, '1080p' 1080x1920). */
+export interface VerticalOptions {
+  layout: VerticalLayout;
+  resolution: Resolution;
+}
+
+/** The vertical program's frame for a size class: the 16:9 frame turned on its side. */
+export function verticalFrame(resolution: Resolution): { width: number; height: number } {
+  const { width, height } = FRAME_SIZES[resolution];
+  return { width: height, height: width };
+}
+
+/** Keys of the vertical program's decoders in the sources map (its tiles are not the 16:9 program's sizes). */
+const VERTICAL_KEY = 'v:';
+
 /**
  * The program of one broadcast, from Go live to Stop: one decoder per on-stage producer, a scene
  * drawn by this process on its own 30 fps clock (the newest picture of each source, name tiles,
  * bands, the slate) with the microphones mixed, and one encoder that never restarts for a change
- * in the room. A change of the scene shows on the next output frame.
+ * in the room. A change of the scene shows on the next output frame. The same sources and mix can
+ * feed a second, vertical (9:16) output with its own scene and encoder, started and stopped while
+ * the 16:9 program goes on untouched.
  */
 export class Program extends TypedEmitter<ProgramEvents> {
   readonly id: string;
@@ -264,25 +258,18 @@ export class Program extends TypedEmitter<ProgramEvents> {
   readonly #frameClock: FrameClock;
   readonly #mixer: AudioMixer;
   readonly #stills: Stills;
+  /** Decoders by key: the producer id for the 16:9 program's, prefixed for the vertical program's. */
   readonly #sources = new Map<string, Source>();
-  readonly #videoSlots: VideoSlot[];
+  /** Which sources-map key a want came from. */
+  readonly #wantKey = new WeakMap<SourceWant, string>();
   readonly #audioSlots: AudioSlot[];
   readonly #silentTick: Int16Array;
-  readonly #width: number;
-  readonly #height: number;
-  #scene: Scene;
-  #sceneVersion = 1;
+  readonly #landscape: ProgramOutput;
+  #vertical: ProgramOutput | null = null;
+  #verticalOptions: VerticalOptions | null = null;
+  #input: Omit<SceneInput, 'frame'> | null = null;
+  #producers = new Map<string, ms.Producer>();
   #wants = new Map<string, SourceWant>();
-  #encoder: Encoder | null = null;
-  #encoderSeq = 0;
-  #encoderStarts = 0;
-  #encoderCrashes = 0;
-  #encoderFailuresInARow = 0;
-  #encoderRetry: Timer | null = null;
-  #encoderEnded: ((error: Error) => void) | null = null;
-  #lastSlot: VideoSlot | null = null;
-  #repeated = 0;
-  #dropped = 0;
   #decoderRestarts = 0;
   #drawMs = 0;
   #closed = false;
@@ -294,39 +281,27 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#logger = options.logger;
     this.#clock = options.clock ?? monotonicClock;
     const frame = FRAME_SIZES[options.resolution];
-    this.#width = frame.width;
-    this.#height = frame.height;
     const samplesPerTick = SAMPLE_RATE / OUTPUT_FPS;
     this.#mixer = new AudioMixer({ samplesPerTick });
     this.#silentTick = new Int16Array(samplesPerTick * CHANNELS);
     this.#stills = new Stills({ ffmpegPath: options.ffmpegPath, logger: options.logger, ...(options.fontFile ? { fontFile: options.fontFile } : {}) });
-    this.#videoSlots = Array.from({ length: VIDEO_SLOTS }, () => {
-      const slot: VideoSlot = {
-        picture: allocPicture(frame.width, frame.height),
-        pending: 0,
-        done: () => {
-          slot.pending -= 1;
-        },
-        sceneVersion: 0,
-        tileKeys: [],
-        bandKeys: [-1, -1],
-        slateKey: -1,
-      };
-      return slot;
-    });
     this.#audioSlots = Array.from({ length: AUDIO_SLOTS }, () => {
       const bytes = Buffer.from(new ArrayBuffer(samplesPerTick * CHANNELS * 2));
       const slot: AudioSlot = {
         bytes,
         samples: new Int16Array(bytes.buffer, bytes.byteOffset, samplesPerTick * CHANNELS),
-        pending: false,
+        pending: 0,
         done: () => {
-          slot.pending = false;
+          slot.pending -= 1;
         },
       };
       return slot;
     });
-    this.#scene = buildScene({ participants: [], layout: 'auto', speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
+    const empty = buildScene({ participants: [], layout: 'auto', speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
+    this.#landscape = this.#output('landscape', options.id, frame, options.resolution, empty, options.codecArgs);
+    this.#landscape.on('encoder', (id) => this.emit('encoder', id));
+    this.#landscape.on('tag', (id, tag) => this.emit('tag', id, tag));
+    this.#landscape.on('encodercrash', (error) => this.emit('encodercrash', error));
     this.#frameClock = new FrameClock({ fps: OUTPUT_FPS, clock: this.#clock, onFrame: () => this.#onTick() });
   }
 
@@ -334,7 +309,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
   static create(options: ProgramOptions, initial: Omit<SceneInput, 'frame'>, producers: Map<string, ms.Producer>): Program {
     const program = new Program(options);
     program.setScene(initial, producers);
-    program.#startEncoder();
+    program.#landscape.start();
     program.#frameClock.start();
     return program;
   }
@@ -344,54 +319,108 @@ export class Program extends TypedEmitter<ProgramEvents> {
   }
 
   get scene(): Scene {
-    return this.#scene;
+    return this.#landscape.scene;
+  }
+
+  /** The 16:9 program. */
+  get landscape(): ProgramOutput {
+    return this.#landscape;
+  }
+
+  /** The vertical program while it runs, else null. */
+  get vertical(): ProgramOutput | null {
+    return this.#vertical;
   }
 
   /** The room or the settings changed: the next output frame shows the new scene; only decoders whose tile changed are touched. */
   setScene(input: Omit<SceneInput, 'frame'>, producers: Map<string, ms.Producer>): void {
     if (this.#closed) return;
-    const scene = buildScene({ ...input, frame: { width: this.#width, height: this.#height } });
-    const wants = sourcesFor(scene);
+    this.#input = input;
+    this.#producers = producers;
+    const landscape = buildScene({ ...input, frame: { width: this.#landscape.width, height: this.#landscape.height } });
+    const wants = sourcesFor(landscape);
+    let vertical: Scene | null = null;
+    const v = this.#vertical;
+    if (v && this.#verticalOptions) {
+      vertical = buildScene({ ...input, vertical: this.#verticalOptions.layout, frame: { width: v.width, height: v.height } });
+      for (const [id, want] of sourcesFor(vertical, { exactSize: true, audio: false })) {
+        wants.set(VERTICAL_KEY + id, want);
+        this.#wantKey.set(want, VERTICAL_KEY + id);
+      }
+    }
     const diff = diffSources(this.#wants, wants);
+    const keyOf = (want: SourceWant): string => this.#wantKey.get(want) ?? want.producerId;
     for (const id of diff.remove) {
       const source = this.#sources.get(id);
       this.#sources.delete(id);
       void source?.close();
     }
     for (const want of diff.add) {
+      const key = keyOf(want);
       const producer = producers.get(want.producerId);
       if (!producer || producer.closed) {
-        wants.delete(want.producerId);
+        wants.delete(key);
         continue;
       }
-      this.#sources.set(want.producerId, new Source(producer, want, this.#sourceContext()));
+      this.#sources.set(key, new Source(producer, want, this.#sourceContext(key.startsWith(VERTICAL_KEY) ? `${this.id}-v` : this.id)));
     }
-    for (const want of diff.resize) this.#sources.get(want.producerId)?.resize(want);
+    for (const want of diff.resize) this.#sources.get(keyOf(want))?.resize(want);
     this.#wants = wants;
-    if (!sameScene(scene, this.#scene)) {
-      this.#scene = scene;
-      this.#sceneVersion += 1;
+    this.#landscape.setScene(landscape);
+    if (v && vertical) v.setScene(vertical);
+  }
+
+  /**
+   * Starts the vertical output (its encoder and the decoders its tiles need) with these settings,
+   * changes its layout while it runs, or stops it (null). The 16:9 program is not touched.
+   */
+  setVertical(options: VerticalOptions | null): void {
+    if (this.#closed) return;
+    const current = this.#vertical;
+    if (options === null) {
+      this.#verticalOptions = null;
+      if (!current) return;
+      this.#vertical = null;
+      void current.close();
+      this.emit('vertical', null);
+    } else {
+      const frame = verticalFrame(options.resolution);
+      this.#verticalOptions = options;
+      if (current && (current.width !== frame.width || current.height !== frame.height)) {
+        this.#vertical = null;
+        void current.close();
+      }
+      if (!this.#vertical) {
+        const empty = buildScene({ participants: [], layout: 'auto', vertical: options.layout, speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
+        const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty);
+        this.#vertical = output;
+        this.emit('vertical', output);
+        output.start();
+      }
     }
+    if (this.#input) this.setScene(this.#input, this.#producers);
   }
 
   stats(): ProgramStats {
     const frames = this.#frameClock.frames;
+    const landscape = this.#landscape.stats();
     return {
       frames,
-      repeatedFrames: this.#repeated,
-      droppedFrames: this.#dropped,
+      repeatedFrames: landscape.repeatedFrames,
+      droppedFrames: landscape.droppedFrames,
       maxBurst: this.#frameClock.maxBurst,
       driftMs: Math.round(this.#frameClock.driftMs),
-      encoderStarts: this.#encoderStarts,
-      encoderCrashes: this.#encoderCrashes,
-      encoderPid: this.#encoder?.pid ?? null,
-      encoderId: this.#encoder?.id ?? null,
-      encoderStartupMs: this.#encoder?.firstVideoAt != null ? Math.round(this.#encoder.firstVideoAt - this.#encoder.startedAt) : null,
+      encoderStarts: landscape.encoderStarts,
+      encoderCrashes: landscape.encoderCrashes,
+      encoderPid: landscape.encoderPid,
+      encoderId: landscape.encoderId,
+      encoderStartupMs: landscape.encoderStartupMs,
       decoders: [...this.#sources.values()].map((s) => s.stats()),
       decoderRestarts: this.#decoderRestarts,
-      sceneVersion: this.#sceneVersion,
-      slate: this.#scene.slate,
+      sceneVersion: landscape.sceneVersion,
+      slate: this.#landscape.scene.slate,
       drawMsPerFrame: frames > 0 ? Math.round((this.#drawMs / frames) * 1000) / 1000 : 0,
+      vertical: this.#vertical?.stats() ?? null,
     };
   }
 
@@ -401,24 +430,43 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#logger.info(summary, 'program stopped');
     this.#closed = true;
     this.#frameClock.stop();
-    this.#encoderRetry?.cancel();
     this.removeAllListeners();
     const sources = [...this.#sources.values()];
     this.#sources.clear();
-    const encoder = this.#encoder;
-    this.#encoder = null;
-    await Promise.all([...sources.map((s) => s.close()), encoder?.close()]);
+    const outputs = [this.#landscape, this.#vertical];
+    this.#vertical = null;
+    await Promise.all([...sources.map((s) => s.close()), ...outputs.map((o) => o?.close())]);
     this.#stills.close();
   }
 
   /** Replaces a hung encoder (it produces nothing): handled as a crash. */
   restartEncoder(reason: Error): void {
-    this.#encoderEnded?.(reason);
+    this.#landscape.restartEncoder(reason);
   }
 
-  #sourceContext() {
+  #output(kind: ProgramKind, id: string, frame: { width: number; height: number }, resolution: Resolution, scene: Scene, codecArgs?: string[]): ProgramOutput {
+    const prefix = kind === 'vertical' ? VERTICAL_KEY : '';
+    return new ProgramOutput(
+      {
+        id,
+        kind,
+        width: frame.width,
+        height: frame.height,
+        resolution,
+        ffmpegPath: this.#options.ffmpegPath,
+        logger: this.#logger,
+        clock: this.#clock,
+        stills: this.#stills,
+        source: (producerId) => this.#sources.get(prefix + producerId),
+        ...(codecArgs ? { codecArgs } : {}),
+      },
+      scene,
+    );
+  }
+
+  #sourceContext(id: string) {
     return {
-      id: this.id,
+      id,
       router: this.#options.router,
       ffmpegPath: this.#options.ffmpegPath,
       logger: this.#logger,
@@ -430,145 +478,20 @@ export class Program extends TypedEmitter<ProgramEvents> {
     };
   }
 
-  #startEncoder(): void {
-    if (this.#closed) return;
-    this.#encoderSeq += 1;
-    this.#encoderStarts += 1;
-    const encoder = Encoder.start({
-      id: `${this.id}-e${this.#encoderSeq}`,
-      width: this.#width,
-      height: this.#height,
-      resolution: this.#options.resolution,
-      ffmpegPath: this.#options.ffmpegPath,
-      logger: this.#logger,
-      ...(this.#options.codecArgs ? { codecArgs: this.#options.codecArgs } : {}),
-    });
-    this.#encoder = encoder;
-    // A new encoder starts from a clean picture: every slot is redrawn.
-    for (const slot of this.#videoSlots) slot.sceneVersion = 0;
-    this.emit('encoder', encoder.id);
-    encoder.on('tag', (tag) => {
-      this.#encoderFailuresInARow = 0;
-      this.emit('tag', encoder.id, tag);
-    });
-    const ended = (error: Error): void => {
-      if (this.#encoder !== encoder) return;
-      this.#encoder = null;
-      this.#encoderCrashes += 1;
-      this.#encoderFailuresInARow += 1;
-      void encoder.close();
-      this.#logger.warn({ err: error }, 'encoder ended; starting another');
-      this.emit('encodercrash', error);
-      const delay = this.#encoderFailuresInARow <= 1 ? 0 : Math.min(10_000, 500 * 2 ** Math.min(this.#encoderFailuresInARow - 2, 5));
-      this.#encoderRetry = this.#clock.setTimeout(() => this.#startEncoder(), delay);
-    };
-    this.#encoderEnded = ended;
-    encoder.on('failed', ended);
-    encoder.on('died', ended);
-  }
-
   #onTick(): void {
     if (this.#closed) return;
     const started = performance.now();
-    const encoder = this.#encoder;
-    const audio = this.#audioSlots.find((s) => !s.pending);
-    if (!encoder || !audio || encoder.videoBacklog > MAX_QUEUED_PICTURES * this.#videoSlots[0]!.picture.data.length) {
-      // Keep the jitter buffers moving so nothing piles up while the encoder is away.
+    const now = this.#clock.now();
+    const audio = this.#audioSlots.find((s) => s.pending === 0);
+    if (!audio) {
+      // Keep the jitter buffers moving so nothing piles up while the encoders are away.
       this.#mixer.mix(this.#silentTick);
-      this.#dropped += 1;
       this.#drawMs += performance.now() - started;
       return;
     }
-    let slot = this.#videoSlots.find((s) => s.pending === 0) ?? null;
-    if (slot) this.#draw(slot);
-    else {
-      slot = this.#lastSlot;
-      this.#repeated += 1;
-    }
-    if (!slot) return;
-    this.#lastSlot = slot;
     this.#mixer.mix(audio.samples);
-    slot.pending += 1;
-    audio.pending = true;
+    this.#landscape.tick(now, audio);
+    this.#vertical?.tick(now, audio);
     this.#drawMs += performance.now() - started;
-    encoder.writeVideo(slot.picture.data, slot.done);
-    encoder.writeAudio(audio.bytes, audio.done);
-  }
-
-  #draw(slot: VideoSlot): void {
-    const scene = this.#scene;
-    const picture = slot.picture;
-    const W = this.#width;
-    const H = this.#height;
-    const now = this.#clock.now();
-    if (slot.sceneVersion !== this.#sceneVersion) {
-      fillRect(picture, { x: 0, y: 0, w: W, h: H }, BLACK);
-      slot.sceneVersion = this.#sceneVersion;
-      slot.tileKeys = scene.tiles.map(() => -1);
-      slot.bandKeys = [-1, -1];
-      slot.slateKey = -1;
-    }
-    const logo = scene.logo;
-    if (logo) {
-      // The logo is blended afresh every frame over what lies under it, redrawn first.
-      fillRect(picture, logo.rect, BLACK);
-      slot.slateKey = -1;
-      scene.tiles.forEach((tile, i) => {
-        if (intersects(tile.rect, logo.rect)) slot.tileKeys[i] = -1;
-      });
-      if (scene.title && intersects(scene.title.band, logo.rect)) slot.bandKeys[0] = -1;
-      if (scene.lowerThird && intersects(scene.lowerThird.band, logo.rect)) slot.bandKeys[1] = -1;
-    }
-    if (scene.slate !== null) {
-      const still = this.#stills.text(scene.slate, W, H, { background: SLATE_BG, fontSize: Math.round(H / 12), align: 'center' });
-      const key = still?.key ?? 0;
-      if (slot.slateKey !== key) {
-        if (still) copyInto(picture, { x: 0, y: 0, w: W, h: H }, still.image);
-        else fillRect(picture, { x: 0, y: 0, w: W, h: H }, rgbToYuv(Number(SLATE_BG)));
-        slot.slateKey = key;
-      }
-    }
-    scene.tiles.forEach((tile, i) => {
-      const source = tile.video ? this.#sources.get(tile.video.producerId) : undefined;
-      const live = source && tile.video && !tile.video.paused && source.picture && now - source.lastFrameAt < STALL_MS ? source : null;
-      const { rect } = tile;
-      if (live && live.picture) {
-        if (slot.tileKeys[i] === live.frameKey) return;
-        copyInto(picture, rect, live.picture);
-        if (tile.label) {
-          const size = Math.max(14, Math.round(rect.h / 16));
-          const margin = Math.max(4, Math.round(size / 2) * 2);
-          // Inside the picture, not on a letterbox bar.
-          const shownW = Math.min(live.picture.width, rect.w);
-          const shownH = Math.min(live.picture.height, rect.h);
-          const left = rect.x + Math.floor((rect.w - shownW) / 4) * 2;
-          const bottom = rect.y + Math.floor((rect.h - shownH) / 4) * 2 + shownH;
-          const label = this.#stills.label(tile.label, size, shownW - 2 * margin);
-          if (label) blendOverlay(picture, label.image, left + margin, bottom - margin - label.image.height);
-        }
-        slot.tileKeys[i] = live.frameKey;
-        return;
-      }
-      const name = this.#stills.text(tile.name, rect.w, rect.h, { background: TILE_BG, fontSize: Math.max(16, Math.round(rect.h / 9)), align: 'center' });
-      const key = name?.key ?? 0;
-      if (slot.tileKeys[i] === key) return;
-      if (name) copyInto(picture, rect, name.image);
-      else fillRect(picture, rect, rgbToYuv(Number(TILE_BG)));
-      slot.tileKeys[i] = key;
-    });
-    const bands = [
-      [scene.title, TITLE_BG],
-      [scene.lowerThird, LOWER_THIRD_BG],
-    ] as const;
-    bands.forEach(([band, background], i) => {
-      if (!band) return;
-      const still = this.#stills.text(band.text, band.band.w, band.band.h, { background, fontSize: Math.round(band.band.h * 0.5), align: 'left' });
-      const key = still?.key ?? 0;
-      if (slot.bandKeys[i] === key) return;
-      if (still) copyInto(picture, band.band, still.image);
-      else fillRect(picture, band.band, rgbToYuv(Number(background)));
-      slot.bandKeys[i] = key;
-    });
-    if (logo) blendOverlay(picture, logo.image, logo.rect.x, logo.rect.y);
   }
 }

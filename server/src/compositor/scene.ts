@@ -1,6 +1,5 @@
-import type { BroadcastLayout } from '@onair/shared';
+import type { BroadcastLayout, LogoCorner, VerticalLayout } from '@onair/shared';
 import { effectiveLayout, layoutRects, MAX_TILES, type FrameSize } from './layout.js';
-import type { LogoCorner } from '@onair/shared';
 import type { Overlay, Rect } from './picture.js';
 
 /** A producer as the scene sees it. */
@@ -32,6 +31,8 @@ export interface SceneInput {
   slateText: string;
   /** A logo drawn over everything in a corner; null for none. */
   logo?: SceneLogo | null;
+  /** Set for the vertical (9:16) program: its layout replaces `layout`. Default unset (the 16:9 program). */
+  vertical?: VerticalLayout;
 }
 
 /** A decoded logo: `key` changes with the image (the scene compares keys, never pixels). */
@@ -57,7 +58,7 @@ export interface SceneTile {
 
 export interface Scene {
   frame: FrameSize;
-  layout: 'grid' | 'speaker' | 'screen';
+  layout: 'grid' | 'speaker' | 'screen' | VerticalDrawn;
   /** Where the tiles are laid out: the frame minus the title and lower-third bands. */
   stage: Rect;
   tiles: SceneTile[];
@@ -96,8 +97,8 @@ export function buildScene(input: SceneInput): Scene {
   const bottom = input.lowerThird ? band : 0;
   const stage: Rect = { x: 0, y: top, w: frame.width, h: frame.height - top - bottom };
   const screens = input.participants.filter((p) => p.screen !== null);
-  const layout = effectiveLayout(input.layout, screens.length > 0);
   const people = input.participants.filter((p) => !p.screenOnly);
+  const layout = input.vertical ? effectiveVerticalLayout(input.vertical, screens.length > 0, people.length) : effectiveLayout(input.layout, screens.length > 0);
 
   type Source = Omit<SceneTile, 'rect' | 'layer'>;
   const camera = (p: SceneParticipant): Source => {
@@ -109,12 +110,20 @@ export function buildScene(input: SceneInput): Scene {
     return { peerId: p.peerId, kind: 'screen', video: p.screen, name, label: withLabel ? name : null };
   };
 
+  const featured = people.find((p) => p.peerId === input.speakerId) ?? people[0];
   let sources: Source[];
-  if (layout === 'screen') {
+  if (layout === 'split') {
+    // The speaker on top; below, the screen share, or else the next person.
+    const below = screens[0] ? screen(screens[0], false) : people.filter((p) => p !== featured).map(camera)[0];
+    sources = [...(featured ? [camera(featured)] : []), ...(below ? [below] : [])];
+  } else if (layout === 'single') {
+    sources = featured ? [camera(featured)] : screens.slice(0, 1).map((p) => screen(p, false));
+  } else if (layout === 'stack') {
+    sources = [...(featured ? [camera(featured)] : []), ...people.filter((p) => p !== featured).map(camera), ...screens.map((p) => screen(p, true))];
+  } else if (layout === 'screen') {
     const [main, ...others] = screens;
     sources = [...(main ? [screen(main, false)] : []), ...others.map((p) => screen(p, true)), ...people.map(camera)];
   } else if (layout === 'speaker') {
-    const featured = people.find((p) => p.peerId === input.speakerId) ?? people[0];
     sources = [
       ...(featured ? [camera(featured)] : []),
       ...people.filter((p) => p !== featured).map(camera),
@@ -125,7 +134,8 @@ export function buildScene(input: SceneInput): Scene {
   }
   sources = sources.slice(0, MAX_TILES);
 
-  const rects = layoutRects(layout, sources.length, { width: stage.w, height: stage.h });
+  const stageSize = { width: stage.w, height: stage.h };
+  const rects = layout === 'split' || layout === 'single' || layout === 'stack' ? verticalRects(layout, sources.length, stageSize) : layoutRects(layout, sources.length, stageSize);
   const tiles: SceneTile[] = [];
   sources.forEach((source, i) => {
     const r = rects[i];
@@ -145,6 +155,39 @@ export function buildScene(input: SceneInput): Scene {
     lowerThird: input.lowerThird ? { text: input.lowerThird, band: { x: 0, y: frame.height - band, w: frame.width, h: band } } : null,
     logo: input.logo ? { key: input.logo.key, image: input.logo.image, rect: logoRect(input.logo.image, input.logo.corner, frame) } : null,
   };
+}
+
+/** What a vertical layout draws: auto is split while a screen is shared, else single for one person, stack for more. */
+export type VerticalDrawn = Exclude<VerticalLayout, 'auto'>;
+
+export function effectiveVerticalLayout(layout: VerticalLayout, hasScreen: boolean, people: number): VerticalDrawn {
+  if (layout !== 'auto') return layout;
+  if (hasScreen) return 'split';
+  return people <= 1 ? 'single' : 'stack';
+}
+
+/**
+ * Tiles of the vertical program in a tall stage: 'single' fills it; 'split' is two full-width
+ * halves (one tile fills it); 'stack' is full-width rows for up to three, then two columns (three
+ * from seven), the last row centred.
+ */
+export function verticalRects(layout: VerticalDrawn, n: number, stage: FrameSize): Rect[] {
+  const count = Math.min(Math.max(n, 0), layout === 'single' ? 1 : layout === 'split' ? 2 : MAX_TILES);
+  if (count === 0) return [];
+  const cols = count <= 3 ? 1 : count <= 6 ? 2 : 3;
+  const rows = Math.ceil(count / cols);
+  const w = even(stage.width / cols);
+  const h = even(stage.height / rows);
+  const rects: Rect[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const row = Math.floor(i / cols);
+    const inRow = row === rows - 1 ? count - row * cols : cols;
+    const left = Math.floor((stage.width - inRow * w) / 4) * 2;
+    // The bottom row takes what the even rounding left over, so the tiles cover the stage.
+    const last = row === rows - 1;
+    rects.push({ x: left + (i % cols) * w, y: row * h, w, h: last ? even(stage.height - row * h) : h });
+  }
+  return rects;
 }
 
 /** Largest logo drawn: a fifth of the frame's width, a sixth of its height (larger ones are scaled down when decoded). */
@@ -198,11 +241,12 @@ export function decodeSize(tileWidth: number, frame: FrameSize): { width: number
 }
 
 /** The decoders a scene needs, by producer id (a producer shown twice is decoded once, at its largest tile). */
-export function sourcesFor(scene: Scene): Map<string, SourceWant> {
+export function sourcesFor(scene: Scene, options: { exactSize?: boolean; audio?: boolean } = {}): Map<string, SourceWant> {
   const wants = new Map<string, SourceWant>();
   for (const tile of scene.tiles) {
     if (!tile.video) continue;
-    const size = decodeSize(tile.rect.w, scene.frame);
+    // The vertical program's tiles are not 16:9: its decoders deliver the tile's own size.
+    const size = options.exactSize ? { width: even(tile.rect.w), height: even(tile.rect.h) } : decodeSize(tile.rect.w, scene.frame);
     const prev = wants.get(tile.video.producerId);
     if (prev && prev.width >= size.width) continue;
     wants.set(tile.video.producerId, {
@@ -214,7 +258,7 @@ export function sourcesFor(scene: Scene): Map<string, SourceWant> {
       layer: tile.layer,
     });
   }
-  for (const mic of scene.audio) wants.set(mic.producerId, { producerId: mic.producerId, kind: 'audio', fit: 'fill', width: 0, height: 0, layer: 0 });
+  if (options.audio !== false) for (const mic of scene.audio) wants.set(mic.producerId, { producerId: mic.producerId, kind: 'audio', fit: 'fill', width: 0, height: 0, layer: 0 });
   return wants;
 }
 

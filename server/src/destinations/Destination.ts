@@ -1,4 +1,4 @@
-import type { DestinationState, DestinationStatus, Platform } from '@onair/shared';
+import type { DestinationState, DestinationStatus, Platform, ProgramKind } from '@onair/shared';
 import { registerSecret, type Logger } from '../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
 import { systemClock, type Clock, type Timer } from '../media/clock.js';
@@ -17,6 +17,8 @@ export interface ResolvedDestination {
   streamKey: string;
   /** Publish even if an rtmps:// server's certificate fails verification. Default false. */
   allowUntrustedCertificate?: boolean;
+  /** The program it takes. Default 'landscape'. */
+  program?: ProgramKind;
 }
 
 // Re-exported for the destination's users and tests: the Clock and backoff live in media/.
@@ -79,6 +81,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
   readonly id: string;
   readonly name: string;
   readonly platform: Platform;
+  readonly program: ProgramKind;
   readonly #publishUrl: string;
   readonly #maskedUrl: string;
   readonly #host: string;
@@ -111,6 +114,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.id = d.id;
     this.name = d.name;
     this.platform = d.platform;
+    this.program = d.program ?? 'landscape';
     registerSecret(d.streamKey);
     this.#publishUrl = buildPublishUrl(d.serverUrl, d.streamKey);
     registerSecret(this.#publishUrl);
@@ -145,6 +149,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
       retries: this.#retries,
       lastError: this.#lastError,
       liveSince: this.#liveSince === null ? null : new Date(this.#liveSince).toISOString(),
+      program: this.program,
     };
   }
 

@@ -122,6 +122,9 @@ const MIGRATIONS: string[] = [
      corner TEXT NOT NULL CHECK (corner IN ('top-left', 'top-right', 'bottom-left', 'bottom-right')),
      updated_at TEXT NOT NULL
    );`,
+  // Vertical program: which program a destination takes and a recording holds (16:9 until now).
+  `ALTER TABLE destinations ADD COLUMN program TEXT NOT NULL DEFAULT 'landscape';
+   ALTER TABLE recordings ADD COLUMN program TEXT NOT NULL DEFAULT 'landscape';`,
 ];
 
 export function openDb(file: string): Db {

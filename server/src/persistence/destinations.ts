@@ -1,4 +1,4 @@
-import type { Destination, Platform } from '@onair/shared';
+import type { Destination, Platform, ProgramKind } from '@onair/shared';
 import type { Keys } from '../auth/keys.js';
 import { AppError } from '../errors.js';
 import { registerSecret } from '../logger.js';
@@ -12,8 +12,11 @@ interface DestinationRow {
   stream_key_enc: string;
   stream_key_last4: string;
   allow_untrusted_certificate: number;
+  program: string;
   created_at: string;
 }
+
+const programOf = (r: DestinationRow): ProgramKind => (r.program === 'vertical' ? 'vertical' : 'landscape');
 
 export interface DestinationWithKey {
   id: string;
@@ -22,6 +25,7 @@ export interface DestinationWithKey {
   serverUrl: string;
   streamKey: string;
   allowUntrustedCertificate: boolean;
+  program: ProgramKind;
 }
 
 interface DestinationFields {
@@ -31,6 +35,8 @@ interface DestinationFields {
   streamKey: string;
   /** Default false. */
   allowUntrustedCertificate?: boolean;
+  /** Default 'landscape'. */
+  program?: ProgramKind;
 }
 
 const toDestination = (r: DestinationRow): Destination => ({
@@ -40,6 +46,7 @@ const toDestination = (r: DestinationRow): Destination => ({
   serverUrl: r.server_url,
   streamKeyMasked: `••••${r.stream_key_last4}`,
   allowUntrustedCertificate: r.allow_untrusted_certificate === 1,
+  program: programOf(r),
   createdAt: r.created_at,
 });
 
@@ -55,7 +62,7 @@ export class DestinationsRepo {
     registerSecret(input.streamKey);
     this.db
       .prepare(
-        'INSERT INTO destinations (id, name, platform, server_url, stream_key_enc, stream_key_last4, allow_untrusted_certificate, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO destinations (id, name, platform, server_url, stream_key_enc, stream_key_last4, allow_untrusted_certificate, program, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         id,
@@ -65,6 +72,7 @@ export class DestinationsRepo {
         this.keys.encrypt(input.streamKey),
         input.streamKey.slice(-4),
         input.allowUntrustedCertificate ? 1 : 0,
+        input.program ?? 'landscape',
         new Date().toISOString(),
       );
     return this.get(id);
@@ -102,7 +110,7 @@ export class DestinationsRepo {
       );
     }
     registerSecret(streamKey);
-    return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey, allowUntrustedCertificate: r.allow_untrusted_certificate === 1 };
+    return { id: r.id, name: r.name, platform: r.platform, serverUrl: r.server_url, streamKey, allowUntrustedCertificate: r.allow_untrusted_certificate === 1, program: programOf(r) };
   }
 
   update(id: string, patch: Partial<DestinationFields>): Destination {
@@ -110,7 +118,7 @@ export class DestinationsRepo {
     if (patch.streamKey !== undefined) registerSecret(patch.streamKey);
     // One statement, so a failed update changes nothing.
     this.db
-      .prepare('UPDATE destinations SET name = ?, platform = ?, server_url = ?, stream_key_enc = ?, stream_key_last4 = ?, allow_untrusted_certificate = ? WHERE id = ?')
+      .prepare('UPDATE destinations SET name = ?, platform = ?, server_url = ?, stream_key_enc = ?, stream_key_last4 = ?, allow_untrusted_certificate = ?, program = ? WHERE id = ?')
       .run(
         patch.name ?? current.name,
         patch.platform ?? current.platform,
@@ -118,6 +126,7 @@ export class DestinationsRepo {
         patch.streamKey !== undefined ? this.keys.encrypt(patch.streamKey) : current.stream_key_enc,
         patch.streamKey !== undefined ? patch.streamKey.slice(-4) : current.stream_key_last4,
         patch.allowUntrustedCertificate !== undefined ? (patch.allowUntrustedCertificate ? 1 : 0) : current.allow_untrusted_certificate,
+        patch.program ?? programOf(current),
         id,
       );
     return this.get(id);

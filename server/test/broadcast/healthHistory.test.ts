@@ -6,13 +6,13 @@ import { HealthHistory } from '../../src/broadcast/HealthHistory.js';
 const START = Date.parse('2026-04-01T10:00:00Z');
 
 function destination(id: string, over: Partial<DestinationStatus> = {}): DestinationStatus {
-  return { destinationId: id, name: id, platform: 'custom', maskedUrl: 'rtmp://x/live/••••abcd', state: 'live', bitrateKbps: 2500, fps: 30, retries: 0, lastError: null, liveSince: null, ...over };
+  return { destinationId: id, name: id, platform: 'custom', maskedUrl: 'rtmp://x/live/••••abcd', state: 'live', bitrateKbps: 2500, fps: 30, retries: 0, lastError: null, liveSince: null, program: 'landscape', ...over };
 }
 
 function status(destinations: DestinationStatus[], over: Partial<BroadcastStatus> = {}): BroadcastStatus {
   return {
     id: 'b1', roomId: 'r1', state: 'live', startedAt: new Date(START).toISOString(), layout: 'auto', resolution: '720p', title: null, lowerThird: null, recording: false,
-    slateText: 'Starting soon', logo: null, idleTimeoutMinutes: 10, idleSince: null,
+    slateText: 'Starting soon', logo: null, idleTimeoutMinutes: 10, idleSince: null, vertical: { layout: 'auto', resolution: '720p', encoding: false },
     composer: { crashes: 0, lastError: null, fps: 30 }, destinations, ...over,
   };
 }

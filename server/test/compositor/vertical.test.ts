@@ -1,0 +1,163 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { VerticalLayout } from '@onair/shared';
+import type { Rect } from '../../src/compositor/picture.js';
+import { verticalFrame } from '../../src/compositor/Program.js';
+import { buildScene, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
+
+const FRAME = verticalFrame('720p');
+
+function people(n: number, opts: { screenAt?: number } = {}): SceneParticipant[] {
+  return Array.from({ length: n }, (_, i) => ({
+    peerId: `p${i}`,
+    displayName: `Person ${i}`,
+    camera: { producerId: `cam${i}`, paused: false },
+    screen: opts.screenAt === i ? { producerId: `scr${i}`, paused: false } : null,
+    mic: { producerId: `mic${i}`, paused: false },
+  }));
+}
+
+function vertical(participants: SceneParticipant[], layout: VerticalLayout, extra: Partial<SceneInput> = {}) {
+  return buildScene({ participants, layout: 'grid', vertical: layout, speakerId: null, frame: FRAME, title: null, lowerThird: null, slateText: 'Starting soon', ...extra });
+}
+
+const overlap = (a: Rect, b: Rect): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+const inside = (r: Rect, o: Rect): boolean => r.x >= o.x && r.y >= o.y && r.x + r.w <= o.x + o.w && r.y + r.h <= o.y + o.h;
+const area = (r: Rect): number => r.w * r.h;
+
+describe('vertical program geometry (table)', () => {
+  const cases: Array<{
+    name: string;
+    input: SceneParticipant[];
+    layout: VerticalLayout;
+    extra?: Partial<SceneInput>;
+    drawn: string;
+    /** Rects of the tiles, in order, and which producer each shows. */
+    tiles: Array<{ rect: Rect; video: string }>;
+  }> = [
+    { name: 'auto, one person: single, the whole frame', input: people(1), layout: 'auto', drawn: 'single', tiles: [{ rect: { x: 0, y: 0, w: 720, h: 1280 }, video: 'cam0' }] },
+    {
+      name: 'auto, two people: stacked halves',
+      input: people(2),
+      layout: 'auto',
+      drawn: 'stack',
+      tiles: [
+        { rect: { x: 0, y: 0, w: 720, h: 640 }, video: 'cam0' },
+        { rect: { x: 0, y: 640, w: 720, h: 640 }, video: 'cam1' },
+      ],
+    },
+    {
+      name: 'auto with a screen share: the speaker on top, the screen below',
+      input: people(2, { screenAt: 1 }),
+      layout: 'auto',
+      extra: { speakerId: 'p1' },
+      drawn: 'split',
+      tiles: [
+        { rect: { x: 0, y: 0, w: 720, h: 640 }, video: 'cam1' },
+        { rect: { x: 0, y: 640, w: 720, h: 640 }, video: 'scr1' },
+      ],
+    },
+    {
+      name: 'split without a screen: the speaker on top, the next person below',
+      input: people(3),
+      layout: 'split',
+      extra: { speakerId: 'p2' },
+      drawn: 'split',
+      tiles: [
+        { rect: { x: 0, y: 0, w: 720, h: 640 }, video: 'cam2' },
+        { rect: { x: 0, y: 640, w: 720, h: 640 }, video: 'cam0' },
+      ],
+    },
+    {
+      name: 'three stacked: full-width thirds covering the frame',
+      input: people(3),
+      layout: 'stack',
+      drawn: 'stack',
+      tiles: [
+        { rect: { x: 0, y: 0, w: 720, h: 426 }, video: 'cam0' },
+        { rect: { x: 0, y: 426, w: 720, h: 426 }, video: 'cam1' },
+        { rect: { x: 0, y: 852, w: 720, h: 428 }, video: 'cam2' },
+      ],
+    },
+    {
+      name: 'five stacked: two columns, the last row centred',
+      input: people(5),
+      layout: 'stack',
+      drawn: 'stack',
+      tiles: [
+        { rect: { x: 0, y: 0, w: 360, h: 426 }, video: 'cam0' },
+        { rect: { x: 360, y: 0, w: 360, h: 426 }, video: 'cam1' },
+        { rect: { x: 0, y: 426, w: 360, h: 426 }, video: 'cam2' },
+        { rect: { x: 360, y: 426, w: 360, h: 426 }, video: 'cam3' },
+        { rect: { x: 180, y: 852, w: 360, h: 428 }, video: 'cam4' },
+      ],
+    },
+    {
+      name: 'single speaker: only the featured speaker, whoever else is there',
+      input: people(4),
+      layout: 'single',
+      extra: { speakerId: 'p3' },
+      drawn: 'single',
+      tiles: [{ rect: { x: 0, y: 0, w: 720, h: 1280 }, video: 'cam3' }],
+    },
+    {
+      name: 'a title and a lower third: the stage lies between the bands',
+      input: people(2),
+      layout: 'stack',
+      extra: { title: 'Show', lowerThird: 'Guest' },
+      drawn: 'stack',
+      tiles: [
+        { rect: { x: 0, y: 106, w: 720, h: 534 }, video: 'cam0' },
+        { rect: { x: 0, y: 640, w: 720, h: 534 }, video: 'cam1' },
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const s = vertical(c.input, c.layout, c.extra);
+      assert.equal(s.layout, c.drawn);
+      assert.deepEqual(
+        s.tiles.map((t) => ({ rect: t.rect, video: t.video?.producerId })),
+        c.tiles,
+      );
+      for (const [i, t] of s.tiles.entries()) {
+        assert.ok(inside(t.rect, s.stage), `tile ${i} inside the stage`);
+        for (const [j, u] of s.tiles.entries()) if (i < j) assert.ok(!overlap(t.rect, u.rect), `tiles ${i} and ${j} do not overlap`);
+        for (const v of [t.rect.x, t.rect.y, t.rect.w, t.rect.h]) assert.equal(v % 2, 0, 'even geometry');
+      }
+      // Everyone on stage is heard in the vertical program too, seen or not.
+      assert.equal(s.audio.length, c.input.length);
+    });
+  }
+
+  it('full-width layouts cover the stage without a gap', () => {
+    for (const n of [1, 2, 3]) {
+      const s = vertical(people(n), 'stack');
+      assert.equal(s.tiles.reduce((sum, t) => sum + area(t.rect), 0), area(s.stage), `${n} stacked`);
+    }
+  });
+
+  it('nobody on stage: the slate, in the vertical frame too', () => {
+    const s = vertical([], 'auto');
+    assert.equal(s.tiles.length, 0);
+    assert.equal(s.slate, 'Starting soon');
+  });
+
+  it("the vertical program's decoders deliver each tile's own size, and no microphones (the mix is shared)", () => {
+    const s = vertical(people(2, { screenAt: 0 }), 'split');
+    const wants = sourcesFor(s, { exactSize: true, audio: false });
+    assert.deepEqual(
+      [...wants.values()].map((w) => [w.producerId, w.width, w.height, w.fit]),
+      [
+        ['cam0', 720, 640, 'fill'],
+        ['scr0', 720, 640, 'fit'],
+      ],
+    );
+  });
+
+  it('1080p vertical is 1080x1920', () => {
+    assert.deepEqual(verticalFrame('1080p'), { width: 1080, height: 1920 });
+    const s = buildScene({ participants: people(1), layout: 'grid', vertical: 'single', speakerId: null, frame: verticalFrame('1080p'), title: null, lowerThird: null, slateText: '' });
+    assert.deepEqual(s.tiles[0]?.rect, { x: 0, y: 0, w: 1080, h: 1920 });
+  });
+});
