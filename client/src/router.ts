@@ -37,6 +37,8 @@ const routes: RouteRecordRaw[] = [
   },
   // The meeting pulls in mediasoup-client; load it only when someone joins.
   { path: '/join/:roomId', component: () => import('./meeting/JoinPage.vue'), props: true },
+  // The event page pulls in hls.js; viewers need no account.
+  { path: '/watch/:slug', component: () => import('./watch/WatchPage.vue'), props: true },
   { path: '/:pathMatch(.*)*', component: NotFoundPage },
 ];
 

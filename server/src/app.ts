@@ -31,6 +31,7 @@ import { recordingRoutes } from './routes/recordings.js';
 import { roomRoutes } from './routes/rooms.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { watchRoutes } from './routes/watch.js';
 import { webinarRoutes } from './routes/webinars.js';
 import { wsRoute } from './routes/ws.js';
 import type { Clock } from './scheduling/Scheduler.js';
@@ -146,7 +147,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ok: true,
     rooms: app.registry.list().length,
   }));
-  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, readyRoute, wsRoute]) {
+  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, watchRoutes, readyRoute, wsRoute]) {
     await app.register(routes);
   }
 

@@ -154,6 +154,10 @@ export const DestinationTestReply = Type.Object({
 });
 export type DestinationTestReply = Static<typeof DestinationTestReply>;
 
+/** An event page's address: lower-case letters, digits and single hyphens, 3–64 characters. */
+export const EVENT_SLUG_PATTERN = '^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,63}$';
+export const EventSlug = Type.String({ minLength: 3, maxLength: 64, pattern: EVENT_SLUG_PATTERN });
+
 export const WebinarStatus = Type.Union([
   Type.Literal('scheduled'),
   Type.Literal('live'),
@@ -179,6 +183,12 @@ const WebinarFields = {
   record: Type.Boolean(),
   /** Guests who join land backstage (in the meeting, not in the program) until a host puts them on air; hosts start on air. */
   guestsStartBackstage: Type.Boolean(),
+  /** Also publish the broadcast to its OnAir event page (HLS at /watch/<eventSlug>). */
+  eventPage: Type.Boolean(),
+  /** The event page's address; made from the title when left out; unique. */
+  eventSlug: EventSlug,
+  /** Only a signed link (POST /api/webinars/:id/event-link) opens the event page. */
+  eventPrivate: Type.Boolean(),
 };
 
 export const CreateWebinarBody = Type.Object(
@@ -193,6 +203,9 @@ export const CreateWebinarBody = Type.Object(
     autoStop: Type.Optional(Type.Boolean()),
     record: Type.Optional(Type.Boolean()),
     guestsStartBackstage: Type.Optional(Type.Boolean()),
+    eventPage: Type.Optional(Type.Boolean()),
+    eventSlug: Type.Optional(EventSlug),
+    eventPrivate: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -212,6 +225,8 @@ export const Webinar = Type.Object({
   panelistUrl: Type.String(),
   /** Warnings that did not block saving (e.g. a stream key shared with an overlapping webinar). */
   warnings: Type.Array(Type.String()),
+  /** The event page's address (a private one also needs the token of an event link). */
+  eventUrl: Type.String(),
 });
 export type Webinar = Static<typeof Webinar>;
 
@@ -365,3 +380,54 @@ export type CreateWebhookReply = Static<typeof CreateWebhookReply>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 export type IdParams = Static<typeof IdParams>;
+
+/** What a viewer's page shows: 'soon' until the broadcast plays, 'live' while it does, 'ended' after. */
+export const EventPageState = Type.Union([Type.Literal('soon'), Type.Literal('live'), Type.Literal('ended')]);
+export type EventPageState = Static<typeof EventPageState>;
+
+export const EventPageParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 64 }) });
+export type EventPageParams = Static<typeof EventPageParams>;
+
+export const EventFileParams = Type.Object({
+  slug: Type.String({ minLength: 1, maxLength: 64 }),
+  file: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type EventFileParams = Static<typeof EventFileParams>;
+
+/** A viewer's poll: `viewer` is the page's random id (kept across reloads, so it counts once); `token` opens a private page. */
+export const EventPageQuery = Type.Object(
+  {
+    viewer: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+export type EventPageQuery = Static<typeof EventPageQuery>;
+
+export const EventFileQuery = Type.Object({ token: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })) }, { additionalProperties: false });
+
+export const EventPageInfo = Type.Object(
+  {
+    slug: Type.String(),
+    title: Type.String(),
+    description: Type.String(),
+    /** The scheduled start (a webinar's), null for a plain room's page. */
+    startsAt: Type.Union([IsoTime, Type.Null()]),
+    state: EventPageState,
+    /** Pages open now (each polled within the last seconds). */
+    viewers: Type.Integer({ minimum: 0 }),
+    /** The HLS playlist while live (with the token of a private page), else null. */
+    playlistUrl: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type EventPageInfo = Static<typeof EventPageInfo>;
+
+/** A new signed link to a private event page; making one revokes every earlier link. */
+export const EventLinkBody = Type.Object(
+  { expiresInHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 90 })) },
+  { additionalProperties: false },
+);
+export type EventLinkBody = Static<typeof EventLinkBody>;
+export const EventLink = Type.Object({ url: Type.String(), expiresAt: IsoTime });
+export type EventLink = Static<typeof EventLink>;

@@ -157,5 +157,7 @@ export const BroadcastStatus = Type.Object({
   destinations: Type.Array(DestinationStatus),
   /** Recent health, for the room's hosts (the broadcast service adds it; guests get none). */
   health: Type.Optional(BroadcastHealth),
+  /** The OnAir event page this broadcast also publishes to (HLS at /watch/<slug>), absent when off. */
+  eventPage: Type.Optional(Type.Object({ url: Type.String(), viewers: Type.Integer({ minimum: 0 }), private: Type.Boolean() })),
 });
 export type BroadcastStatus = Static<typeof BroadcastStatus>;

@@ -38,6 +38,16 @@ export const ErrorCodes = {
   /** The webhook's signing secret was sealed with another master secret: rotate it. */
   WEBHOOK_SECRET_UNREADABLE: 409,
   WEBINAR_NOT_FOUND: 404,
+  /** No event page at this address (/watch/<slug>). */
+  EVENT_NOT_FOUND: 404,
+  /** A private event page opened without its signed link. */
+  EVENT_PRIVATE: 401,
+  /** The event page's signed link has expired. */
+  EVENT_LINK_EXPIRED: 401,
+  /** The link is forged, for another event, or was replaced by a newer one. */
+  EVENT_LINK_INVALID: 401,
+  /** The slug is taken by another event page. */
+  SLUG_TAKEN: 409,
   USER_NOT_FOUND: 404,
   EMAIL_TAKEN: 409,
   STREAM_KEY_CONFLICT: 409,

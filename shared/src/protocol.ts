@@ -202,6 +202,8 @@ export const StartBroadcastRequest = request(
     logoCorner: Type.Optional(LogoCorner),
     idleTimeoutMinutes: Type.Optional(IdleTimeoutMinutes),
     record: Type.Optional(Type.Boolean()),
+    /** Also publish to the room's OnAir event page (HLS at /watch/<slug>); a webinar's own setting also turns it on. */
+    eventPage: Type.Optional(Type.Boolean()),
   },
 );
 export const UpdateBroadcastRequest = request(

@@ -42,7 +42,14 @@ export interface DownloadClaims {
   rec: string;
 }
 
-type Claims = SessionClaims | RoomClaims | InviteClaims | DownloadClaims;
+/** Opens one private event page; it names the page's token version, so making a new link revokes it. */
+export interface WatchClaims {
+  typ: 'watch';
+  room: string;
+  ver: number;
+}
+
+type Claims = SessionClaims | RoomClaims | InviteClaims | DownloadClaims | WatchClaims;
 
 const ALGORITHM = 'HS256';
 
@@ -95,6 +102,25 @@ export class Tokens {
       throw new AppError('TOKEN_INVALID', 'This download link is not valid. Open the broadcast history and download again.');
     }
     return { typ: 'download', sub: p.sub, role: p.role, ver: Number(p.ver), rec: recordingId };
+  }
+
+  /**
+   * A private event page's link: expired → EVENT_LINK_EXPIRED; forged, for another page, or older
+   * than the page's current link (`version`) → EVENT_LINK_INVALID.
+   */
+  verifyWatch(token: string, roomId: string, version: number): WatchClaims {
+    const invalid = new AppError('EVENT_LINK_INVALID', 'This link to the event is not valid (it may have been replaced by a newer one). Ask the organiser for a new link.');
+    let p: Record<string, unknown>;
+    try {
+      p = this.verifyRaw(token);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'TOKEN_EXPIRED') {
+        throw new AppError('EVENT_LINK_EXPIRED', 'This link to the event has expired. Ask the organiser for a new link.');
+      }
+      throw invalid;
+    }
+    if (p.typ !== 'watch' || p.room !== roomId || p.ver !== version) throw invalid;
+    return { typ: 'watch', room: roomId, ver: version };
   }
 
   /** An invite that does not verify, or names another room, is refused as INVITE_INVALID. */

@@ -14,6 +14,7 @@ import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type ScenePa
 import { newContentKey } from '../compositor/Stills.js';
 import { TAG_VIDEO } from '../flv/flv.js';
 import { FlvRelay, type FlvRelayStats, type SwitchInfo } from '../flv/FlvRelay.js';
+import { HlsOutput } from './HlsOutput.js';
 import { Recording } from './Recording.js';
 
 export type { ResolvedDestination };
@@ -55,6 +56,8 @@ export interface BroadcastOptions {
   minuteMs?: number;
   /** Also write the stream to this .flv file; default null (no recording). */
   recordPath?: string | null;
+  /** Also remux the stream to HLS for the event page into `dir` (kept after the broadcast when `keep`); default null (off). */
+  eventPage?: { dir: string; keep: boolean } | null;
   ffmpegPath: string;
   logger: Logger;
   /** Tests: replace the real pushers / the retry timing of destinations. */
@@ -115,6 +118,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #destinations = new Map<string, Destination>();
   readonly #createPusher: PusherFactory;
   readonly #recording: Recording | null;
+  #hls: HlsOutput | null = null;
   readonly #startedAt = new Date();
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
@@ -179,6 +183,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       throw error;
     }
     if (broadcast.#recording) broadcast.#relay.addSink(broadcast.#recording);
+    if (options.eventPage) broadcast.#startHls(options.eventPage);
     for (const d of options.destinations) broadcast.#addDestination(d);
     broadcast.#statusTimer = setInterval(() => broadcast.#tick(), STATUS_INTERVAL_MS);
     broadcast.#emitStatus();
@@ -187,6 +192,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The directory the event page's HLS is written to, null when the broadcast has none. */
+  get hlsDir(): string | null {
+    return this.#hls?.dir ?? null;
   }
 
   /**
@@ -330,7 +340,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     }
     this.#watched.clear();
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
-    await this.#recording?.close();
+    await Promise.all([this.#recording?.close(), this.#hls?.close()]);
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
     const program = this.#program;
@@ -339,6 +349,20 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#setState('stopped');
     this.emit('closed');
     this.removeAllListeners();
+  }
+
+  #startHls(eventPage: { dir: string; keep: boolean }): void {
+    const hls: HlsOutput = new HlsOutput({
+      ...eventPage,
+      ffmpegPath: this.#options.ffmpegPath,
+      logger: this.#logger.child({ eventPage: true }),
+      reattach: () => {
+        this.#relay.removeSink(hls.id);
+        this.#relay.addSink(hls);
+      },
+    });
+    this.#hls = hls;
+    this.#relay.addSink(hls);
   }
 
   #addDestination(d: ResolvedDestination): void {

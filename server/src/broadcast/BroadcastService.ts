@@ -23,6 +23,7 @@ import type { RoomsRepo } from '../persistence/rooms.js';
 import type { Peer } from '../sfu/Peer.js';
 import type { Room, RoomBroadcast } from '../sfu/Room.js';
 import type { BroadcastControl } from '../signalling/Session.js';
+import type { EventPages } from '../eventpage/EventPages.js';
 import { HealthHistory } from './HealthHistory.js';
 import { Recordings } from './Recordings.js';
 
@@ -35,6 +36,8 @@ export interface BroadcastServiceOptions {
   minuteMs?: number;
   /** Where broadcast, destination and recording facts are published (webhooks subscribe). Default none. */
   events?: ServerEvents;
+  /** The rooms' event pages (HLS of the broadcast at /watch/<slug>). Default none. */
+  eventPages?: EventPages;
   logger: Logger;
 }
 
@@ -61,6 +64,8 @@ interface LiveBroadcast {
   stopReason: string | null;
   /** The broadcast holds the room open while it is live (a schedule may hold it already). */
   holdsRoom: boolean;
+  /** The event page it publishes to, null when none. */
+  eventPage: { slug: string; private: boolean } | null;
 }
 
 interface Outcome {
@@ -139,6 +144,10 @@ export class BroadcastService implements BroadcastControl {
       mkdirSync(this.options.config.recordingsDir, { recursive: true });
       recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
     }
+    const eventPages = this.options.eventPages;
+    const page = eventPages?.wanted(room.id, room.name, data.eventPage) ?? null;
+    // The segments are kept after the broadcast only when it is recorded.
+    const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: data.record === true } : null;
     const broadcast = await Broadcast.create({
       id,
       roomId: room.id,
@@ -157,6 +166,7 @@ export class BroadcastService implements BroadcastControl {
       ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
       ...(this.options.minuteMs ? { minuteMs: this.options.minuteMs } : {}),
       recordPath,
+      eventPage,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
     }).catch((error: unknown) => {
@@ -173,7 +183,9 @@ export class BroadcastService implements BroadcastControl {
     const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
     const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
     const attached: RoomBroadcast = { refresh: () => broadcast.refresh(), status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false };
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
+      eventPage: page ? { slug: page.slug, private: page.private } : null };
+    if (eventPage) eventPages?.attach(room.id, eventPage.dir);
     // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
     // Stop, the webinar's end or the idle timeout, so the show can go on when someone is back.
     if (!room.isHeld) {
@@ -296,14 +308,22 @@ export class BroadcastService implements BroadcastControl {
 
   /** The status with the last minutes of health (only for hosts: guests do not need it on every status). */
   private withHealth(entry: LiveBroadcast, status: BroadcastStatus): BroadcastStatus {
-    return { ...status, health: entry.health.snapshot(status.destinations.map((d) => d.destinationId)) };
+    return { ...this.withEventPage(entry, status), health: entry.health.snapshot(status.destinations.map((d) => d.destinationId)) };
+  }
+
+  /** The status with the event page's address and viewer count, when the broadcast has one. */
+  private withEventPage(entry: LiveBroadcast, status: BroadcastStatus): BroadcastStatus {
+    const pages = this.options.eventPages;
+    if (!entry.eventPage || !pages) return status;
+    return { ...status, eventPage: { url: pages.url(entry.eventPage.slug), viewers: pages.viewers.count(entry.room.id), private: entry.eventPage.private } };
   }
 
   private onStatus(entry: LiveBroadcast, status: BroadcastStatus): void {
     for (const d of status.destinations) this.track(entry, d);
     entry.health.sample(status, Date.now());
     const forHosts = this.withHealth(entry, status);
-    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: peer.role === 'guest' ? status : forHosts });
+    const forGuests = this.withEventPage(entry, status);
+    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: peer.role === 'guest' ? forGuests : forHosts });
     const now = Date.now();
     if (now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
       entry.lastPersist = now;
@@ -363,6 +383,7 @@ export class BroadcastService implements BroadcastControl {
     this.live.delete(entry.room.id);
     if (entry.room.broadcast === entry.attached) entry.room.broadcast = null;
     if (entry.holdsRoom) entry.room.release();
+    if (entry.eventPage) this.options.eventPages?.detach(entry.room.id);
     const final = entry.broadcast.status();
     for (const d of final.destinations) this.track(entry, d);
     if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;

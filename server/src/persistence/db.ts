@@ -125,6 +125,16 @@ const MIGRATIONS: string[] = [
   // Vertical program: which program a destination takes and a recording holds (16:9 until now).
   `ALTER TABLE destinations ADD COLUMN program TEXT NOT NULL DEFAULT 'landscape';
    ALTER TABLE recordings ADD COLUMN program TEXT NOT NULL DEFAULT 'landscape';`,
+  // Event pages (HLS at /watch/<slug>), one per room (a webinar's is its room's): bumping
+  // token_version revokes every signed link of a private page.
+  `CREATE TABLE IF NOT EXISTS event_pages (
+     room_id TEXT PRIMARY KEY,
+     slug TEXT NOT NULL UNIQUE,
+     enabled INTEGER NOT NULL DEFAULT 0,
+     private INTEGER NOT NULL DEFAULT 0,
+     token_version INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );`,
 ];
 
 export function openDb(file: string): Db {

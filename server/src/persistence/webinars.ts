@@ -145,6 +145,12 @@ export class WebinarsRepo {
     return this.get(id);
   }
 
+  /** The room's latest webinar (a webinar's room holds only it), null for a plain meeting. */
+  forRoom(roomId: string): WebinarRecord | null {
+    const r = this.db.prepare('SELECT * FROM webinars WHERE room_id = ? ORDER BY starts_at DESC LIMIT 1').get(roomId) as WebinarRow | undefined;
+    return r ? toRecord(r) : null;
+  }
+
   /** Whether the user hosts a (not cancelled) webinar held in this room. */
   isHostOfRoom(userId: string, roomId: string): boolean {
     const row = this.db

@@ -68,6 +68,7 @@ async function scheduling(app: FastifyInstance, options: SchedulingOptions): Pro
       users: app.users,
       destinations,
       scheduler,
+      eventPages: app.eventPages,
       clock,
       inviteUrl: (roomId) => app.invites.url(roomId),
       publicUrl: options.config.publicUrl,
@@ -83,5 +84,5 @@ export default fp(scheduling, {
   name: 'onair-scheduling',
   fastify: '5.x',
   dependencies: ['onair-storage', 'onair-identity', 'onair-sfu', 'onair-broadcasting'],
-  decorators: { fastify: ['webinarsRepo', 'rooms', 'users', 'destinations', 'registry', 'broadcasts', 'events', 'invites'] },
+  decorators: { fastify: ['webinarsRepo', 'rooms', 'users', 'destinations', 'registry', 'broadcasts', 'events', 'invites', 'eventPages'] },
 });

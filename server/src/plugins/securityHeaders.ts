@@ -17,7 +17,7 @@ function webSocketOrigin(publicUrl: string): string {
  * The client's Content-Security-Policy: only this origin's scripts and styles (the built client has
  * no inline script, style element or style attribute; Vue's style bindings go through CSSOM, which
  * CSP allows), no plugins, no framing, no <base> or form posts elsewhere. Camera previews and
- * recordings are blob: URLs; avatars and icons may be data: URLs.
+ * recordings (and the event page's player and its worker) are blob: URLs; avatars and icons may be data: URLs.
  */
 export function clientCsp(publicUrl: string): Record<string, string[]> {
   return {
@@ -27,6 +27,8 @@ export function clientCsp(publicUrl: string): Record<string, string[]> {
     'style-src': ["'self'"],
     'img-src': ["'self'", 'data:', 'blob:'],
     'media-src': ["'self'", 'blob:'],
+    // The event page's player (hls.js) transmuxes in a worker it starts from a blob: URL.
+    'worker-src': ["'self'", 'blob:'],
     // CSP Level 3 browsers match ws(s) of this host with 'self'; the PUBLIC_URL one is spelled out.
     'connect-src': ["'self'", webSocketOrigin(publicUrl)],
     'font-src': ["'self'"],

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CreateWebinarBody, ErrorReply, IdParams, UpdateWebinarBody, Webinar } from '@onair/shared';
+import { CreateWebinarBody, ErrorReply, EventLink, EventLinkBody, IdParams, UpdateWebinarBody, Webinar } from '@onair/shared';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { signedIn } from '../plugins/auth.js';
@@ -40,5 +40,12 @@ export async function webinarRoutes(fastify: FastifyInstance): Promise<void> {
     async (req) => {
       return webinars.cancel(req.params.id);
     },
+  );
+
+  /** A new signed link to the webinar's private event page (expires; making another revokes it). */
+  app.post(
+    '/api/webinars/:id/event-link',
+    { config: { auth: { roles: ['admin'] } }, schema: { tags: ['webinars'], security, params: IdParams, body: EventLinkBody, response: { 200: EventLink, ...errors } } },
+    async (req) => webinars.eventLink(req.params.id, req.body?.expiresInHours),
   );
 }

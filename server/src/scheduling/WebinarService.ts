@@ -1,6 +1,7 @@
-import type { CreateWebinarBody, UpdateWebinarBody, User, Webinar } from '@onair/shared';
+import type { CreateWebinarBody, EventLink, UpdateWebinarBody, User, Webinar } from '@onair/shared';
 import { Temporal } from 'temporal-polyfill';
 import { AppError } from '../errors.js';
+import type { EventPages } from '../eventpage/EventPages.js';
 import type { DestinationsRepo } from '../persistence/destinations.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
 import type { UsersRepo } from '../persistence/users.js';
@@ -13,6 +14,7 @@ export interface WebinarServiceDeps {
   users: UsersRepo;
   destinations: DestinationsRepo;
   scheduler: Scheduler;
+  eventPages: EventPages;
   clock: Clock;
   /** Join link with a guest invite for a room. */
   inviteUrl: (roomId: string) => string;
@@ -28,11 +30,23 @@ export class WebinarService {
 
   toApi(w: WebinarRecord): Webinar {
     const { createdBy: _createdBy, ...rest } = w;
+    // Webinars made before event pages existed get their (off) page on first sight.
+    const page = this.deps.eventPages.forRoom(w.roomId) ?? this.deps.eventPages.configure(w.roomId, { enabled: false, private: false, title: w.title });
     return {
       ...rest,
       hostUrl: `${this.deps.publicUrl}/join/${w.roomId}`,
       panelistUrl: this.deps.inviteUrl(w.roomId),
+      eventPage: page.enabled,
+      eventSlug: page.slug,
+      eventPrivate: page.private,
+      eventUrl: this.deps.eventPages.url(page.slug),
     };
+  }
+
+  /** A new signed link to the webinar's private event page; earlier links stop working. */
+  eventLink(id: string, hours?: number): EventLink {
+    const w = this.deps.webinars.get(id);
+    return this.deps.eventPages.newLink(w.roomId, hours);
   }
 
   /** Admins see every webinar; a host sees the ones they host. */
@@ -68,7 +82,9 @@ export class WebinarService {
       createdBy: admin.id,
     };
     this.validate(input, null, true);
+    if (body.eventSlug !== undefined) this.deps.eventPages.checkSlug(body.eventSlug, null);
     const room = this.deps.rooms.create(input.title, input.hostIds[0] ?? admin.id);
+    this.deps.eventPages.configure(room.id, { enabled: body.eventPage ?? false, private: body.eventPrivate ?? false, slug: body.eventSlug, title: input.title });
     const created = this.deps.webinars.create({ ...input, roomId: room.id });
     void this.deps.scheduler.tick();
     return this.toApi(created);
@@ -89,6 +105,15 @@ export class WebinarService {
       throw new AppError('SCHEDULE_INVALID', 'The start of a live webinar cannot be moved.');
     }
     this.validate(next, id, next.startsAt !== current.startsAt);
+    if (body.eventPage !== undefined || body.eventSlug !== undefined || body.eventPrivate !== undefined) {
+      const page = this.deps.eventPages.forRoom(current.roomId);
+      this.deps.eventPages.configure(current.roomId, {
+        enabled: body.eventPage ?? page?.enabled ?? false,
+        private: body.eventPrivate ?? page?.private ?? false,
+        slug: body.eventSlug,
+        title: next.title,
+      });
+    }
     const updated = this.deps.webinars.update(id, next);
     this.deps.webinars.setWarnings(id, []);
     void this.deps.scheduler.tick();

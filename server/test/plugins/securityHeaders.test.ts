@@ -61,6 +61,9 @@ describe('security headers on every kind of response', () => {
       assert.deepEqual(policy.get('style-src'), ["'self'"]);
       assert.deepEqual(policy.get('img-src'), ["'self'", 'data:', 'blob:']);
       assert.deepEqual(policy.get('media-src'), ["'self'", 'blob:']);
+      // The event page's player (hls.js) runs its transmuxer in a blob: worker; scripts stay 'self' only.
+      assert.deepEqual(policy.get('worker-src'), ["'self'", 'blob:']);
+      assert.deepEqual(policy.get('script-src'), ["'self'"]);
       assert.deepEqual(policy.get('connect-src'), ["'self'", 'wss://onair.example.org'], 'the signalling WebSocket of PUBLIC_URL');
       assert.deepEqual(policy.get('base-uri'), ["'self'"]);
       assert.deepEqual(policy.get('form-action'), ["'self'"]);

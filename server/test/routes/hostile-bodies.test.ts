@@ -41,6 +41,7 @@ interface JsonSchema {
   enum?: unknown[];
   const?: unknown;
   minimum?: number;
+  maximum?: number;
 }
 
 interface Route {
@@ -232,7 +233,12 @@ function fieldRows(field: string, s: JsonSchema, valid: Record<string, unknown>)
   ];
   const type = values ? 'string' : s.type;
   for (const [label, raw] of wrong) {
-    const sameType = (type === 'string' && raw.startsWith('"')) || (type === 'boolean' && raw === 'true') || (type === 'array' && raw.startsWith('['));
+    const sameType =
+      (type === 'string' && raw.startsWith('"')) ||
+      (type === 'boolean' && raw === 'true') ||
+      (type === 'array' && raw.startsWith('[')) ||
+      // 42 is a number of the right type when it is inside the field's bounds.
+      ((type === 'integer' || type === 'number') && raw === '42' && (s.minimum ?? -Infinity) <= 42 && 42 <= (s.maximum ?? Infinity));
     if (!sameType) rows.push({ name: `${field}: wrong type (${label})`, payload: put(raw), mustRefuse: true });
   }
   if (s.format === 'date-time') {
