@@ -90,7 +90,7 @@ try {
     }
     await consumeAll(room, fakes);
     const onMedia = () => void consumeAll(room, fakes);
-    room.on('mediachanged', onMedia);
+    room.on('stagechanged', onMedia);
     await sleep(1000);
 
     // The real participant joins through the UI.
@@ -123,7 +123,7 @@ try {
     rows.push(row);
     console.log(`measured ${n} participants (${workers().length} worker): join ${joinMs.toFixed(0)} ms, worker ${row.worker.toFixed(3)} cores, node ${row.node.toFixed(3)} cores`);
 
-    room.off('mediachanged', onMedia);
+    room.off('stagechanged', onMedia);
     await context.close();
     for (const f of fakes) {
       f.recv.close();

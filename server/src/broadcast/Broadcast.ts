@@ -133,7 +133,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   #idleSince: Date | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #everOnStage = false;
-  readonly #watched = new Map<ms.Producer, { changed: () => void; closed: () => void }>();
   #state: BroadcastState = 'starting';
   #layout: BroadcastLayout;
   #title: string | null;
@@ -333,12 +332,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#speakerTimer) clearTimeout(this.#speakerTimer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    for (const [producer, { changed, closed }] of this.#watched) {
-      producer.observer.off('pause', changed);
-      producer.observer.off('resume', changed);
-      producer.observer.off('close', closed);
-    }
-    this.#watched.clear();
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
     await Promise.all([this.#recording?.close(), this.#hls?.close()]);
     const destinations = [...this.#destinations.values()];
@@ -425,7 +418,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
         producers.set(entry.producer.id, entry.producer);
         return { producerId: entry.producer.id, paused: entry.producer.paused };
       };
-      for (const { producer } of p.producers) this.#watch(producer);
       return { peerId: p.peerId, displayName: p.displayName, camera: pick('camera'), screen: pick('screen'), mic: pick('mic'), screenOnly: p.screenOnly === true };
     });
     if (participants.length > 0) this.#everOnStage = true;
@@ -495,20 +487,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       this.#speakerTimer.unref();
     }
     return this.#shownSpeaker;
-  }
-
-  /** A producer pausing, resuming or closing changes the picture even if nobody calls refresh(). */
-  #watch(producer: ms.Producer): void {
-    if (this.#watched.has(producer)) return;
-    const changed = (): void => this.refresh();
-    const closed = (): void => {
-      this.#watched.delete(producer);
-      changed();
-    };
-    producer.observer.on('pause', changed);
-    producer.observer.on('resume', changed);
-    producer.observer.once('close', closed);
-    this.#watched.set(producer, { changed, closed });
   }
 
   /** Starts the program (decoders, clock, encoder) and waits until the relay forwards its first keyframe. */

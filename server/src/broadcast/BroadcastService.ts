@@ -182,7 +182,11 @@ export class BroadcastService implements BroadcastControl {
     }
     const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
     const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
-    const attached: RoomBroadcast = { refresh: () => broadcast.refresh(), status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
+    const attached: RoomBroadcast = { status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
+    // The program follows the room through one event; the room never calls into the broadcast.
+    const onStageChanged = (): void => broadcast.refresh();
+    room.on('stagechanged', onStageChanged);
+    broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
     const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
       eventPage: page ? { slug: page.slug, private: page.private } : null };
     if (eventPage) eventPages?.attach(room.id, eventPage.dir);

@@ -8,9 +8,11 @@ import type { Peer } from './Peer.js';
 import type { WebRtcListen } from './WorkerPool.js';
 import { toClientRtpParameters } from './wire.js';
 
-/** What the room needs of an attached broadcast (the composer side implements it). */
+/**
+ * What the room needs of an attached broadcast (broadcast/ implements it). The broadcast follows
+ * the room through the room's `stagechanged` event; the room never calls into the program.
+ */
 export interface RoomBroadcast {
-  refresh(): void;
   status(): BroadcastStatus;
   close(): Promise<void>;
 }
@@ -19,8 +21,13 @@ export type RoomEvents = {
   closed: [];
   peerjoined: [Peer];
   peerleft: [Peer];
-  /** A producer was added, closed, paused or resumed: the composed picture may change. */
-  mediachanged: [];
+  /**
+   * What the program shows may have changed: someone joined or left, a producer was added, closed,
+   * paused or resumed, someone went on air or backstage, or an outside source changed state. The one
+   * fact a broadcast subscribes to (it re-reads the room). The active speaker is read by the
+   * broadcast when it re-reads, not pushed: it changes several times a second.
+   */
+  stagechanged: [];
   activespeaker: [string | null];
 };
 
@@ -172,7 +179,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     });
     this.emit('peerjoined', peer);
     // On stage at once (a name tile until their media arrives): this also ends an idle countdown.
-    this.broadcast?.refresh();
+    this.emit('stagechanged');
     return {
       peers: others.map((p) => p.info()),
       activeSpeakerId: this.activeSpeakerId,
@@ -266,8 +273,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   peerChanged(peer: Peer): void {
     const info: PeerInfo = peer.info();
     for (const other of this.joinedPeers) if (other !== peer) other.notify('peerUpdated', { peer: info });
-    this.emit('mediachanged');
-    this.broadcast?.refresh();
+    this.emit('stagechanged');
   }
 
   /**
@@ -338,8 +344,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       for (const other of this.joinedPeers) other.notify('peerLeft', { peerId: peer.id });
       if (this.activeSpeakerId === peer.id) this.setActiveSpeaker(null);
       this.emit('peerleft', peer);
-      this.emit('mediachanged');
-      this.broadcast?.refresh();
+      this.emit('stagechanged');
     }
     this.scheduleCloseIfEmpty();
   }
