@@ -1,13 +1,16 @@
 // Runs before `npm test`: the tests drive real parts, so make sure Debian's Chromium, nginx with
-// its RTMP and stream modules, ffmpeg/ffprobe and coturn (the TURN server of the relay-only
-// meeting test, which starts its own from a temporary config) are installed (installing what is
-// missing).
+// its RTMP and stream modules, ffmpeg/ffprobe, coturn (the TURN server of the relay-only
+// meeting test, which starts its own from a temporary config) and GStreamer's RTSP server (the
+// IP camera of the camera tests: python3-gi drives gir1.2-gst-rtsp-server-1.0; x264enc is in
+// plugins-ugly, rtph264pay and alawenc in plugins-good, glib-networking gives it TLS for rtsps://)
+// are installed (installing what is missing).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
-const packages = ['chromium', 'nginx', 'libnginx-mod-rtmp', 'libnginx-mod-stream', 'ffmpeg', 'openssl', 'fonts-dejavu-core', 'coturn'];
+const packages = ['chromium', 'nginx', 'libnginx-mod-rtmp', 'libnginx-mod-stream', 'ffmpeg', 'openssl', 'fonts-dejavu-core', 'coturn',
+  'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-ugly', 'glib-networking'];
 
 const installed = (pkg) =>
   spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed') ?? false;
@@ -16,7 +19,7 @@ const hadCoturn = installed('coturn');
 try {
   execFileSync('sh', [join(root, 'scripts/ensure-debian-packages.sh'), ...packages], { stdio: 'inherit' });
 } catch {
-  console.error('[onair] the tests need Chromium, nginx with the RTMP module, ffmpeg and coturn; see above.');
+  console.error('[onair] the tests need Chromium, nginx with the RTMP module, ffmpeg, coturn and GStreamer\'s RTSP server; see above.');
   process.exit(1);
 }
 

@@ -16,6 +16,7 @@ import { Metrics } from './metrics/Metrics.js';
 import type { UsersRepo } from './persistence/users.js';
 import authPlugin from './plugins/auth.js';
 import broadcastingPlugin from './plugins/broadcasting.js';
+import camerasPlugin from './plugins/cameras.js';
 import identityPlugin from './plugins/identity.js';
 import metricsPlugin from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rateLimit.js';
@@ -25,6 +26,7 @@ import sfuPlugin from './plugins/sfu.js';
 import storagePlugin from './plugins/storage.js';
 import { authRoutes } from './routes/auth.js';
 import { broadcastRoutes } from './routes/broadcasts.js';
+import { cameraRoutes } from './routes/cameras.js';
 import { destinationRoutes } from './routes/destinations.js';
 import { readyRoute } from './routes/ready.js';
 import { recordingRoutes } from './routes/recordings.js';
@@ -80,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const createdAdmin = await ensureAdmin(config, app.users);
   await app.register(identityPlugin, { config });
   await app.register(sfuPlugin, { config });
+  await app.register(camerasPlugin, { config });
   await app.register(broadcastingPlugin, { config, ...(options.broadcastMinuteMs ? { minuteMs: options.broadcastMinuteMs } : {}) });
   await app.register(schedulingPlugin, { config, ...(options.clock ? { clock: options.clock } : {}), ...(options.schedulerIntervalMs !== undefined ? { intervalMs: options.schedulerIntervalMs } : {}) });
 
@@ -147,7 +150,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ok: true,
     rooms: app.registry.list().length,
   }));
-  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, watchRoutes, readyRoute, wsRoute]) {
+  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, watchRoutes, cameraRoutes, readyRoute, wsRoute]) {
     await app.register(routes);
   }
 

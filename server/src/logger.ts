@@ -19,9 +19,12 @@ export function forgetSecret(secret: string): void {
   secrets.delete(secret);
 }
 
-/** Replaces every registered secret in text with ••••<last 4>. */
+/** The user name and password of a URL (rtsp://user:pass@host/… as ffmpeg prints the camera it opens). */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]+@/gi;
+
+/** Replaces every registered secret in text with ••••<last 4>, and any URL's user:password@ with ••••@. */
 export function redact(text: string): string {
-  let out = text;
+  let out = text.includes('@') ? text.replace(URL_USERINFO, '$1••••@') : text;
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(`••••${secret.slice(-4)}`);
   }

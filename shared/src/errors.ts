@@ -10,6 +10,8 @@ export const ErrorCodes = {
   UNKNOWN_MESSAGE: 400,
   INVALID_RTMP_URL: 400,
   INVALID_WEBHOOK_URL: 400,
+  /** A camera URL that is not a valid rtsp:// or rtsps:// address. */
+  INVALID_RTSP_URL: 400,
   SCHEDULE_INVALID: 400,
   UNKNOWN_DESTINATION: 400,
   UNKNOWN_USER: 400,
@@ -35,6 +37,7 @@ export const ErrorCodes = {
   PEER_NOT_FOUND: 404,
   DESTINATION_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
+  CAMERA_NOT_FOUND: 404,
   /** The webhook's signing secret was sealed with another master secret: rotate it. */
   WEBHOOK_SECRET_UNREADABLE: 409,
   WEBINAR_NOT_FOUND: 404,
@@ -54,6 +57,8 @@ export const ErrorCodes = {
   DESTINATION_IN_USE: 409,
   /** Saved under another master secret: enter the key again. */
   STREAM_KEY_UNREADABLE: 409,
+  /** The camera's credentials were sealed with another master secret: enter them again. */
+  CAMERA_CREDENTIALS_UNREADABLE: 409,
   CANNOT_DISABLE_SELF: 409,
   ALREADY_LIVE: 409,
   NOT_LIVE: 409,

@@ -4,3 +4,4 @@ export * from './protocol.js';
 export * from './api.js';
 export * from './presets.js';
 export * from './events.js';
+export * from './cameras.js';

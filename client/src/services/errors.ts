@@ -23,6 +23,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   UNKNOWN_MESSAGE: 'This page is out of date. Reload it and try again.',
   INVALID_RTMP_URL: "That streaming server address isn't valid.",
   INVALID_WEBHOOK_URL: "That webhook address isn't valid. It must start with http:// or https://.",
+  INVALID_RTSP_URL: "That camera address isn't valid. It must start with rtsp:// or rtsps://.",
   SCHEDULE_INVALID: "That schedule isn't valid. Check the start and end times.",
   UNKNOWN_DESTINATION: 'One of the chosen destinations no longer exists. Reload and choose again.',
   UNKNOWN_USER: 'One of the chosen people no longer has an account.',
@@ -48,6 +49,8 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   PEER_NOT_FOUND: 'That participant has left the meeting.',
   DESTINATION_NOT_FOUND: 'That streaming destination no longer exists.',
   WEBHOOK_NOT_FOUND: 'That webhook no longer exists.',
+  CAMERA_NOT_FOUND: 'That camera no longer exists.',
+  CAMERA_CREDENTIALS_UNREADABLE: "That camera's user name and password can't be read any more (the server's secret changed). Enter them again.",
   WEBHOOK_SECRET_UNREADABLE: "This webhook's signing secret can't be read (the server's master secret changed). Rotate it to make a new one.",
   WEBINAR_NOT_FOUND: 'That webinar no longer exists.',
   EVENT_NOT_FOUND: 'There is no event at this address. Check the link you were given.',
@@ -82,8 +85,8 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   MEDIA_FAILED: "Your camera or microphone couldn't be started.",
 };
 
-/** Codes whose server message says more than these words can: how long to wait ("Try again in 14 minutes."). */
-const SERVER_WORDS: ReadonlySet<string> = new Set<ErrorCode>(['RATE_LIMITED']);
+/** Codes whose server message says more than these words can: how long to wait ("Try again in 14 minutes."), what is wrong with a camera URL. */
+const SERVER_WORDS: ReadonlySet<string> = new Set<ErrorCode>(['RATE_LIMITED', 'INVALID_RTSP_URL']);
 
 /** Plain words for an error code; unknown codes and SERVER_WORDS use the server's own message if any. */
 export function errorWords(code: string, serverMessage?: string): string {

@@ -135,6 +135,18 @@ const MIGRATIONS: string[] = [
      token_version INTEGER NOT NULL DEFAULT 0,
      created_at TEXT NOT NULL
    );`,
+  // IP cameras a room pulls over RTSP: the URL without credentials; the credentials (JSON
+  // {username, password}) encrypted like stream keys.
+  `CREATE TABLE IF NOT EXISTS cameras (
+     id TEXT PRIMARY KEY,
+     room_id TEXT NOT NULL REFERENCES rooms(id),
+     name TEXT NOT NULL,
+     url TEXT NOT NULL,
+     credentials_enc TEXT,
+     transport TEXT NOT NULL CHECK (transport IN ('tcp', 'udp')),
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS cameras_by_room ON cameras(room_id);`,
 ];
 
 export function openDb(file: string): Db {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Keys } from '../auth/keys.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { CamerasRepo } from '../persistence/cameras.js';
 import { openDb, type Db } from '../persistence/db.js';
 import { DestinationsRepo } from '../persistence/destinations.js';
 import { RoomsRepo } from '../persistence/rooms.js';
@@ -21,6 +22,7 @@ declare module 'fastify' {
     destinations: DestinationsRepo;
     webinarsRepo: WebinarsRepo;
     webhooks: WebhooksRepo;
+    camerasRepo: CamerasRepo;
   }
 }
 
@@ -42,6 +44,11 @@ async function storage(app: FastifyInstance, { config }: { config: Config }): Pr
   if (unreadableHooks.length > 0) {
     logger.error({ webhooks: unreadableHooks }, 'the signing secrets of these webhooks cannot be decrypted (the master secret changed); rotate them in the dashboard.');
   }
+  const cameras = new CamerasRepo(db, keys);
+  const unreadableCameras = cameras.registerAllSecrets();
+  if (unreadableCameras.length > 0) {
+    logger.error({ cameras: unreadableCameras }, 'the user names and passwords of these cameras cannot be decrypted (the master secret changed); enter them again in the dashboard.');
+  }
   app.decorate('db', db);
   app.decorate('keys', keys);
   app.decorate('users', new UsersRepo(db));
@@ -49,6 +56,7 @@ async function storage(app: FastifyInstance, { config }: { config: Config }): Pr
   app.decorate('destinations', destinations);
   app.decorate('webinarsRepo', new WebinarsRepo(db));
   app.decorate('webhooks', webhooks);
+  app.decorate('camerasRepo', cameras);
 }
 
 export default fp(storage, { name: 'onair-storage', fastify: '5.x' });

@@ -116,7 +116,16 @@ export class Room extends TypedEmitter<RoomEvents> {
       }
     }
     this.peers.set(peer.id, peer);
-    this.cancelEmptyTimer();
+    if (peer.outside === null) this.cancelEmptyTimer();
+  }
+
+  /**
+   * Whether a person is in the room. Outside sources (an IP camera, an encoder) do not keep a room
+   * open: a camera is pulled while people are in its room (or it is live), not the other way round.
+   */
+  private get hasPeople(): boolean {
+    for (const peer of this.peers.values()) if (peer.outside === null) return true;
+    return false;
   }
 
   async createTransport(peer: Peer, direction: 'send' | 'recv'): Promise<TransportOptions> {
@@ -359,10 +368,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private scheduleCloseIfEmpty(): void {
-    if (this.closed || this.held || this.peers.size > 0 || this.emptyTimer) return;
+    if (this.closed || this.held || this.hasPeople || this.emptyTimer) return;
     this.emptyTimer = setTimeout(() => {
       this.emptyTimer = null;
-      if (this.peers.size === 0 && !this.held) void this.close();
+      if (!this.hasPeople && !this.held) void this.close();
     }, this.options.graceMs);
   }
 

@@ -1,5 +1,6 @@
 import type { ErrorBody } from '@onair/shared';
 import type { Logger } from '../logger.js';
+import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Room } from './Room.js';
 import type { WorkerPool } from './WorkerPool.js';
 
@@ -9,14 +10,19 @@ export interface RoomRegistryOptions {
   logger: Logger;
 }
 
+export type RoomRegistryEvents = {
+  /** A room opened (its first participant, or a broadcast): the cameras service starts its pulls. */
+  roomopened: [Room];
+};
+
 /** The rooms open right now (stored rooms open on first use and close when empty). */
-export class RoomRegistry {
+export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
   private readonly rooms = new Map<string, Room>();
   private readonly opening = new Map<string, Promise<Room>>();
-  /** Called for each room as it opens (the broadcast service hooks in here). */
-  onRoomOpened: ((room: Room) => void) | null = null;
 
-  constructor(private readonly options: RoomRegistryOptions) {}
+  constructor(private readonly options: RoomRegistryOptions) {
+    super(options.logger);
+  }
 
   get(id: string): Room | undefined {
     return this.rooms.get(id);
@@ -46,7 +52,7 @@ export class RoomRegistry {
           release();
           if (this.rooms.get(id) === room) this.rooms.delete(id);
         });
-        this.onRoomOpened?.(room);
+        this.emit('roomopened', room);
         return room;
       })
       .catch((error: unknown) => {
