@@ -44,9 +44,24 @@ function redactDeep(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, depth + 1)]));
 }
 
+/** A request URL with the values of its link tokens (`token`, `invite`) replaced: links are secrets too. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|invite)=)[^&#]*/gi, '$1[redacted]');
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
+    serializers: {
+      req: (req: LoggedRequest) => ({ method: req.method, url: redactUrl(req.url ?? ''), remoteAddress: req.ip, remotePort: req.socket?.remotePort }),
+    },
     redact: { paths: ['req.headers.authorization', 'streamKey', '*.streamKey', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' },
     hooks: {
       logMethod(args, method) {

@@ -1,7 +1,7 @@
 import type { BroadcastRecord, BroadcastStatus, DestinationOutcome, DestinationStatus, RequestData, ResponseData, User } from '@onair/shared';
 import type { DestinationState, DestinationTestReply, ProgramKind, Resolution } from '@onair/shared';
 import { LOGO_MAX_BYTES, type LogoCorner } from '@onair/shared';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broadcast, type BroadcastParticipant } from './Broadcast.js';
 import type { Config } from '../config.js';
@@ -286,6 +286,20 @@ export class BroadcastService implements BroadcastControl {
     if (!entry) return null;
     await entry.broadcast.setLogo(null);
     return this.withHealth(entry, entry.broadcast.status());
+  }
+
+  /**
+   * Removes the event page segments a crash or kill left behind (nothing is live at start): those
+   * of broadcasts that were not recorded. A recorded broadcast's segments stay, as after a Stop.
+   */
+  sweepEventPageSegments(): void {
+    const root = join(this.options.config.dataDir, 'hls');
+    if (!existsSync(root)) return;
+    const recorded = this.options.db.prepare('SELECT recording_file FROM broadcasts WHERE id = ?');
+    for (const name of readdirSync(root)) {
+      const row = recorded.get(name) as { recording_file: string | null } | undefined;
+      if (!row?.recording_file) rmSync(join(root, name), { recursive: true, force: true });
+    }
   }
 
   async stop(room: Room, _peer: Peer | null): Promise<void> {

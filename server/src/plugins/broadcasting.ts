@@ -45,7 +45,10 @@ async function broadcasting(app: FastifyInstance, { config, minuteMs }: { config
     new BroadcastService({ config, db: app.db, destinations: app.destinations, rooms: app.rooms, events, eventPages, logger, ...(minuteMs ? { minuteMs } : {}) }),
   );
   // Recordings whose remux a stop or crash cut short are remuxed now.
-  app.addHook('onReady', async () => app.broadcasts.recordings.resumeInterrupted());
+  app.addHook('onReady', async () => {
+    app.broadcasts.sweepEventPageSegments();
+    return app.broadcasts.recordings.resumeInterrupted();
+  });
 }
 
 export default fp(broadcasting, {

@@ -14,7 +14,8 @@ export async function watchRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/watch/:slug',
-    { config: { auth: { roles: 'public' } }, schema: { tags: ['event pages'], params: EventPageParams, querystring: EventPageQuery, response: { 200: EventPageInfo, ...errors } } },
+    // Every open page polls every 5 s and its player fetches a segment every 2 s: not logged one by one.
+    { logLevel: 'warn', config: { auth: { roles: 'public' } }, schema: { tags: ['event pages'], params: EventPageParams, querystring: EventPageQuery, response: { 200: EventPageInfo, ...errors } } },
     async (req, reply) => {
       reply.header('Cache-Control', 'no-store');
       return eventPages.info(req.params.slug, req.query);
@@ -23,7 +24,7 @@ export async function watchRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/watch/:slug/hls/:file',
-    { config: { auth: { roles: 'public' } }, schema: { tags: ['event pages'], params: EventFileParams, querystring: EventFileQuery } },
+    { logLevel: 'warn', config: { auth: { roles: 'public' } }, schema: { tags: ['event pages'], params: EventFileParams, querystring: EventFileQuery } },
     async (req, reply) => {
       const file = await eventPages.file(req.params.slug, req.params.file, req.query.token);
       reply.type(file.contentType).header('Cache-Control', file.cacheControl);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
 import { isValidSlug, slugFromTitle } from '../../src/eventpage/slug.js';
 import { Viewers, VIEWER_TTL_MS } from '../../src/eventpage/Viewers.js';
+import { redactUrl } from '../../src/logger.js';
 import { auth, startServer, type TestServer } from '../helpers.js';
 
 describe('event page rules (pure)', () => {
@@ -43,6 +44,16 @@ describe('event page rules (pure)', () => {
     }
     const taken = new Set(['town-hall', 'town-hall-2']);
     assert.equal(slugFromTitle('Town Hall', (s) => taken.has(s)), 'town-hall-3');
+  });
+
+  it('link tokens are redacted from logged request URLs', () => {
+    const cases: Array<[string, string]> = [
+      ['/api/watch/launch?viewer=abcdefgh&token=eyJ.secret.sig', '/api/watch/launch?viewer=abcdefgh&token=[redacted]'],
+      ['/api/watch/launch/hls/seg-00001.ts?token=eyJ.secret.sig', '/api/watch/launch/hls/seg-00001.ts?token=[redacted]'],
+      ['/join/r1?invite=eyJ.x.y#top', '/join/r1?invite=[redacted]#top'],
+      ['/api/watch/launch?viewer=abcdefgh', '/api/watch/launch?viewer=abcdefgh'],
+    ];
+    for (const [url, logged] of cases) assert.equal(redactUrl(url), logged);
   });
 
   it('viewers: a page that polls again (or reloads with its id) counts once; a page gone quiet stops counting', () => {
@@ -243,5 +254,13 @@ describe('event page of a webinar: HLS of the same encode, served by OnAir (real
     assert.equal((await api('GET', `/api/watch/${slug}`, undefined, null)).json().state, 'ended');
     assert.ok(existsSync(join(dir, 'index.m3u8')));
     assert.match(await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'index.m3u8'), 'utf8')), /#EXT-X-ENDLIST/);
+
+    // At start (nothing is live then), what a crash left of an unrecorded broadcast goes; a recorded one's stays.
+    const orphan = join(server.dataDir, 'hls', 'bcrashed');
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'seg-00001.ts'), 'x');
+    server.app.broadcasts.sweepEventPageSegments();
+    assert.equal(existsSync(orphan), false);
+    assert.ok(existsSync(join(dir, 'index.m3u8')));
   });
 });
