@@ -49,6 +49,8 @@ export const Platform = Type.Union([
   Type.Literal('facebook'),
   Type.Literal('twitch'),
   Type.Literal('linkedin'),
+  Type.Literal('tiktok'),
+  Type.Literal('instagram'),
   Type.Literal('custom'),
 ]);
 export type Platform = Static<typeof Platform>;

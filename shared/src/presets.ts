@@ -1,5 +1,5 @@
 /** Streaming platforms a destination can be, with their default server URL and where to find the key. */
-import type { Platform, Resolution } from './broadcast.js';
+import type { Platform, ProgramKind, Resolution } from './broadcast.js';
 
 export interface DestinationPreset {
   platform: Platform;
@@ -8,6 +8,10 @@ export interface DestinationPreset {
   defaultServerUrl: string | null;
   /** Where the person finds the server URL and stream key. */
   help: string;
+  /** The program a new destination of this platform takes. */
+  defaultProgram: ProgramKind;
+  /** Whether the platform takes a vertical (9:16) live stream, and how; null when it does not. */
+  vertical: string | null;
 }
 
 export const DESTINATION_PRESETS: readonly DestinationPreset[] = [
@@ -16,36 +20,64 @@ export const DESTINATION_PRESETS: readonly DestinationPreset[] = [
     label: 'YouTube (RTMP)',
     defaultServerUrl: 'rtmp://a.rtmp.youtube.com/live2',
     help: 'In YouTube Studio, open Go live → Stream, and copy the stream key. The server URL is filled in.',
+    defaultProgram: 'landscape',
+    vertical: 'YouTube takes a vertical live stream on the same ingest and shows it vertically on phones (Shorts feed): choose the vertical program.',
   },
   {
     platform: 'youtube_rtmps',
     label: 'YouTube (RTMPS, encrypted)',
     defaultServerUrl: 'rtmps://a.rtmps.youtube.com:443/live2',
     help: 'In YouTube Studio, open Go live → Stream, and copy the stream key. Same key as for RTMP; the connection is encrypted.',
+    defaultProgram: 'landscape',
+    vertical: 'YouTube takes a vertical live stream on the same ingest and shows it vertically on phones (Shorts feed): choose the vertical program.',
   },
   {
     platform: 'facebook',
     label: 'Facebook Live',
     defaultServerUrl: 'rtmps://live-api-s.facebook.com:443/rtmp/',
     help: 'In Facebook Live Producer, choose "Streaming software" and copy the stream key (it changes per live video unless you use a persistent key).',
+    defaultProgram: 'landscape',
+    vertical: null,
   },
   {
     platform: 'twitch',
     label: 'Twitch',
     defaultServerUrl: 'rtmp://live.twitch.tv/app',
     help: 'In the Twitch Creator Dashboard, open Settings → Stream and copy the primary stream key.',
+    defaultProgram: 'landscape',
+    vertical: null,
   },
   {
     platform: 'linkedin',
     label: 'LinkedIn Live',
     defaultServerUrl: null,
     help: 'In LinkedIn, create a live event with "External streaming tool", then paste the Stream URL and the Stream key it shows.',
+    defaultProgram: 'landscape',
+    vertical: null,
+  },
+  {
+    platform: 'tiktok',
+    label: 'TikTok LIVE (vertical)',
+    defaultServerUrl: null,
+    help: 'In TikTok LIVE Studio or LIVE Center, generate a stream key for "streaming software", then paste the Server URL and the Stream key it shows (both change per live).',
+    defaultProgram: 'vertical',
+    vertical: 'TikTok LIVE is watched on phones: it takes the vertical (9:16) program.',
+  },
+  {
+    platform: 'instagram',
+    label: 'Instagram Live (vertical)',
+    defaultServerUrl: null,
+    help: 'In Instagram (Live Producer on the web), start a live video with streaming software, then paste the Stream URL and the Stream key it shows (both change per live).',
+    defaultProgram: 'vertical',
+    vertical: 'Instagram Live is watched on phones: it takes the vertical (9:16) program.',
   },
   {
     platform: 'custom',
     label: 'Custom RTMP server',
     defaultServerUrl: null,
     help: 'Enter the rtmp:// or rtmps:// server URL and the stream key your server expects.',
+    defaultProgram: 'landscape',
+    vertical: 'Any server can take the vertical program instead of the 16:9 one.',
   },
 ];
 
@@ -80,5 +112,7 @@ export const PLATFORM_INGEST: Record<Platform, PlatformIngest> = {
   facebook: { name: 'Facebook', videoKbps: { '720p': { min: 1500, max: 4000 }, '1080p': { min: 3000, max: 6000 } } },
   twitch: { name: 'Twitch', videoKbps: { '720p': { min: 3000, max: 6000 }, '1080p': { min: 3000, max: 6000 } } },
   linkedin: { name: 'LinkedIn' },
+  tiktok: { name: 'TikTok' },
+  instagram: { name: 'Instagram' },
   custom: { name: 'custom server' },
 };

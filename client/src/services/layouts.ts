@@ -1,4 +1,4 @@
-import type { BroadcastLayout } from '@onair/shared';
+import type { BroadcastLayout, VerticalLayout } from '@onair/shared';
 
 /** The broadcast layouts people can choose, in the go-live panel and the webinar form. */
 export const BROADCAST_LAYOUTS: ReadonlyArray<{ value: BroadcastLayout; label: string; description: string }> = [
@@ -6,4 +6,12 @@ export const BROADCAST_LAYOUTS: ReadonlyArray<{ value: BroadcastLayout; label: s
   { value: 'grid', label: 'Grid', description: 'everyone the same size' },
   { value: 'speaker', label: 'Active speaker', description: 'whoever speaks large, the others in a strip' },
   { value: 'screen', label: 'Screen share', description: 'the shared screen large, cameras in a strip' },
+];
+
+/** The vertical (9:16) program's layouts, for destinations that take it. */
+export const VERTICAL_LAYOUTS: ReadonlyArray<{ value: VerticalLayout; label: string; description: string }> = [
+  { value: 'auto', label: 'Automatic', description: 'speaker and screen stacked while a screen is shared, otherwise the speaker alone or everyone stacked' },
+  { value: 'split', label: 'Speaker on top, screen below', description: 'the speaker in the top half, the shared screen (or the next person) below' },
+  { value: 'stack', label: 'Stacked', description: 'everyone stacked, two columns from four people' },
+  { value: 'single', label: 'Speaker only', description: 'whoever speaks, full frame' },
 ];

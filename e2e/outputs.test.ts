@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
+import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
+import { probeStream } from './fixtures/ffprobe.js';
+import { liveStack } from './fixtures/liveStack.js';
+import { ADMIN } from './fixtures/server.js';
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
+  );
+}
+
+/** A viewer at nginx that keeps what a platform receives in a file, from the first keyframe it is sent. */
+function viewer(url: string, path: string): { stop: () => Promise<void> } {
+  const proc = spawn(resolveFfmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'flv', path], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const kill = (): void => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  return {
+    stop: async () => {
+      // nginx ends the viewer's stream when the publish ends; ffmpeg then finishes its file.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      proc.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      kill();
+    },
+  };
+}
+
+/** What a recorded program shows: keyframe intervals, the largest video step, and freezedetect's freezes (start, duration). */
+async function continuity(path: string): Promise<{ gops: number[]; maxVideoStep: number; freezes: Array<{ t: number; d: number }> }> {
+  const packets = await run(resolveFfprobePath(), ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path]);
+  // run() returns stderr too (a last packet cut short when the viewer stops): keep the packet rows only.
+  const video = packets.split('\n').filter((l) => /^\d+(\.\d+)?,/.test(l)).map((l) => ({ t: Number(l.split(',')[0]), key: l.includes('K') }));
+  const keys = video.filter((v) => v.key).map((v) => v.t);
+  const freeze = await run(resolveFfmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:v', '-vf', 'freezedetect=n=0.003:d=0.3', '-f', 'null', '-']);
+  const starts = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
+  const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
+  return {
+    gops: keys.slice(1).map((t, i) => t - (keys[i] ?? 0)),
+    maxVideoStep: Math.max(...video.slice(1).map((v, i) => v.t - (video[i]?.t ?? 0))),
+    freezes: starts.map((t, i) => ({ t, d: durations[i] ?? 0 })),
+  };
+}
+
+describe('program outputs: a vertical program next to the 16:9 one (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
+  const stack = liveStack();
+
+  it('live to a 16:9 and a 9:16 destination: 1280x720 and 720x1280, both 2 s keyframes and AAC 48 kHz, both continuous through a join and a leave', async () => {
+    const { rtmp, server, browser } = stack;
+    const token = await server.adminToken();
+    const suffix = randomBytes(4).toString('hex');
+    const keys = { landscape: `e2e-wide-${suffix}`, vertical: `e2e-tall-${suffix}` };
+    const wide = await server.api<{ id: string; program: string }>('POST', '/api/destinations', { name: 'Wide', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: keys.landscape }, token);
+    const tall = await server.api<{ id: string; program: string }>(
+      'POST',
+      '/api/destinations',
+      { name: 'Tall', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: keys.vertical, program: 'vertical' },
+      token,
+    );
+    assert.equal(wide.status, 201);
+    assert.equal(wide.body.program, 'landscape', 'a destination takes the 16:9 program by default');
+    assert.equal(tall.body.program, 'vertical');
+    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Two programs' }, token);
+
+    const host = await newParticipant(browser, server.url);
+    await signIn(host.page, ADMIN.email, ADMIN.password);
+    await host.page.goto(`/join/${room.body.id}`);
+    await joinAs(host.page, 'Hana Host');
+    const guest = await newParticipant(browser, server.url);
+    await guest.page.goto(room.body.joinUrl);
+    await joinAs(guest.page, 'Gil Guest');
+
+    await host.page.getByTestId('btn-golive').click();
+    for (const id of [wide.body.id, tall.body.id]) await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${id}"]`).check();
+    await host.page.getByTestId('btn-start-broadcast').click();
+    for (const id of [wide.body.id, tall.body.id]) {
+      await host.page.locator(`[data-testid="dest-status"][data-destination-id="${id}"][data-state="live"]`).waitFor({ timeout: 30_000 });
+    }
+    await host.page.locator(`[data-testid="dest-status"][data-destination-id="${tall.body.id}"][data-program="vertical"]`).waitFor();
+    const dir = mkdtempSync(join(tmpdir(), 'onair-e2e-outputs-'));
+    const paths = { landscape: join(dir, 'wide.flv'), vertical: join(dir, 'tall.flv') };
+    const viewers = [viewer(`${rtmp.rtmpUrl('live')}/${keys.landscape}`, paths.landscape), viewer(`${rtmp.rtmpUrl('live')}/${keys.vertical}`, paths.vertical)];
+    try {
+      // What a platform's player reads (ffprobe at nginx), while live.
+      const [probedWide, probedTall] = await Promise.all([probeStream(`${rtmp.rtmpUrl('live')}/${keys.landscape}`, 5), probeStream(`${rtmp.rtmpUrl('live')}/${keys.vertical}`, 5)]);
+      const third = await newParticipant(browser, server.url);
+      await third.page.goto(room.body.joinUrl);
+      await joinAs(third.page, 'Pia Panelist');
+      await host.page.waitForTimeout(4000);
+      await third.context.close();
+      await host.page.waitForTimeout(4000);
+      await host.page.getByTestId('btn-stop-broadcast').click();
+      const deadline = Date.now() + 15_000;
+      while ((rtmp.activePublishes(keys.landscape) > 0 || rtmp.activePublishes(keys.vertical) > 0) && Date.now() < deadline) await host.page.waitForTimeout(200);
+      await Promise.all(viewers.map((v) => v.stop()));
+
+      for (const [name, probed, size] of [
+        ['16:9', probedWide, [1280, 720]],
+        ['9:16', probedTall, [720, 1280]],
+      ] as const) {
+        assert.deepEqual([probed.video?.codec, probed.video?.width, probed.video?.height], ['h264', ...size], `${name}: H.264 ${size.join('x')}`);
+        assert.equal(probed.audio?.codec, 'aac', `${name}: AAC`);
+        assert.equal(probed.audio?.sampleRate, 48000, `${name}: 48 kHz`);
+      }
+      assert.equal(rtmp.publishCount(keys.landscape), 1, 'one publish of the 16:9 program');
+      assert.equal(rtmp.publishCount(keys.vertical), 1, 'one publish of the vertical program');
+      if (process.env.KEEP_OUTPUT) for (const path of Object.values(paths)) await run('cp', [path, process.env.KEEP_OUTPUT]);
+      const results = { landscape: await continuity(paths.landscape), vertical: await continuity(paths.vertical) };
+      console.log('outputs e2e', JSON.stringify(results));
+      for (const [name, r] of Object.entries(results)) {
+        assert.ok(r.gops.length >= 4 && r.gops.every((g) => Math.abs(g - 2) <= 0.034), `${name}: keyframes exactly every 2 s (${r.gops.map((g) => g.toFixed(3)).join(' ')})`);
+        assert.ok(r.maxVideoStep <= 0.036, `${name}: no gap above one frame in the video timeline (max ${r.maxVideoStep})`);
+        // As in the compositor's e2e: on 2 busy cores the fake cameras themselves can stall for under a second.
+        assert.deepEqual(r.freezes.filter((f) => f.t > 3 && f.d > 1.0), [], `${name}: no freeze above 1 s through the join and the leave`);
+      }
+    } finally {
+      await Promise.all(viewers.map((v) => v.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await host.context.close();
+    await guest.context.close();
+  });
+});
