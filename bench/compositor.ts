@@ -121,8 +121,7 @@ async function measureProgram(resolution: Resolution, n: number): Promise<{ core
     const s = program.stats();
     return {
       encoder: cpuSeconds(s.encoderPid),
-      video: sumCpu(s.decoders.filter((d) => d.kind === 'video').map((d) => d.pid)),
-      audio: sumCpu(s.decoders.filter((d) => d.kind === 'audio').map((d) => d.pid)),
+      decoders: sumCpu(s.decoders.map((d) => d.pid)),
     };
   };
   const g0 = groups();
@@ -139,7 +138,7 @@ async function measureProgram(resolution: Resolution, n: number): Promise<{ core
   await program.close();
   const ffmpeg = (c1 - c0) / wall;
   const node = (n1.user + n1.system) / 1e6 / wall;
-  const split = `encoder ${((g1.encoder - g0.encoder) / wall).toFixed(2)}, video decoders ${((g1.video - g0.video) / wall).toFixed(2)}, audio decoders ${((g1.audio - g0.audio) / wall).toFixed(2)}, node ${node.toFixed(2)}`;
+  const split = `encoder ${((g1.encoder - g0.encoder) / wall).toFixed(2)}, participant decoders ${((g1.decoders - g0.decoders) / wall).toFixed(2)}, node ${node.toFixed(2)}`;
   return { cores: ffmpeg + node, ffmpeg, node, rss, stats, split };
 }
 

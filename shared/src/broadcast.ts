@@ -129,6 +129,20 @@ export const BroadcastHealth = Type.Object(
 );
 export type BroadcastHealth = Static<typeof BroadcastHealth>;
 
+/** One participant's decoder in the program: how well their sound lines up with their picture. */
+export const ProgramSourceStatus = Type.Object(
+  {
+    /** The participant's name ("Name (screen)" for a screen share). */
+    name: Type.String(),
+    /** Audio minus video as played, on the sender's clock (ms, + = audio ahead); null without both. */
+    avOffsetMs: Nullable(Type.Number()),
+    /** Media held back in the jitter buffer to absorb late arrivals (ms, at most 150); null before any. */
+    bufferMs: Nullable(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+export type ProgramSourceStatus = Static<typeof ProgramSourceStatus>;
+
 export const BroadcastStatus = Type.Object({
   id: Type.String(),
   roomId: Type.String(),
@@ -155,6 +169,8 @@ export const BroadcastStatus = Type.Object({
     crashes: Type.Integer(),
     lastError: Nullable(Type.String()),
     fps: Type.Number(),
+    /** Each on-stage participant's lip sync (A/V offset) and jitter buffer. */
+    sources: Type.Optional(Type.Array(ProgramSourceStatus, { maxItems: 64 })),
   }),
   destinations: Type.Array(DestinationStatus),
   /** Recent health, for the room's hosts (the broadcast service adds it; guests get none). */

@@ -1,5 +1,5 @@
 import type { types as ms } from 'mediasoup';
-import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type ProgramKind, type Resolution, type VerticalLayout } from '@onair/shared';
+import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type ProgramKind, type ProgramSourceStatus, type Resolution, type VerticalLayout } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { Destination, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
@@ -297,9 +297,21 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
       vertical: { layout: this.#verticalLayout, resolution: this.#verticalResolution, encoding: this.#program?.vertical != null },
-      composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps },
+      composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps, sources: this.#sourceStatus() },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
     };
+  }
+
+  #sourceStatus(): ProgramSourceStatus[] {
+    // Lip sync is a matter for decoders that carry a microphone.
+    const decoders = (this.#program?.stats().decoders ?? []).filter((d) => d.audio);
+    if (decoders.length === 0) return [];
+    const names = new Map(this.#options.getParticipants().map((p) => [p.peerId, p.displayName]));
+    return decoders.map((d) => {
+      const [peerId, screen] = d.key.split('/');
+      const name = names.get(peerId ?? '') ?? 'Guest';
+      return { name: screen ? `${name} (screen)` : name, avOffsetMs: d.avOffsetMs, bufferMs: d.bufferMs };
+    });
   }
 
   stats(): BroadcastStats {

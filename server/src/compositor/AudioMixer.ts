@@ -32,6 +32,10 @@ class Ring {
   carry: number | null = null;
   /** Samples of a frame whose other channel has not arrived yet (0 or 1). */
   half = 0;
+  /** Played on its owner's timeline (skip / delay), not by fill level. */
+  timed = false;
+  /** Sample frames of silence to play before the next buffered audio (a timed source ahead of its time). */
+  silence = 0;
 
   constructor(capacityFrames: number) {
     this.data = new Int16Array(capacityFrames * CHANNELS);
@@ -67,8 +71,36 @@ export class AudioMixer {
     return this.#samplesPerTick * CHANNELS * 2;
   }
 
-  addSource(id: string): void {
-    if (!this.#sources.has(id)) this.#sources.set(id, new Ring(SAMPLE_RATE));
+  /**
+   * A source of PCM. A `timed` one is placed by its owner (skip(), delay()) on the program's
+   * timeline and plays whenever it has audio; otherwise it waits for startMs and is cut back above maxMs.
+   */
+  addSource(id: string, options: { timed?: boolean } = {}): void {
+    if (this.#sources.has(id)) return;
+    const ring = new Ring(SAMPLE_RATE);
+    ring.timed = options.timed ?? false;
+    this.#sources.set(id, ring);
+  }
+
+  /** Sample frames a source has buffered (0 for an unknown one). */
+  buffered(id: string): number {
+    return this.#sources.get(id)?.frames ?? 0;
+  }
+
+  /** Drops up to `frames` of a timed source's oldest audio (it is behind the timeline); returns how many were dropped. */
+  skip(id: string, frames: number): number {
+    const ring = this.#sources.get(id);
+    if (!ring || frames <= 0) return 0;
+    const n = Math.min(Math.round(frames), ring.frames);
+    if (n > 0) this.#drop(ring, n);
+    ring.silence = 0;
+    return n;
+  }
+
+  /** Plays `frames` of silence before a timed source's next audio (it is ahead of the timeline). */
+  delay(id: string, frames: number): void {
+    const ring = this.#sources.get(id);
+    if (ring) ring.silence = Math.max(0, Math.round(frames));
   }
 
   removeSource(id: string): void {
@@ -131,6 +163,7 @@ export class AudioMixer {
       ring.frames = capacity;
       ring.read = (write - ring.half - capacity * CHANNELS + 2 * len) % len;
     }
+    if (ring.timed) return;
     if (ring.frames > this.#maxFrames) this.#drop(ring, ring.frames - this.#startFrames);
     if (!ring.playing && ring.frames >= this.#startFrames) ring.playing = true;
   }
@@ -147,21 +180,23 @@ export class AudioMixer {
     acc.fill(0);
     const wanted = this.#samplesPerTick;
     for (const ring of this.#sources.values()) {
-      if (!ring.playing) continue;
-      const n = Math.min(wanted, ring.frames);
+      if (!ring.playing && !ring.timed) continue;
+      const quiet = Math.min(wanted, ring.silence);
+      ring.silence -= quiet;
+      const n = Math.min(wanted - quiet, ring.frames);
       const data = ring.data;
       let read = ring.read;
-      for (let i = 0; i < n * CHANNELS; i += 1) {
+      for (let i = quiet * CHANNELS; i < (quiet + n) * CHANNELS; i += 1) {
         acc[i] = (acc[i] ?? 0) + (data[read] ?? 0);
         read += 1;
         if (read === data.length) read = 0;
       }
       ring.read = read;
       ring.frames -= n;
-      if (n < wanted) {
+      if (quiet + n < wanted && (ring.playing || n > 0)) {
         ring.playing = false;
         ring.underruns += 1;
-      }
+      } else if (ring.timed && n > 0) ring.playing = true;
     }
     for (let i = 0; i < acc.length; i += 1) {
       const v = acc[i] ?? 0;

@@ -37,6 +37,11 @@ export class FrameClock {
     return this.#next;
   }
 
+  /** The clock time frame `index` is due at (its place on the program's timeline). */
+  dueAt(index: number): number {
+    return this.#due(index);
+  }
+
   /** Milliseconds the output timeline is ahead (+) or behind (−) the wall clock since start. */
   get driftMs(): number {
     return this.#running ? (this.#next * 1000) / this.#fps - (this.#clock.now() - this.#start) : 0;

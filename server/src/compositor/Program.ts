@@ -10,8 +10,10 @@ import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
 import type { Picture } from './picture.js';
 import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
-import { RtpDecoder } from './RtpDecoder.js';
-import { buildScene, diffSources, sourcesFor, type Scene, type SceneInput, type SourceWant } from './scene.js';
+import { ParticipantDecoder, type QueuedPicture } from './ParticipantDecoder.js';
+import { audioCorrection } from './playout.js';
+import { diffParticipants, groupWants, type ParticipantWant } from './participants.js';
+import { buildScene, sourcesFor, type Scene, type SceneInput } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
 
 export type ProgramEvents = {
@@ -36,9 +38,14 @@ export interface ProgramOptions {
   codecArgs?: string[];
 }
 
+/** One participant decoder (a camera and microphone, or a screen share). */
 export interface DecoderStats {
-  producerId: string;
-  kind: 'audio' | 'video';
+  /** The participant's peer id (`peerId/screen` for a screen share). */
+  key: string;
+  /** The producers it decodes, the video one first. */
+  producerIds: string[];
+  video: boolean;
+  audio: boolean;
   pid: number | null;
   width: number;
   height: number;
@@ -46,6 +53,10 @@ export interface DecoderStats {
   restarts: number;
   /** RTP resumed → first picture / PCM (ms), null until then. */
   startupMs: number | null;
+  /** Audio minus video as played, on the sender's clock (ms, + = audio ahead), null without both. */
+  avOffsetMs: number | null;
+  /** Media held in the jitter buffer beyond the quickest arrival (ms, at most 150), null before any. */
+  bufferMs: number | null;
 }
 
 export interface ProgramStats {
@@ -77,61 +88,134 @@ export interface ProgramStats {
 const PROMOTE_AFTER_FRAMES = 3;
 const AUDIO_SLOTS = 16;
 
-/** One on-stage producer: its decoder, and during a resize the next decoder taking over. */
+/** Half an output frame (ms): a picture is shown from half a frame before its media time, so A/V error averages to 0. */
+const HALF_FRAME_MS = 500 / OUTPUT_FPS;
+/** Audio further than this from its place on the timeline is skipped or delayed back onto it. */
+const AUDIO_TOLERANCE_MS = 20;
+/** A picture older than this (camera paused or stalled) is not used to measure the A/V offset. */
+const FRESH_PICTURE_MS = 100;
+/** Weight of each tick's A/V sample in the reported offset (about a second of smoothing). */
+const AV_SMOOTHING = 0.03;
+
+interface SourceContext {
+  id: string;
+  router: ms.Router;
+  ffmpegPath: string;
+  logger: Logger;
+  clock: Clock;
+  mixer: AudioMixer;
+  onRestart: () => void;
+}
+
+/**
+ * One participant on stage (their camera and microphone, or a screen share): one decoder, and
+ * during a resize the next decoder taking over. Each output tick it picks the picture due on the
+ * program's timeline and places the microphone's audio on the same timeline (lip sync).
+ */
 class Source {
-  readonly producerId: string;
-  want: SourceWant;
-  active: RtpDecoder | null = null;
-  next: RtpDecoder | null = null;
+  readonly key: string;
+  want: ParticipantWant;
+  active: ParticipantDecoder | null = null;
+  next: ParticipantDecoder | null = null;
+  /** The picture chosen for the current tick. */
+  current: QueuedPicture | null = null;
   frameKey = 0;
   lastFrameAt = -Infinity;
   restarts = 0;
+  /** Audio minus video media time as played (ms), smoothed; null until both played together. */
+  avOffsetMs: number | null = null;
   #retry: Timer | null = null;
   #failures = 0;
   #seq = 0;
   closed = false;
 
   constructor(
-    readonly producer: ms.Producer,
-    want: SourceWant,
-    private readonly ctx: {
-      id: string;
-      router: ms.Router;
-      ffmpegPath: string;
-      logger: Logger;
-      clock: Clock;
-      mixer: AudioMixer;
-      onRestart: () => void;
-    },
+    want: ParticipantWant,
+    private readonly producers: { video: ms.Producer | null; audio: ms.Producer | null },
+    private readonly ctx: SourceContext,
   ) {
-    this.producerId = producer.id;
+    this.key = want.key;
     this.want = want;
-    if (want.kind === 'audio') ctx.mixer.addSource(producer.id);
+    if (want.audio) ctx.mixer.addSource(this.key, { timed: true });
     void this.#spawn();
   }
 
   get picture(): Picture | null {
-    return this.active?.picture ?? null;
+    return this.current?.picture ?? null;
   }
 
-  resize(want: SourceWant): void {
+  /** Same producers, another size: a new decoder. */
+  restart(want: ParticipantWant, producers: { video: ms.Producer | null; audio: ms.Producer | null }): void {
+    const hadAudio = this.want.audio !== null;
     this.want = want;
+    this.producers.video = producers.video;
+    this.producers.audio = producers.audio;
+    if (want.audio && !hadAudio) this.ctx.mixer.addSource(this.key, { timed: true });
+    if (!want.audio && hadAudio) this.ctx.mixer.removeSource(this.key);
     void this.#spawn();
+  }
+
+  /** Same decoder, another simulcast layer. */
+  relayer(want: ParticipantWant): void {
+    this.want = want;
+    if (want.video) void this.active?.setLayer(want.video.layer);
+  }
+
+  /** Before mixing a tick due at `programMs`: picks the picture due and puts the audio back on the timeline. */
+  prepare(programMs: number): void {
+    const decoder = this.active;
+    if (!decoder) return;
+    const target = decoder.playout.mediaTimeAt(programMs);
+    if (this.want.video) {
+      const q = decoder.pictureFor(target === null ? null : target + HALF_FRAME_MS);
+      if (q !== this.current || (q && q.key !== this.frameKey)) {
+        this.current = q;
+        if (q) this.frameKey = q.key;
+      }
+    }
+    if (!this.want.audio || target === null) return;
+    const mixer = this.ctx.mixer;
+    const buffered = mixer.buffered(this.key);
+    const readIndex = decoder.samples - buffered;
+    // Only audio whose timestamp line has been read is placed; the rest plays on as it came.
+    if (buffered === 0 || readIndex >= decoder.timedSamples) return;
+    const readMs = decoder.audioTimeline.mediaMs(readIndex);
+    if (readMs === null) return;
+    const fix = audioCorrection(readMs, target, AUDIO_TOLERANCE_MS);
+    if (fix.silenceMs > 0) {
+      mixer.delay(this.key, (fix.silenceMs * SAMPLE_RATE) / 1000);
+      return;
+    }
+    const dropped = fix.skipMs > 0 ? mixer.skip(this.key, (fix.skipMs * SAMPLE_RATE) / 1000) : 0;
+    const playedMs = decoder.audioTimeline.mediaMs(readIndex + dropped) ?? readMs;
+    const q = this.current;
+    if (this.want.video && q && !Number.isNaN(q.ptsMs) && target - q.ptsMs < FRESH_PICTURE_MS && mixer.buffered(this.key) > 0) {
+      const sample = playedMs - q.ptsMs;
+      this.avOffsetMs = this.avOffsetMs === null ? sample : this.avOffsetMs + AV_SMOOTHING * (sample - this.avOffsetMs);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.#retry?.cancel();
-    if (this.want.kind === 'audio') this.ctx.mixer.removeSource(this.producerId);
+    if (this.want.audio) this.ctx.mixer.removeSource(this.key);
     const decoders = [this.active, this.next];
     this.active = null;
     this.next = null;
     await Promise.all(decoders.map((d) => d?.close()));
   }
 
+  #gone(): boolean {
+    return (this.producers.video?.closed ?? true) && (this.producers.audio?.closed ?? true);
+  }
+
+  #paused(): boolean {
+    return (this.producers.video?.paused ?? true) && (this.producers.audio?.paused ?? true);
+  }
+
   async #spawn(): Promise<void> {
-    if (this.closed || this.producer.closed) return;
+    if (this.closed || this.#gone()) return;
     this.#retry?.cancel();
     this.#retry = null;
     const want = this.want;
@@ -139,43 +223,44 @@ class Source {
     const previousNext = this.next;
     this.next = null;
     void previousNext?.close();
-    let decoder: RtpDecoder;
+    let decoder: ParticipantDecoder;
+    const video = want.video && this.producers.video && !this.producers.video.closed ? this.producers.video : null;
+    const audio = want.audio && this.producers.audio && !this.producers.audio.closed ? this.producers.audio : null;
     try {
-      decoder = await RtpDecoder.create({
-        id: `${this.ctx.id}-${want.kind[0]}${this.producerId.slice(0, 6)}-${this.#seq}`,
-        router: this.ctx.router,
-        producer: this.producer,
-        width: want.width,
-        height: want.height,
-        layer: want.layer,
-        fit: want.fit,
-        ffmpegPath: this.ctx.ffmpegPath,
-        logger: this.ctx.logger,
-      });
+      decoder = await ParticipantDecoder.create(
+        {
+          id: `${this.ctx.id}-${this.key.slice(0, 12)}-${this.#seq}`,
+          router: this.ctx.router,
+          video: video && want.video ? { producer: video, width: want.video.width, height: want.video.height, layer: want.video.layer, fit: want.video.fit } : null,
+          audio,
+          ffmpegPath: this.ctx.ffmpegPath,
+          logger: this.ctx.logger,
+        },
+        () => this.ctx.clock.now(),
+      );
     } catch (error) {
-      if (!this.closed && !this.producer.closed) this.#scheduleRetry(error);
+      if (!this.closed && !this.#gone()) this.#scheduleRetry(error);
       return;
     }
     if (this.closed || want !== this.want) {
       await decoder.close();
       return;
     }
-    if (this.active === null) this.active = decoder;
+    if (this.active === null) this.#promote(decoder);
     else this.next = decoder;
     decoder.on('frame', () => {
       // A new decoder takes over once it runs steadily (its first pictures can come in a burst).
-      if (decoder === this.next && decoder.outputs >= PROMOTE_AFTER_FRAMES) this.#promote(decoder);
+      if (decoder === this.next && decoder.pictures >= PROMOTE_AFTER_FRAMES) this.#promote(decoder);
       if (decoder !== this.active) return;
-      this.frameKey = newContentKey();
       this.lastFrameAt = this.ctx.clock.now();
       this.#failures = 0;
     });
     decoder.on('pcm', (chunk) => {
-      if (decoder === this.next) this.#promote(decoder);
-      if (decoder === this.active) this.ctx.mixer.push(this.producerId, chunk);
+      if (decoder === this.next && !decoder.videoProducerId) this.#promote(decoder);
+      if (decoder === this.active) this.ctx.mixer.push(this.key, chunk);
     });
-    decoder.on('paused', (paused) => {
-      if (paused && this.want.kind === 'audio') this.ctx.mixer.flush(this.producerId);
+    decoder.on('paused', (kind, paused) => {
+      if (kind === 'audio' && paused && decoder === this.active) this.ctx.mixer.flush(this.key);
     });
     decoder.on('ended', (error) => {
       void decoder.close();
@@ -184,21 +269,29 @@ class Source {
       if (decoder !== this.active) return;
       // The tile holds its last picture (then its name tile) while the decoder comes back.
       this.active = null;
-      if (this.producer.paused) {
-        // ffmpeg gives up on an RTP input that stays silent for 10 s (a long mute): start again on resume.
-        this.ctx.logger.debug({ producer: this.producerId }, 'decoder of a paused producer ended; restarting on resume');
-        this.producer.observer.once('resume', () => void this.#spawn());
+      if (this.#paused()) {
+        // ffmpeg gives up on an RTP input that stays silent for 10 s (a long mute, camera off): start again on resume.
+        this.ctx.logger.debug({ source: this.key }, 'decoder of a paused participant ended; restarting on resume');
+        const resumed = (): void => {
+          this.producers.video?.observer.off('resume', resumed);
+          this.producers.audio?.observer.off('resume', resumed);
+          if (!this.active) void this.#spawn();
+        };
+        this.producers.video?.observer.once('resume', resumed);
+        this.producers.audio?.observer.once('resume', resumed);
         return;
       }
-      this.ctx.logger.warn({ err: error, producer: this.producerId }, 'decoder ended; restarting it');
+      this.ctx.logger.warn({ err: error, source: this.key }, 'decoder ended; restarting it');
       this.#scheduleRetry(error);
     });
   }
 
-  #promote(decoder: RtpDecoder): void {
+  #promote(decoder: ParticipantDecoder): void {
     const old = this.active;
     this.active = decoder;
     this.next = null;
+    // The new decoder has a timeline of its own: the old one's audio cannot be placed on it.
+    if (this.want.audio) this.ctx.mixer.flush(this.key);
     void old?.close();
   }
 
@@ -207,22 +300,27 @@ class Source {
     this.restarts += 1;
     this.ctx.onRestart();
     const delay = Math.min(5000, 250 * 2 ** Math.min(this.#failures - 1, 5));
-    this.ctx.logger.debug({ err: error, producer: this.producerId, delay }, 'decoder retry');
+    this.ctx.logger.debug({ err: error, source: this.key, delay }, 'decoder retry');
     this.#retry?.cancel();
     this.#retry = this.ctx.clock.setTimeout(() => void this.#spawn(), delay);
   }
 
   stats(): DecoderStats {
     const d = this.active;
+    const offset = d?.playout.offsetMs;
     return {
-      producerId: this.producerId,
-      kind: this.want.kind,
+      key: this.key,
+      producerIds: [this.want.video?.producerId, this.want.audio?.producerId].filter((id): id is string => id !== undefined),
+      video: this.want.video !== null,
+      audio: this.want.audio !== null,
       pid: d?.pid ?? null,
-      width: d?.width ?? this.want.width,
-      height: d?.height ?? this.want.height,
+      width: d?.width ?? this.want.video?.width ?? 0,
+      height: d?.height ?? this.want.video?.height ?? 0,
       outputs: d?.outputs ?? 0,
       restarts: this.restarts,
       startupMs: d && d.firstOutputAt !== null && d.resumedAt !== null ? Math.round(d.firstOutputAt - d.resumedAt) : null,
+      avOffsetMs: this.avOffsetMs === null ? null : Math.round(this.avOffsetMs * 10) / 10,
+      bufferMs: d && offset != null ? Math.round(d.playout.bufferMs ?? 0) : null,
     };
   }
 }
@@ -260,8 +358,6 @@ export class Program extends TypedEmitter<ProgramEvents> {
   readonly #stills: Stills;
   /** Decoders by key: the producer id for the 16:9 program's, prefixed for the vertical program's. */
   readonly #sources = new Map<string, Source>();
-  /** Which sources-map key a want came from. */
-  readonly #wantKey = new WeakMap<SourceWant, string>();
   readonly #audioSlots: AudioSlot[];
   readonly #silentTick: Int16Array;
   readonly #landscape: ProgramOutput;
@@ -269,7 +365,9 @@ export class Program extends TypedEmitter<ProgramEvents> {
   #verticalOptions: VerticalOptions | null = null;
   #input: Omit<SceneInput, 'frame'> | null = null;
   #producers = new Map<string, ms.Producer>();
-  #wants = new Map<string, SourceWant>();
+  #wants = new Map<string, ParticipantWant>();
+  /** Sources by the video producer a tile shows (prefixed for the vertical program's). */
+  #byVideo = new Map<string, Source>();
   #decoderRestarts = 0;
   #drawMs = 0;
   #closed = false;
@@ -302,7 +400,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#landscape.on('encoder', (id) => this.emit('encoder', id));
     this.#landscape.on('tag', (id, tag) => this.emit('tag', id, tag));
     this.#landscape.on('encodercrash', (error) => this.emit('encodercrash', error));
-    this.#frameClock = new FrameClock({ fps: OUTPUT_FPS, clock: this.#clock, onFrame: () => this.#onTick() });
+    this.#frameClock = new FrameClock({ fps: OUTPUT_FPS, clock: this.#clock, onFrame: (index) => this.#onTick(index) });
   }
 
   /** Starts the encoder and the clock; the program shows `initial` at once. */
@@ -338,33 +436,41 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#input = input;
     this.#producers = producers;
     const landscape = buildScene({ ...input, frame: { width: this.#landscape.width, height: this.#landscape.height } });
-    const wants = sourcesFor(landscape);
+    const wants = groupWants(sourcesFor(landscape), input.participants);
     let vertical: Scene | null = null;
     const v = this.#vertical;
     if (v && this.#verticalOptions) {
       vertical = buildScene({ ...input, vertical: this.#verticalOptions.layout, frame: { width: v.width, height: v.height } });
+      // The vertical program's tiles have sizes of their own: video-only decoders of their own.
       for (const [id, want] of sourcesFor(vertical, { exactSize: true, audio: false })) {
-        wants.set(VERTICAL_KEY + id, want);
-        this.#wantKey.set(want, VERTICAL_KEY + id);
+        wants.set(VERTICAL_KEY + id, { key: VERTICAL_KEY + id, video: want, audio: null });
       }
     }
-    const diff = diffSources(this.#wants, wants);
-    const keyOf = (want: SourceWant): string => this.#wantKey.get(want) ?? want.producerId;
-    for (const id of diff.remove) {
-      const source = this.#sources.get(id);
-      this.#sources.delete(id);
+    const find = (id: string | undefined): ms.Producer | null => {
+      const producer = id ? producers.get(id) : undefined;
+      return producer && !producer.closed ? producer : null;
+    };
+    const producersOf = (want: ParticipantWant) => ({ video: find(want.video?.producerId), audio: find(want.audio?.producerId) });
+    const diff = diffParticipants(this.#wants, wants);
+    for (const key of diff.remove) {
+      const source = this.#sources.get(key);
+      this.#sources.delete(key);
       void source?.close();
     }
     for (const want of diff.add) {
-      const key = keyOf(want);
-      const producer = producers.get(want.producerId);
-      if (!producer || producer.closed) {
-        wants.delete(key);
+      const p = producersOf(want);
+      if (!p.video && !p.audio) {
+        wants.delete(want.key);
         continue;
       }
-      this.#sources.set(key, new Source(producer, want, this.#sourceContext(key.startsWith(VERTICAL_KEY) ? `${this.id}-v` : this.id)));
+      this.#sources.set(want.key, new Source(want, p, this.#sourceContext(want.key.startsWith(VERTICAL_KEY) ? `${this.id}-v` : this.id)));
     }
-    for (const want of diff.resize) this.#sources.get(keyOf(want))?.resize(want);
+    for (const want of diff.restart) this.#sources.get(want.key)?.restart(want, producersOf(want));
+    for (const want of diff.relayer) this.#sources.get(want.key)?.relayer(want);
+    this.#byVideo = new Map();
+    for (const [key, source] of this.#sources) {
+      if (source.want.video) this.#byVideo.set((key.startsWith(VERTICAL_KEY) ? VERTICAL_KEY : '') + source.want.video.producerId, source);
+    }
     this.#wants = wants;
     this.#landscape.setScene(landscape);
     if (v && vertical) v.setScene(vertical);
@@ -457,7 +563,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
         logger: this.#logger,
         clock: this.#clock,
         stills: this.#stills,
-        source: (producerId) => this.#sources.get(prefix + producerId),
+        source: (producerId) => this.#byVideo.get(prefix + producerId),
         ...(codecArgs ? { codecArgs } : {}),
       },
       scene,
@@ -478,10 +584,12 @@ export class Program extends TypedEmitter<ProgramEvents> {
     };
   }
 
-  #onTick(): void {
+  #onTick(index: number): void {
     if (this.#closed) return;
     const started = performance.now();
     const now = this.#clock.now();
+    const programMs = this.#frameClock.dueAt(index);
+    for (const source of this.#sources.values()) source.prepare(programMs);
     const audio = this.#audioSlots.find((s) => s.pending === 0);
     if (!audio) {
       // Keep the jitter buffers moving so nothing piles up while the encoders are away.

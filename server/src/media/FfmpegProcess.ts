@@ -26,6 +26,13 @@ export interface FfmpegProcessOptions {
   progress?: boolean;
   /** Extra pipes ffmpeg reads from (fd 3, 4, …; after the progress fd when there is one), e.g. `-f s16le -i pipe:3`. Default 0. */
   inputPipes?: number;
+  /** Extra pipes ffmpeg writes to (after the input pipes), e.g. a second output `-f s16le pipe:3`. Default 0. */
+  outputPipes?: number;
+  /**
+   * Sees every stderr line first (unredacted); returning true consumes it (not logged, not kept for
+   * error messages): for per-frame lines such as showinfo's. Default none.
+   */
+  onStderrLine?: (line: string) => boolean;
 }
 
 /** Stderr lines kept for error reporting. */
@@ -42,6 +49,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   readonly #stderrTail: string[] = [];
   #ready = false;
   #firstInputPipe = 3;
+  #firstOutputPipe = 3;
+  #stderrHook: ((line: string) => boolean) | null = null;
   #closed = false;
   #exited = false;
   #exitCode: number | null = null;
@@ -64,11 +73,13 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
         options.stdout ? 'pipe' : 'ignore',
         'pipe',
         ...(options.progress ? (['pipe'] as const) : []),
-        ...Array.from({ length: options.inputPipes ?? 0 }, () => 'pipe' as const),
+        ...Array.from({ length: (options.inputPipes ?? 0) + (options.outputPipes ?? 0) }, () => 'pipe' as const),
       ],
     });
     const proc = new FfmpegProcess(child, options.logger);
     proc.#firstInputPipe = options.progress ? 4 : 3;
+    proc.#firstOutputPipe = proc.#firstInputPipe + (options.inputPipes ?? 0);
+    proc.#stderrHook = options.onStderrLine ?? null;
     proc.#wire(options.progress ?? false);
     return proc;
   }
@@ -77,6 +88,12 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   inputPipe(n: number): Writable | null {
     const stream = this.#child.stdio[this.#firstInputPipe + n];
     return stream && 'write' in stream ? (stream as Writable) : null;
+  }
+
+  /** The n-th extra output pipe (0 → the first of `outputPipes`), or null when there is none. */
+  outputPipe(n: number): Readable | null {
+    const stream = this.#child.stdio[this.#firstOutputPipe + n];
+    return stream && 'read' in stream ? (stream as Readable) : null;
   }
 
   get pid(): number | undefined {
@@ -206,6 +223,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   }
 
   #onStderrLine(raw: string): void {
+    if (this.#stderrHook?.(raw)) return;
     const line = redact(raw);
     if (!line.trim()) return;
     this.#stderrTail.push(line);

@@ -82,7 +82,7 @@ describe('Backstage on the real Program (mediasoup, ffmpeg decoders and encoder)
       ffmpegPath,
       logger,
     });
-    const decoded = () => new Set(broadcast.stats().program.decoders.map((d) => d.producerId));
+    const decoded = () => new Set(broadcast.stats().program.decoders.flatMap((d) => d.producerIds));
     const guestProducers = guest.producers.map((p) => p.producer.id);
     const hostProducers = host.producers.map((p) => p.producer.id);
     try {

@@ -1,0 +1,462 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { types as ms } from 'mediasoup';
+import type { Logger } from '../logger.js';
+import { FfmpegProcess } from '../media/FfmpegProcess.js';
+import { TypedEmitter } from '../media/TypedEmitter.js';
+import { isUdpPortBound, releasePortPair, reservePortPair } from '../media/ports.js';
+import { buildSdp, type SdpMedia } from '../media/sdp.js';
+import { CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
+import { allocPicture, pictureBytes, type Picture } from './picture.js';
+import { parseShowinfo, Playout, SampleTimeline } from './playout.js';
+import { newContentKey } from './Stills.js';
+
+export type ParticipantDecoderEvents = {
+  /** A whole decoded picture was queued (video). */
+  frame: [];
+  /** Decoded s16le 48 kHz stereo PCM (audio), in order, continuing the previous chunk. */
+  pcm: [Buffer];
+  /** A producer paused / resumed (camera off, mute). */
+  paused: ['audio' | 'video', boolean];
+  /** ffmpeg ended (before or after its first output); the owner restarts or drops the source. */
+  ended: [Error];
+};
+
+export interface DecoderVideo {
+  producer: ms.Producer;
+  /** The tile size the decoder scales to. */
+  width: number;
+  height: number;
+  /** Simulcast spatial layer to ask mediasoup for. */
+  layer: number;
+  /** 'fill' crops to the tile (cameras: the label sits on the picture), 'fit' letterboxes (screens). */
+  fit: 'fill' | 'fit';
+}
+
+export interface ParticipantDecoderOptions {
+  id: string;
+  router: ms.Router;
+  /** The participant's camera (or screen share), or null. */
+  video: DecoderVideo | null;
+  /** The participant's microphone, or null. */
+  audio: ms.Producer | null;
+  ffmpegPath: string;
+  logger: Logger;
+}
+
+/** A decoded picture waiting in the decoder's jitter queue. */
+export interface QueuedPicture {
+  picture: Picture;
+  /** Frame index since the decoder started; -1 while being filled. */
+  n: number;
+  /** Media time (ms) on the participant's clock; NaN until ffmpeg's showinfo line for it is read. */
+  ptsMs: number;
+  /** Changes with every picture (the compositor copies a tile only when it changed). */
+  key: number;
+}
+
+/** How often a keyframe is asked for until the first picture comes out. */
+const KEYFRAME_REQUEST_MS = 400;
+/** How long ffmpeg gets to open its RTP ports. */
+const BIND_TIMEOUT_MS = 10_000;
+/** Pictures kept: 150 ms of jitter buffer at 30 fps, the one shown, the one being written, and headroom. */
+const PICTURE_QUEUE = 8;
+/** Showinfo timestamps kept for pictures not yet read from the pipe. */
+const PTS_RING = 64;
+/** An audio frame whose timestamp is off the running timeline by more than this starts a new anchor. */
+const AUDIO_JUMP_MS = 2;
+
+/** Codecs a decoder can take; rtx is left out (ffmpeg does not ask for retransmissions). */
+function decoderRtpCapabilities(router: ms.Router): ms.RtpCapabilities {
+  const codecs = (router.rtpCapabilities.codecs ?? []).filter((c) => ['audio/opus', 'video/vp8', 'video/h264'].includes(c.mimeType.toLowerCase()));
+  return { codecs: codecs.map((c) => ({ ...c, rtcpFeedback: [] })), headerExtensions: [] };
+}
+
+interface Track {
+  kind: 'audio' | 'video';
+  transport: ms.PlainTransport;
+  consumer: ms.Consumer;
+  port: number;
+}
+
+/**
+ * One participant decoded by one ffmpeg: camera (or screen) and microphone come from mediasoup
+ * PlainTransport consumers, RTP and RTCP on separate ports, described by one SDP with two m-lines,
+ * so ffmpeg's RTP demuxer maps both streams through the sender reports onto one clock (lip sync).
+ * Pictures come out scaled to the tile on stdout, PCM on fd 3; each picture's and audio frame's
+ * media time comes from showinfo/ashowinfo lines on stderr. Pictures land in a queue allocated once
+ * (no allocation per frame); the compositor takes the one due at its tick (`pictureFor`).
+ */
+export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
+  readonly id: string;
+  readonly width: number;
+  readonly height: number;
+  readonly videoProducerId: string | null;
+  readonly audioProducerId: string | null;
+  /** Where this decoder's media lands on the program's clock. */
+  readonly playout = new Playout();
+  /** Media time of each PCM sample index (counted from this decoder's first sample). */
+  readonly audioTimeline = new SampleTimeline(SAMPLE_RATE);
+  readonly #logger: Logger;
+  readonly #tracks: Track[];
+  readonly #workDir: string;
+  readonly #clock: () => number;
+  readonly #queue: QueuedPicture[];
+  readonly #ptsN = new Float64Array(PTS_RING).fill(-1);
+  readonly #ptsMs = new Float64Array(PTS_RING);
+  #process: FfmpegProcess | null = null;
+  #filling = 0;
+  #filled = 0;
+  #keyframeTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+  #audioLineSamples = 0;
+  #audioNextMs = NaN;
+  #audioBytes = 0;
+  readonly #videoProducer: ms.Producer | null;
+  /** Pictures decoded. */
+  pictures = 0;
+  /** PCM sample frames decoded (per channel). */
+  samples = 0;
+  /** Pictures (video) plus PCM chunks (audio) received. */
+  outputs = 0;
+  /** performance.now() of the consumers' resume and of the first output. */
+  resumedAt: number | null = null;
+  firstOutputAt: number | null = null;
+
+  private constructor(options: ParticipantDecoderOptions, tracks: Track[], workDir: string, logger: Logger, clock: () => number) {
+    super(logger);
+    this.id = options.id;
+    this.width = options.video?.width ?? 0;
+    this.height = options.video?.height ?? 0;
+    this.videoProducerId = options.video?.producer.id ?? null;
+    this.#videoProducer = options.video?.producer ?? null;
+    this.audioProducerId = options.audio?.id ?? null;
+    this.#logger = logger;
+    this.#tracks = tracks;
+    this.#workDir = workDir;
+    this.#clock = clock;
+    this.#queue = options.video
+      ? Array.from({ length: PICTURE_QUEUE }, () => ({ picture: allocPicture(this.width, this.height), n: -1, ptsMs: NaN, key: 0 }))
+      : [];
+    for (const track of tracks) {
+      track.consumer.on('producerpause', () => this.emit('paused', track.kind, true));
+      track.consumer.on('producerresume', () => {
+        this.emit('paused', track.kind, false);
+        if (track.kind === 'video') this.#requestKeyFrames();
+      });
+    }
+  }
+
+  /** `clock` gives the program's time (ms) for arrivals; default performance.now. */
+  static async create(options: ParticipantDecoderOptions, clock: () => number = () => performance.now()): Promise<ParticipantDecoder> {
+    const logger = options.logger.child({ decoder: options.id });
+    const tracks: Track[] = [];
+    let decoder: ParticipantDecoder | null = null;
+    const wanted: Array<['video' | 'audio', ms.Producer]> = [];
+    if (options.video) wanted.push(['video', options.video.producer]);
+    if (options.audio) wanted.push(['audio', options.audio]);
+    if (wanted.length === 0) throw new Error('a participant decoder needs a video or an audio producer');
+    try {
+      const media: SdpMedia[] = [];
+      for (const [kind, producer] of wanted) {
+        const port = await reservePortPair();
+        let transport: ms.PlainTransport;
+        try {
+          // RTCP on its own port (port + 1): the sender reports reach ffmpeg's RTP demuxer.
+          transport = await options.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+        } catch (error) {
+          releasePortPair(port);
+          throw error;
+        }
+        const consumer = await transport
+          .connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 })
+          .then(() => transport.consume({ producerId: producer.id, rtpCapabilities: decoderRtpCapabilities(options.router), paused: true }))
+          .catch((error: unknown) => {
+            transport.close();
+            releasePortPair(port);
+            throw error;
+          });
+        tracks.push({ kind, transport, consumer, port });
+        if (kind === 'video' && options.video && consumer.type === 'simulcast') {
+          await setLayer(consumer, producer, options.video.layer);
+        }
+        const codec = consumer.rtpParameters.codecs[0];
+        if (!codec) throw new Error('consumer has no codec');
+        media.push({
+          kind,
+          port,
+          payloadType: codec.payloadType,
+          mimeType: codec.mimeType,
+          clockRate: codec.clockRate,
+          ...(codec.channels ? { channels: codec.channels } : {}),
+          parameters: Object.fromEntries(
+            Object.entries(codec.parameters ?? {}).filter((e): e is [string, string | number] => typeof e[1] === 'string' || typeof e[1] === 'number'),
+          ),
+        });
+      }
+      const workDir = await mkdtemp(join(tmpdir(), 'onair-decoder-'));
+      decoder = new ParticipantDecoder(options, tracks, workDir, logger, clock);
+      const sdpPath = join(workDir, 'in.sdp');
+      await writeFile(sdpPath, buildSdp(media));
+      const video = options.video;
+      await decoder.#start(options.ffmpegPath, participantDecoderArgs(sdpPath, video ? { width: video.width, height: video.height, fit: video.fit } : null, options.audio !== null));
+      return decoder;
+    } catch (error) {
+      if (decoder) await decoder.close();
+      else
+        for (const t of tracks) {
+          t.transport.close();
+          releasePortPair(t.port);
+        }
+      throw error;
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** PCM sample frames whose media time is known (their ashowinfo line has been read). */
+  get timedSamples(): number {
+    return this.#audioLineSamples;
+  }
+
+  get videoPaused(): boolean {
+    return this.#track('video')?.consumer.producerPaused ?? true;
+  }
+
+  get audioPaused(): boolean {
+    return this.#track('audio')?.consumer.producerPaused ?? true;
+  }
+
+  /** Asks mediasoup for another simulcast layer of the camera, in place (same decoder, same size). */
+  async setLayer(layer: number): Promise<void> {
+    const track = this.#track('video');
+    if (track && track.consumer.type === 'simulcast' && !track.consumer.closed) {
+      await setLayer(track.consumer, this.#videoProducer, layer).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The picture to show for media time `mediaMs`: the newest one stamped at or before it (or, when
+   * every queued picture is later, the oldest); pictures whose stamp is not known yet are taken only
+   * when nothing else is queued. Null before the first picture.
+   */
+  pictureFor(mediaMs: number | null): QueuedPicture | null {
+    let due: QueuedPicture | null = null;
+    let earliest: QueuedPicture | null = null;
+    let newest: QueuedPicture | null = null;
+    for (const q of this.#queue) {
+      if (q.n < 0) continue;
+      if (!newest || q.n > newest.n) newest = q;
+      if (Number.isNaN(q.ptsMs)) continue;
+      if (mediaMs !== null && q.ptsMs <= mediaMs && (!due || q.ptsMs > due.ptsMs)) due = q;
+      if (!earliest || q.ptsMs < earliest.ptsMs) earliest = q;
+    }
+    return mediaMs === null ? newest : (due ?? earliest ?? newest);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.removeAllListeners();
+    if (this.#keyframeTimer) clearInterval(this.#keyframeTimer);
+    this.#keyframeTimer = null;
+    for (const t of this.#tracks) t.transport.close();
+    const proc = this.#process;
+    this.#process = null;
+    await proc?.close({ graceMs: 500 });
+    for (const t of this.#tracks) releasePortPair(t.port);
+    await rm(this.#workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Asks the sender for a keyframe now (a resume, a new size). */
+  requestKeyFrame(): void {
+    this.#requestKeyFrames();
+  }
+
+  #track(kind: 'audio' | 'video'): Track | undefined {
+    return this.#tracks.find((t) => t.kind === kind);
+  }
+
+  async #start(ffmpegPath: string, args: string[]): Promise<void> {
+    const hasAudio = this.#track('audio') !== undefined;
+    const proc = FfmpegProcess.spawn({
+      ffmpegPath,
+      args,
+      logger: this.#logger,
+      stdout: this.#queue.length > 0,
+      outputPipes: hasAudio ? 1 : 0,
+      onStderrLine: (line) => this.#onStderr(line),
+    });
+    this.#process = proc;
+    let exitError: Error | null = null;
+    const ended = (error: Error): void => {
+      exitError = error;
+      if (!this.#closed) this.emit('ended', error);
+    };
+    proc.on('failed', ended);
+    proc.on('died', ended);
+    proc.stdout?.on('data', (chunk: Buffer) => this.#onVideo(chunk));
+    proc.outputPipe(0)?.on('data', (chunk: Buffer) => this.#onAudio(chunk));
+    // ffmpeg must be listening before RTP flows, or the first keyframe is lost.
+    const deadline = performance.now() + BIND_TIMEOUT_MS;
+    for (const track of this.#tracks) {
+      for (;;) {
+        if (exitError) throw exitError;
+        if (this.#closed) throw new Error('decoder closed while starting');
+        const bound = await isUdpPortBound(track.port);
+        if (bound === true) break;
+        if (bound === null) {
+          await new Promise((r) => setTimeout(r, 300));
+          break;
+        }
+        if (performance.now() > deadline) throw new Error('ffmpeg did not open its RTP ports in time');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await Promise.all(this.#tracks.map((t) => t.consumer.resume()));
+    this.resumedAt = performance.now();
+    if (this.#queue.length > 0) {
+      this.#requestKeyFrames();
+      this.#keyframeTimer = setInterval(() => this.#requestKeyFrames(), KEYFRAME_REQUEST_MS);
+    }
+  }
+
+  #requestKeyFrames(): void {
+    const video = this.#track('video');
+    if (video && !video.consumer.closed) video.consumer.requestKeyFrame().catch(() => undefined);
+  }
+
+  #onStderr(line: string): boolean {
+    const info = parseShowinfo(line);
+    if (!info) return line.includes('showinfo_');
+    if (this.#closed) return true;
+    const now = this.#clock();
+    if (info.kind === 'video') {
+      const i = info.n % PTS_RING;
+      this.#ptsN[i] = info.n;
+      this.#ptsMs[i] = info.ptsMs;
+      const q = this.#queue.find((p) => p.n === info.n);
+      if (q) {
+        q.ptsMs = info.ptsMs;
+        this.playout.observe(info.ptsMs, now);
+      }
+      return true;
+    }
+    if (Number.isNaN(this.#audioNextMs) || Math.abs(info.ptsMs - this.#audioNextMs) > AUDIO_JUMP_MS) {
+      this.audioTimeline.anchor(this.#audioLineSamples, info.ptsMs);
+    }
+    this.#audioLineSamples += info.samples;
+    this.#audioNextMs = info.ptsMs + (info.samples * 1000) / SAMPLE_RATE;
+    // Only what has come out of the pipe too is here; the other half is seen in #onAudio.
+    if (this.#audioLineSamples <= this.samples) this.playout.observe(this.#audioNextMs, now);
+    return true;
+  }
+
+  #onVideo(chunk: Buffer): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const size = pictureBytes(this.width, this.height);
+    let offset = 0;
+    while (offset < chunk.length) {
+      const q = this.#queue[this.#filling]!;
+      if (this.#filled === 0) {
+        q.n = -1;
+        q.ptsMs = NaN;
+      }
+      const n = Math.min(size - this.#filled, chunk.length - offset);
+      chunk.copy(q.picture.data, this.#filled, offset, offset + n);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled < size) break;
+      this.#filled = 0;
+      const index = this.pictures;
+      this.pictures += 1;
+      q.n = index;
+      q.key = newContentKey();
+      const i = index % PTS_RING;
+      if (this.#ptsN[i] === index) {
+        q.ptsMs = this.#ptsMs[i]!;
+        this.playout.observe(q.ptsMs, this.#clock());
+      }
+      this.#filling = (this.#filling + 1) % this.#queue.length;
+      this.#markOutput();
+      if (this.#keyframeTimer) clearInterval(this.#keyframeTimer);
+      this.#keyframeTimer = null;
+      this.emit('frame');
+    }
+  }
+
+  #onAudio(chunk: Buffer): void {
+    if (this.#closed) return;
+    // Whole sample frames (4 bytes) counted; a split one is counted with the chunk that completes it.
+    const before = this.samples;
+    this.#audioBytes += chunk.length;
+    this.samples = Math.floor(this.#audioBytes / (2 * CHANNELS));
+    this.#markOutput();
+    if (this.samples > before && this.samples <= this.#audioLineSamples) {
+      const endMs = this.audioTimeline.mediaMs(this.samples);
+      if (endMs !== null) this.playout.observe(endMs, this.#clock());
+    }
+    this.emit('pcm', chunk);
+  }
+
+  #markOutput(): void {
+    this.outputs += 1;
+    if (this.firstOutputAt !== null) return;
+    this.firstOutputAt = performance.now();
+    this.#process?.markReady();
+  }
+
+}
+
+async function setLayer(consumer: ms.Consumer, producer: ms.Producer | null, layer: number): Promise<void> {
+  const layers = producer?.rtpParameters.encodings?.length ?? 1;
+  const spatialLayer = Math.max(0, Math.min(layers - 1, layer));
+  await consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 });
+}
+
+/**
+ * RTP in (one SDP: the video m-line, the audio m-line); raw yuv420p at the tile size on stdout and
+ * s16le 48 kHz stereo on fd 3, flushed per packet; showinfo / ashowinfo print each picture's and
+ * audio frame's media time (RTP timestamps through the sender reports) to stderr.
+ */
+export function participantDecoderArgs(sdpPath: string, video: { width: number; height: number; fit: 'fill' | 'fit' } | null, audio: boolean): string[] {
+  const input = [
+    '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
+    '-protocol_whitelist', 'file,udp,rtp',
+    // The SDP names the codecs; waiting to probe the size only delays the first picture (the scaler takes any size).
+    '-analyzeduration', '0', '-probesize', '32', '-fflags', 'nobuffer',
+    '-reorder_queue_size', '32', '-max_delay', '100000',
+    '-buffer_size', '1048576',
+    // One decoding thread: no frame-threading delay, and several small decoders share the cores better.
+    '-threads', '1',
+    '-f', 'sdp', '-i', sdpPath,
+  ];
+  const outputs: string[] = [];
+  if (video) {
+    const size = `${video.width}:${video.height}`;
+    const scale =
+      video.fit === 'fill'
+        ? `scale=${size}:force_original_aspect_ratio=increase:flags=bilinear,crop=${size}`
+        : `scale=${size}:force_original_aspect_ratio=decrease:flags=bilinear,pad=${size}:(ow-iw)/2:(oh-ih)/2:color=black`;
+    outputs.push(
+      '-map', '0:v:0', '-filter_threads', '1',
+      '-vf', `${scale},setsar=1,format=yuv420p,showinfo=checksum=0`,
+      '-fps_mode', 'passthrough', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
+    );
+  }
+  if (audio) {
+    outputs.push(
+      '-map', '0:a:0',
+      '-af', `aresample=${SAMPLE_RATE},aformat=sample_fmts=s16:channel_layouts=stereo,ashowinfo`,
+      '-c:a', 'pcm_s16le', '-f', 's16le', '-flush_packets', '1', 'pipe:3',
+    );
+  }
+  return [...input, ...outputs];
+}

@@ -1,0 +1,192 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
+import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
+import { audioCorrection, parseShowinfo, Playout, SampleTimeline } from '../../src/compositor/playout.js';
+import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
+import { monotonicClock, type Clock } from '../../src/media/clock.js';
+
+/** A clock the test moves by hand (only now() is used here). */
+class FakeClock implements Clock {
+  t = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout = monotonicClock.setTimeout;
+  setInterval = monotonicClock.setInterval;
+}
+
+describe('playout offset: where a source lands on the program clock (table)', () => {
+  const cases: Array<{ name: string; transits: number[]; offset: number; buffer?: number }> = [
+    { name: 'steady 40 ms transit: offset = transit + 15 ms margin', transits: [40, 40, 40, 40], offset: 55, buffer: 15 },
+    { name: 'jitter 30-90 ms: covers the slowest arrival', transits: [30, 90, 45, 60, 30], offset: 105, buffer: 75 },
+    { name: 'spread beyond 150 ms: bounded at the quickest + 150', transits: [20, 400, 30, 20], offset: 170, buffer: 150 },
+    { name: 'a sender clock 4 s away: only differences matter', transits: [4000, 4010, 4005], offset: 4025 },
+    { name: 'negative transit (sender clock ahead of ours)', transits: [-900, -880], offset: -865 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const p = new Playout();
+      c.transits.forEach((transit, i) => {
+        const now = 1000 + i * 20;
+        p.observe(now - transit, now);
+      });
+      assert.equal(p.offsetMs, c.offset);
+      if (c.buffer !== undefined) assert.equal(p.bufferMs, c.buffer);
+      assert.equal(p.mediaTimeAt(5000), 5000 - c.offset);
+    });
+  }
+
+  it('rises at once for a late arrival, falls back slowly (20 ms/s) once it has left the 2 s window', () => {
+    const clock = new FakeClock();
+    const p = new Playout();
+    const arrive = (transit: number): void => p.observe(clock.t - transit, clock.t);
+    for (; clock.t < 1000; clock.t += 20) arrive(40);
+    assert.equal(p.offsetMs, 55);
+    arrive(120);
+    assert.equal(p.offsetMs, 135, 'one late picture raises the offset at once');
+    for (let end = clock.t + 2000; clock.t < end; clock.t += 20) arrive(40);
+    const afterWindow = p.offsetMs!;
+    assert.ok(afterWindow <= 135 && afterWindow > 100, `still near the spike while it is remembered (${afterWindow})`);
+    for (let end = clock.t + 1000; clock.t < end; clock.t += 20) arrive(40);
+    assert.ok(Math.abs(afterWindow - p.offsetMs! - 20) < 1.5, `then falls by 20 ms in a second (${afterWindow} → ${p.offsetMs})`);
+    for (let end = clock.t + 10_000; clock.t < end; clock.t += 20) arrive(40);
+    assert.equal(p.offsetMs, 55, 'and settles at transit + margin');
+  });
+});
+
+describe('audio timeline anchors: sample index → media time (table)', () => {
+  const cases: Array<{ name: string; anchors: Array<[number, number]>; at: number; ms: number | null }> = [
+    { name: 'nothing anchored yet', anchors: [], at: 0, ms: null },
+    { name: 'first sample', anchors: [[0, 120]], at: 0, ms: 120 },
+    { name: 'continuous at 48 kHz from the anchor', anchors: [[0, 120]], at: 48_000, ms: 1120 },
+    { name: 'after a jump (a mute, the first sender report) the newer anchor rules', anchors: [[0, 0], [9600, 1200]], at: 14_400, ms: 1300 },
+    { name: 'before the newer anchor the older one still rules', anchors: [[0, 0], [9600, 1200]], at: 4800, ms: 100 },
+    { name: 'a backwards jump (sender report pulls the stream earlier)', anchors: [[0, 940], [48_000, 1000]], at: 48_960, ms: 1020 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const t = new SampleTimeline(SAMPLE_RATE);
+      for (const [index, ms] of c.anchors) t.anchor(index, ms);
+      assert.equal(t.mediaMs(c.at), c.ms);
+    });
+  }
+
+  it('keeps the newest anchors in a fixed ring', () => {
+    const t = new SampleTimeline(SAMPLE_RATE, 4);
+    for (let i = 0; i < 10; i += 1) t.anchor(i * 4800, i * 1000);
+    assert.equal(t.mediaMs(9 * 4800 + 48), 9001);
+    assert.equal(t.mediaMs(6 * 4800), 6000);
+  });
+});
+
+describe('audio correction onto the timeline (table)', () => {
+  const cases: Array<[string, number, number, { skipMs: number; silenceMs: number }]> = [
+    ['on time', 1000, 1000, { skipMs: 0, silenceMs: 0 }],
+    ['within the tolerance: left alone', 1015, 1000, { skipMs: 0, silenceMs: 0 }],
+    ['behind: skip', 900, 1000, { skipMs: 100, silenceMs: 0 }],
+    ['ahead: silence first', 1060, 1000, { skipMs: 0, silenceMs: 60 }],
+  ];
+  for (const [name, read, target, want] of cases) it(name, () => assert.deepEqual(audioCorrection(read, target, 20), want));
+});
+
+describe('showinfo lines (table)', () => {
+  const cases: Array<[string, string, ReturnType<typeof parseShowinfo>]> = [
+    ['a picture', '[Parsed_showinfo_3 @ 0x55] n:  12 pts:  36000 pts_time:0.4     pos: -1 fmt:yuv420p sar:1/1 s:640x360 i:P iskey:0 type:P', { kind: 'video', n: 12, ptsMs: 400, samples: 0 }],
+    ['an audio frame', '[Parsed_ashowinfo_2 @ 0x56] n:7 pts:6720 pts_time:0.14 pos:-1 fmt:s16 channels:2 chlayout:stereo rate:48000 nb_samples:960 checksum:0D', { kind: 'audio', n: 7, ptsMs: 140, samples: 960 }],
+    ['its config line', '[Parsed_showinfo_3 @ 0x55] config in time_base: 1/90000, frame_rate: 30/1', null],
+    ['another line', '[sdp @ 0x1] max delay reached. need to consume packet', null],
+  ];
+  for (const [name, line, want] of cases) it(name, () => assert.deepEqual(parseShowinfo(line), want));
+});
+
+describe('one decoder per participant', () => {
+  const people: SceneParticipant[] = [
+    { peerId: 'a', displayName: 'A', camera: { producerId: 'camA', paused: false }, screen: null, mic: { producerId: 'micA', paused: false } },
+    { peerId: 'b', displayName: 'B', camera: null, screen: { producerId: 'scrB', paused: false }, mic: { producerId: 'micB', paused: false } },
+  ];
+  const wantsOf = (participants: SceneParticipant[], layout: 'grid' | 'speaker' = 'grid') =>
+    groupWants(sourcesFor(buildScene({ participants, layout, speakerId: 'a', frame: { width: 1280, height: 720 }, title: null, lowerThird: null, slateText: '' })), participants);
+
+  it('a camera and its microphone share a decoder; a screen share has its own', () => {
+    const groups = wantsOf(people);
+    assert.deepEqual([...groups.keys()].sort(), ['a', 'b', 'b/screen']);
+    assert.equal(groups.get('a')?.video?.producerId, 'camA');
+    assert.equal(groups.get('a')?.audio?.producerId, 'micA');
+    assert.equal(groups.get('b')?.video, null);
+    assert.equal(groups.get('b/screen')?.audio, null);
+  });
+
+  it('diff: a leave removes one decoder, a join adds one, a new size restarts only that participant', () => {
+    const before = wantsOf(people.slice(0, 1));
+    const after = wantsOf(people);
+    const diff = diffParticipants(before, after);
+    assert.deepEqual(diff.add.map((w) => w.key).sort(), ['b', 'b/screen']);
+    assert.deepEqual(diff.restart.map((w) => w.key), ['a'], 'a screen share shrinks the camera tile');
+    assert.deepEqual(diffParticipants(after, wantsOf(people.slice(0, 1))).remove.sort(), ['b', 'b/screen']);
+    assert.deepEqual(diffParticipants(after, after), { add: [], remove: [], restart: [], relayer: [] });
+  });
+});
+
+describe('jitter buffer on a fake clock: a participant with a drifting clock and jittery arrivals', () => {
+  it('audio plays on the media time the video shows (|A/V| within a frame), the buffer stays ≤ 150 ms', () => {
+    const clock = new FakeClock();
+    const mixer = new AudioMixer({ samplesPerTick: 1600 });
+    mixer.addSource('p', { timed: true });
+    const playout = new Playout();
+    const timeline = new SampleTimeline(SAMPLE_RATE);
+    // The sender's clock runs 0.1 % fast and starts 3 s away from ours; arrivals jitter by 0-60 ms.
+    const senderMs = (ourMs: number): number => 3000 + ourMs * 1.001;
+    let random = 1;
+    const jitter = (): number => ((random = (random * 16807) % 2147483647) % 61);
+    const pending: Array<{ at: number; video: boolean; mediaMs: number }> = [];
+    // Each stream comes out of its decoder in order: a late packet holds back the ones after it.
+    const last = { video: 0, audio: 0 };
+    const arrival = (video: boolean, t: number): number => {
+      const at = Math.max(t + 40 + jitter(), video ? last.video : last.audio);
+      if (video) last.video = at;
+      else last.audio = at;
+      return at;
+    };
+    let samplesOut = 0;
+    let videoMs: number | null = null;
+    const out = new Int16Array(3200);
+    const errors: number[] = [];
+    for (let t = 0; t < 60_000; t += 5) {
+      clock.t = t;
+      // The sender makes a picture every 33.3 ms and 20 ms of audio every 20 ms of its clock.
+      if (t % 100 < 5 || t % 100 === 35 || t % 100 === 65) pending.push({ at: arrival(true, t), video: true, mediaMs: senderMs(t) });
+      if (t % 20 === 0) pending.push({ at: arrival(false, t), video: false, mediaMs: senderMs(t) });
+      pending.sort((a, b) => a.at - b.at);
+      while (pending[0] && pending[0].at <= t) {
+        const m = pending.shift()!;
+        if (m.video) {
+          videoMs = Math.max(videoMs ?? -Infinity, m.mediaMs);
+          playout.observe(m.mediaMs, t);
+        } else {
+          timeline.anchor(samplesOut, m.mediaMs);
+          mixer.push('p', Buffer.alloc(960 * 4));
+          samplesOut += 960;
+          playout.observe(m.mediaMs + 20, t);
+        }
+      }
+      if (t % 35 !== 0) continue; // ~30 program ticks a second
+      const target = playout.mediaTimeAt(t);
+      if (target === null || videoMs === null) continue;
+      if (mixer.buffered('p') === 0) {
+        mixer.mix(out);
+        continue;
+      }
+      const readIndex = samplesOut - mixer.buffered('p');
+      const readMs = timeline.mediaMs(readIndex)!;
+      const fix = audioCorrection(readMs, target, 20);
+      if (fix.silenceMs > 0) mixer.delay('p', (fix.silenceMs * SAMPLE_RATE) / 1000);
+      const dropped = mixer.skip('p', (fix.skipMs * SAMPLE_RATE) / 1000);
+      if (t > 5000 && fix.silenceMs === 0) errors.push((timeline.mediaMs(readIndex + dropped) ?? readMs) - target);
+      mixer.mix(out);
+      assert.ok(playout.bufferMs! <= 150, `buffer ${playout.bufferMs} ms at ${t}`);
+    }
+    const worst = Math.max(...errors.map(Math.abs));
+    assert.ok(worst <= 20, `audio within 20 ms of the timeline the video is shown on (worst ${worst.toFixed(1)} ms)`);
+  });
+});
