@@ -10,7 +10,7 @@ import { TypedEmitter } from '../../server/src/media/TypedEmitter.js';
 import { buildComposerArgs, buildFilterGraph, DEFAULT_FONT_FILE } from './xstackArgs.js';
 import { FlvParser, TAG_VIDEO, type FlvTag } from '../../server/src/flv/flv.js';
 import type { Composition } from './plan.js';
-import { isUdpPortBound, releasePortPair, reservePortPair } from '../../server/src/media/ports.js';
+import { releasePortPair, reservePortPair, waitForUdpPort } from '../../server/src/media/ports.js';
 import { buildSdp, type SdpMedia } from '../../server/src/media/sdp.js';
 
 export type ComposerEvents = {
@@ -202,19 +202,11 @@ export class Composer extends TypedEmitter<ComposerEvents> {
     if (this.#inputs.length === 0) return;
     // ffmpeg must be listening before RTP flows, or the first keyframe is lost.
     const lastPort = this.#inputs[this.#inputs.length - 1]?.port ?? 0;
-    const deadline = performance.now() + BIND_TIMEOUT_MS;
-    for (;;) {
-      if (exitError) throw exitError;
-      if (this.#closed) throw new Error('composer closed while starting');
-      const bound = await isUdpPortBound(lastPort);
-      if (bound === true) break;
-      if (bound === null) {
-        await new Promise((r) => setTimeout(r, 500));
-        break;
-      }
-      if (performance.now() > deadline) throw new Error('ffmpeg did not open its RTP ports in time');
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    await waitForUdpPort(lastPort, {
+      timeoutMs: BIND_TIMEOUT_MS,
+      fallbackMs: 500,
+      stopped: () => exitError ?? (this.#closed ? new Error('composer closed while starting') : null),
+    });
     await Promise.all(this.#inputs.map((i) => i.consumer.resume()));
     this.resumedAt = performance.now();
     this.#requestKeyFrames();

@@ -5,7 +5,7 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
-import { isUdpPortBound, releasePortPair, reservePortPair } from '../media/ports.js';
+import { releasePortPair, reservePortPair, waitForUdpPort } from '../media/ports.js';
 import { buildSdp, type SdpMedia } from '../media/sdp.js';
 import { CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { allocPicture, pictureBytes, type Picture } from './picture.js';
@@ -305,21 +305,11 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     proc.stdout?.on('data', (chunk: Buffer) => this.#onVideo(chunk));
     proc.outputPipe(0)?.on('data', (chunk: Buffer) => this.#onAudio(chunk));
     // ffmpeg must be listening before RTP flows, or the first keyframe is lost.
-    const deadline = performance.now() + BIND_TIMEOUT_MS;
-    for (const track of this.#tracks) {
-      for (;;) {
-        if (exitError) throw exitError;
-        if (this.#closed) throw new Error('decoder closed while starting');
-        const bound = await isUdpPortBound(track.port);
-        if (bound === true) break;
-        if (bound === null) {
-          await new Promise((r) => setTimeout(r, 300));
-          break;
-        }
-        if (performance.now() > deadline) throw new Error('ffmpeg did not open its RTP ports in time');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await waitForUdpPort(this.#tracks[this.#tracks.length - 1]?.port ?? 0, {
+      timeoutMs: BIND_TIMEOUT_MS,
+      fallbackMs: 300,
+      stopped: () => exitError ?? (this.#closed ? new Error('decoder closed while starting') : null),
+    });
     await Promise.all(this.#tracks.map((t) => t.consumer.resume()));
     this.resumedAt = performance.now();
     if (this.#queue.length > 0) {

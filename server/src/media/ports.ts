@@ -46,3 +46,25 @@ export async function isUdpPortBound(port: number): Promise<boolean | null> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   return text.split('\n').some((line) => (line.trim().split(/\s+/)[1] ?? '').endsWith(hex));
 }
+
+/**
+ * Waits until some process has bound UDP `port` (ffmpeg opens an SDP's RTP ports in order: wait
+ * for the last one), so no RTP is sent before it listens and the first keyframe is not lost.
+ * `stopped()` returning an error ends the wait with it (ffmpeg exited, its owner closed). Where
+ * /proc/net/udp cannot be read it waits `fallbackMs` instead.
+ */
+export async function waitForUdpPort(port: number, options: { timeoutMs: number; fallbackMs: number; stopped: () => Error | null }): Promise<void> {
+  const deadline = performance.now() + options.timeoutMs;
+  for (;;) {
+    const stop = options.stopped();
+    if (stop) throw stop;
+    const bound = await isUdpPortBound(port);
+    if (bound === true) return;
+    if (bound === null) {
+      await new Promise((r) => setTimeout(r, options.fallbackMs));
+      return;
+    }
+    if (performance.now() > deadline) throw new Error('ffmpeg did not open its RTP ports in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
