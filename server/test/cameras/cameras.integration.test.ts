@@ -139,6 +139,11 @@ describe('IP cameras over RTSP (real gst-rtsp-server, real ffmpeg and mediasoup)
       assert.match(c!.status.lastError ?? '', words, name);
     }
     assert.equal((await cameraNamed('Stage camera'))?.status.state, 'live');
+    // The probes of the retrying cameras come and go: none of them shows its password either.
+    for (const end = Date.now() + 2000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+      assert.deepEqual(processesContaining('not-the-password'), []);
+      assert.deepEqual(processesContaining(PASSWORD), []);
+    }
     // Cameras that never connected are not participants: the room shows only the person and the live camera.
     const room = server.app.registry.get(roomId)!;
     assert.deepEqual([...room.peers.values()].map((p) => p.displayName).sort(), ['Ada', 'Stage camera']);
