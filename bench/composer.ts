@@ -18,6 +18,7 @@ import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { startRtmpServer } from '../e2e/fixtures/rtmpServer.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 import { probeStream } from '../e2e/fixtures/ffprobe.js';
+import { resolvePublishTarget } from '../server/src/destinations/PublishTarget.js';
 
 const CLOCK_TICKS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +71,7 @@ async function scenario(resolution: Resolution, inputs: number, extra: boolean):
   const started = Date.now();
   const broadcast = await Broadcast.create({
     id: key, roomId: 'bench', router, getParticipants: () => participants, getActiveSpeakerId: () => null,
-    destinations: [{ id: 'd', name: 'nginx', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: key }],
+    destinations: [resolvePublishTarget({ id: 'd', name: 'nginx', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: key })],
     resolution, title: 'Benchmark', recordPath: extra ? join(dir, `${key}.flv`) : null, ffmpegPath, logger,
   });
   const createdMs = Date.now() - started;

@@ -2,10 +2,10 @@ import type { types as ms } from 'mediasoup';
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, type BroadcastLayout, type BroadcastState, type BroadcastStatus, type LogoCorner, type ProgramKind, type ProgramSourceStatus, type Resolution, type VerticalLayout } from '@onair/shared';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
-import { Destination, type ResolvedDestination, type RetryPolicy } from '../destinations/Destination.js';
+import { Destination, type RetryPolicy } from '../destinations/Destination.js';
+import type { PublishTarget } from '../destinations/PublishTarget.js';
 import type { Clock } from '../media/clock.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
-import { buildPublishUrl } from '../destinations/url.js';
 import { Program, type ProgramStats } from '../compositor/Program.js';
 import type { ProgramOutput } from '../compositor/ProgramOutput.js';
 import { FRAME_SIZES } from '../compositor/layout.js';
@@ -17,7 +17,6 @@ import { FlvRelay, type FlvRelayStats, type SwitchInfo } from '../flv/FlvRelay.j
 import { HlsOutput } from './HlsOutput.js';
 import { Recording } from './Recording.js';
 
-export type { ResolvedDestination };
 
 export interface BroadcastParticipant {
   peerId: string;
@@ -34,7 +33,7 @@ export interface BroadcastOptions {
   router: ms.Router;
   getParticipants: () => BroadcastParticipant[];
   getActiveSpeakerId: () => string | null;
-  destinations: ResolvedDestination[];
+  destinations: PublishTarget[];
   /** Default 'auto'. */
   layout?: BroadcastLayout;
   /** Default '720p'. */
@@ -173,7 +172,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   /** Validates the destinations, starts the program and waits for its first keyframe, then starts the destinations and the recording. */
   static async create(options: BroadcastOptions): Promise<Broadcast> {
-    for (const d of options.destinations) buildPublishUrl(d.serverUrl, d.streamKey);
     const broadcast = new Broadcast(options);
     try {
       await broadcast.#startProgram();
@@ -264,9 +262,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   }
 
   /** Adds a destination while live; it starts at the next keyframe. Replaces one with the same id. */
-  addDestination(destination: ResolvedDestination): void {
+  addDestination(destination: PublishTarget): void {
     if (this.#closed) return;
-    buildPublishUrl(destination.serverUrl, destination.streamKey);
     this.#addDestination(destination);
     this.#emitStatus();
   }
@@ -370,19 +367,19 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#relay.addSink(hls);
   }
 
-  #addDestination(d: ResolvedDestination): void {
+  #addDestination(d: PublishTarget): void {
     this.#destinations.get(d.id)?.stop().catch(() => undefined);
-    const relay = this.#relayFor(d.program ?? 'landscape');
+    const relay = this.#relayFor(d.program);
     const destination = new Destination({
       destination: d,
       createPusher: this.#createPusher,
-      attach: (sink) => relay.addSink(sink),
-      detach: (sinkId) => relay.removeSink(sinkId),
       logger: this.#logger.child({ destination: d.id }),
       ...(this.#options.destinationClock ? { clock: this.#options.destinationClock } : {}),
       ...(this.#options.destinationRetry ? { retry: this.#options.destinationRetry } : {}),
     });
     destination.on('status', () => this.#emitStatus());
+    // The broadcast owns its sinks: a destination says when it takes media, the relay is ours.
+    destination.on('feed', (on) => (on ? relay.addSink(destination) : relay.removeSink(destination.id)));
     this.#destinations.set(d.id, destination);
     this.#syncVertical();
     destination.start();

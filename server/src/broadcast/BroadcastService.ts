@@ -7,7 +7,7 @@ import { Broadcast, type BroadcastParticipant } from './Broadcast.js';
 import type { Config } from '../config.js';
 import { preflightRules } from '../destinations/preflight.js';
 import { TEST_SECONDS, testPush } from '../destinations/testPush.js';
-import { buildPublishUrl } from '../destinations/url.js';
+import { resolvePublishTarget, type PublishTarget } from '../destinations/PublishTarget.js';
 import { decodeLogo, hasPngSignature, LogoDecodeError } from '../compositor/logo.js';
 import { logoBox } from '../compositor/scene.js';
 import { FRAME_SIZES } from '../compositor/layout.js';
@@ -18,7 +18,7 @@ import { redact } from '../logger.js';
 import { resolveFfmpegPath } from '../media/ffmpegPath.js';
 import { newId, type Db } from '../persistence/db.js';
 import { LogosRepo } from '../persistence/logos.js';
-import type { DestinationsRepo, DestinationWithKey } from '../persistence/destinations.js';
+import type { DestinationsRepo } from '../persistence/destinations.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
 import type { Peer } from '../sfu/Peer.js';
 import type { Room, RoomBroadcast } from '../sfu/Room.js';
@@ -82,11 +82,6 @@ interface Outcome {
   stopReason?: string;
 }
 
-/** An rtmps:// destination whose certificate is not verified, recorded as such in the history. */
-function unverifiedTls(d: DestinationWithKey): boolean {
-  return d.allowUntrustedCertificate && /^rtmps:/i.test(d.serverUrl.trim());
-}
-
 /** How often a live broadcast's per-destination outcome is written to history. */
 const PERSIST_INTERVAL_MS = 5_000;
 
@@ -118,8 +113,9 @@ export class BroadcastService implements BroadcastControl {
     return this.ffmpegPath;
   }
 
-  private resolveDestinations(ids: string[]): DestinationWithKey[] {
-    return ids.map((id) => this.options.destinations.withKey(id));
+  /** Each destination resolved once (URL checked, key decrypted and registered for redaction). */
+  private resolveDestinations(ids: string[]): PublishTarget[] {
+    return ids.map((id) => resolvePublishTarget(this.options.destinations.withKey(id)));
   }
 
   async start(room: Room, _peer: Peer | null, data: StartOptions): Promise<ResponseData['startBroadcast']> {
@@ -180,7 +176,7 @@ export class BroadcastService implements BroadcastControl {
       if (recordPath) this.recordings.discard(recordPath);
       throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
     }
-    const untrusted = new Set(destinations.filter(unverifiedTls).map((d) => d.id));
+    const untrusted = new Set(destinations.filter((d) => d.unverifiedTls).map((d) => d.id));
     const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
     const attached: RoomBroadcast = { status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
     // The program follows the room through one event; the room never calls into the broadcast.
@@ -239,7 +235,7 @@ export class BroadcastService implements BroadcastControl {
     entry.broadcast.update(rest);
     if (rest.logoCorner) this.logos.setCorner(room.id, rest.logoCorner);
     for (const d of added) {
-      if (unverifiedTls(d)) entry.untrusted.add(d.id);
+      if (d.unverifiedTls) entry.untrusted.add(d.id);
       entry.broadcast.addDestination(d);
     }
     for (const id of removeDestinationIds) entry.broadcast.removeDestination(id);
@@ -441,11 +437,11 @@ export class BroadcastService implements BroadcastControl {
    * Test as a preflight: pushes a few seconds of test stream with the broadcast's own encoder
    * settings at `resolution` and checks, rule by rule, what was sent against what the platform asks.
    */
-  async testDestination(d: DestinationWithKey, resolution: Resolution = '720p'): Promise<DestinationTestReply> {
+  async testDestination(d: PublishTarget, resolution: Resolution = '720p'): Promise<DestinationTestReply> {
     const started = Date.now();
     const { failure, measurements, host } = await testPush({
       ffmpegPath: this.ffmpeg(),
-      publishUrl: buildPublishUrl(d.serverUrl, d.streamKey),
+      publishUrl: d.publishUrl,
       allowUntrustedCertificate: d.allowUntrustedCertificate,
       resolution,
       logger: this.options.logger.child({ destination: d.id }),

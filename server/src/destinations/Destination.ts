@@ -1,25 +1,14 @@
 import type { DestinationState, DestinationStatus, Platform, ProgramKind } from '@onair/shared';
-import { registerSecret, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
 import { systemClock, type Clock, type Timer } from '../media/clock.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { FlvSink } from '../flv/FlvRelay.js';
 import { classifyFfmpegFailure, type FailureKind } from './errors.js';
 import type { Pusher, PusherFactory, PusherProgress } from './Pusher.js';
-import { buildPublishUrl, hostOf, maskedUrl } from './url.js';
+import type { PublishTarget } from './PublishTarget.js';
+import { hostOf } from './url.js';
 
-/** A destination with its stream key, as the broadcast receives it. */
-export interface ResolvedDestination {
-  id: string;
-  name: string;
-  platform: Platform;
-  serverUrl: string;
-  streamKey: string;
-  /** Publish even if an rtmps:// server's certificate fails verification. Default false. */
-  allowUntrustedCertificate?: boolean;
-  /** The program it takes. Default 'landscape'. */
-  program?: ProgramKind;
-}
 
 // Re-exported for the destination's users and tests: the Clock and backoff live in media/.
 export { backoffDelay } from '../media/backoff.js';
@@ -58,14 +47,17 @@ export const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 export type DestinationEvents = {
   /** The status changed (state, error, retries). */
   status: [DestinationStatus];
+  /**
+   * true: an attempt starts and needs the program (its owner adds it to the relay as a sink, from
+   * the next keyframe); false: it takes no media until the next attempt. A destination reports; it
+   * never attaches itself.
+   */
+  feed: [boolean];
 };
 
 export interface DestinationOptions {
-  destination: ResolvedDestination;
+  destination: PublishTarget;
   createPusher: PusherFactory;
-  /** Attach a sink to the relay (it gets header + sequence headers, then media from a keyframe). */
-  attach: (sink: FlvSink) => void;
-  detach: (sinkId: string) => void;
   logger: Logger;
   clock?: Clock;
   retry?: Partial<RetryPolicy>;
@@ -114,11 +106,9 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.id = d.id;
     this.name = d.name;
     this.platform = d.platform;
-    this.program = d.program ?? 'landscape';
-    registerSecret(d.streamKey);
-    this.#publishUrl = buildPublishUrl(d.serverUrl, d.streamKey);
-    registerSecret(this.#publishUrl);
-    this.#maskedUrl = maskedUrl(d.serverUrl, d.streamKey);
+    this.program = d.program;
+    this.#publishUrl = d.publishUrl;
+    this.#maskedUrl = d.maskedUrl;
     this.#host = hostOf(this.#publishUrl) || 'the server';
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
@@ -184,7 +174,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     this.#tick = null;
     this.#retryTimer?.cancel();
     this.#retryTimer = null;
-    this.#options.detach(this.id);
+    this.emit('feed', false);
     const pusher = this.#pusher;
     this.#pusher = null;
     this.removeAllListeners();
@@ -214,10 +204,10 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
           this.#fail(failure.message, failure.kind);
         },
       },
-      { allowUntrustedCertificate: this.#options.destination.allowUntrustedCertificate ?? false },
+      { allowUntrustedCertificate: this.#options.destination.allowUntrustedCertificate },
     );
     this.#pusher = pusher;
-    this.#options.attach(this);
+    this.emit('feed', true);
   }
 
   #onProgress(progress: PusherProgress): void {
@@ -259,7 +249,7 @@ export class Destination extends TypedEmitter<DestinationEvents> implements FlvS
     if (this.#state === 'stopped' || this.#state === 'failed') return;
     const pusher = this.#pusher;
     this.#pusher = null;
-    this.#options.detach(this.id);
+    this.emit('feed', false);
     void pusher?.stop(false);
     this.#lastError = message;
     this.#liveSince = null;

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRtmpUrl } from '../destinations/url.js';
 import { AppError } from '../errors.js';
+import { resolvePublishTarget } from '../destinations/PublishTarget.js';
 
 /** Destinations: admins manage them (hosts see them, keys masked, through /api/rooms/:id/destinations). */
 export async function destinationRoutes(fastify: FastifyInstance): Promise<void> {
@@ -77,7 +78,7 @@ export async function destinationRoutes(fastify: FastifyInstance): Promise<void>
       schema: { tags: ['destinations'], security, params: IdParams, querystring: DestinationTestQuery, response: { 200: DestinationTestReply, 400: ErrorReply, 403: ErrorReply, 404: ErrorReply } },
     },
     async (req) => {
-      return broadcasts.testDestination(destinations.withKey(req.params.id), req.query.resolution ?? '720p');
+      return broadcasts.testDestination(resolvePublishTarget(destinations.withKey(req.params.id)), req.query.resolution ?? '720p');
     },
   );
 }

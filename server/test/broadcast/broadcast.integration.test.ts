@@ -12,6 +12,7 @@ import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
+import { resolvePublishTarget } from '../../src/destinations/PublishTarget.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
@@ -62,9 +63,9 @@ describe('Broadcast on real parts (mediasoup, ffmpeg, nginx-rtmp)', { timeout: 1
       getParticipants: () => participants,
       getActiveSpeakerId: () => null,
       destinations: [
-        { id: 'plain', name: 'RTMP', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: 'plain-key-1111' },
-        { id: 'tls', name: 'RTMPS', platform: 'youtube_rtmps', serverUrl: server.rtmpsUrl('live'), streamKey: 'tls-key-2222' },
-        { id: 'refused', name: 'Refused', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: 'refused-key-0000' },
+        resolvePublishTarget({ id: 'plain', name: 'RTMP', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: 'plain-key-1111' }),
+        resolvePublishTarget({ id: 'tls', name: 'RTMPS', platform: 'youtube_rtmps', serverUrl: server.rtmpsUrl('live'), streamKey: 'tls-key-2222' }),
+        resolvePublishTarget({ id: 'refused', name: 'Refused', platform: 'custom', serverUrl: server.rtmpUrl('live'), streamKey: 'refused-key-0000' }),
       ],
       title: 'OnAir test',
       recordPath: join(recordDir, 'show.flv'),

@@ -10,8 +10,8 @@ import {
   type Clock,
   type Timer,
 } from '../../src/destinations/Destination.js';
-import type { FlvSink } from '../../src/flv/FlvRelay.js';
 import type { Pusher, PusherHandlers } from '../../src/destinations/Pusher.js';
+import { resolvePublishTarget } from '../../src/destinations/PublishTarget.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -80,20 +80,20 @@ function setup(options: { retry?: Partial<typeof DEFAULT_RETRY_POLICY>; serverUr
   const attached = new Set<string>();
   const statuses: DestinationStatus[] = [];
   const destination = new Destination({
-    destination: { id: 'd1', name: 'YouTube', platform: 'youtube', serverUrl: options.serverUrl ?? 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'abcd-efgh-1234' },
+    destination: resolvePublishTarget({ id: 'd1', name: 'YouTube', platform: 'youtube', serverUrl: options.serverUrl ?? 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'abcd-efgh-1234' }),
     createPusher: (url, handlers) => {
       const p = new FakePusher(url, handlers);
       pushers.push(p);
       return p;
     },
-    attach: (sink: FlvSink) => attached.add(sink.id),
-    detach: (id) => attached.delete(id),
     logger,
     clock,
     random: () => 0.5, // no jitter
     ...(options.retry ? { retry: options.retry } : {}),
   });
   destination.on('status', (s) => statuses.push(s));
+  // What the broadcast does with a destination's feed reports: add it to the relay, or remove it.
+  destination.on('feed', (on) => (on ? attached.add(destination.id) : attached.delete(destination.id)));
   const last = (): FakePusher => {
     const p = pushers[pushers.length - 1];
     assert.ok(p);

@@ -16,6 +16,7 @@ import { FfmpegProcess } from '../../src/media/FfmpegProcess.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
+import { resolvePublishTarget } from '../../src/destinations/PublishTarget.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const ffmpegPath = resolveFfmpegPath();
@@ -102,12 +103,11 @@ describe('Test as a preflight, and measured health (real ffmpeg, real nginx-rtmp
     await new Promise((r) => setTimeout(r, 3500));
     const file = join(rtmp.recordDir, `${key}.flv`);
     const destination = new Destination({
-      destination: { id: 'health', name: 'nginx', platform: 'custom', serverUrl: rtmp.rtmpUrl('rec'), streamKey: key },
+      destination: resolvePublishTarget({ id: 'health', name: 'nginx', platform: 'custom', serverUrl: rtmp.rtmpUrl('rec'), streamKey: key }),
       createPusher: rtmpPusherFactory({ logger }),
-      attach: (sink) => relay.addSink(sink),
-      detach: (id) => relay.removeSink(id),
       logger,
     });
+    destination.on('feed', (on) => (on ? relay.addSink(destination) : relay.removeSink(destination.id)));
     let recordedWhenLive: number | null = null;
     let publishesWhenLive = -1;
     destination.on('status', (s) => {

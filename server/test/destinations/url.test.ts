@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AppError } from '../../src/errors.js';
 import { redact, registerSecret } from '../../src/logger.js';
 import { buildPublishUrl, maskedUrl, maskStreamKey, parsePublishUrl, validateRtmpUrl } from '../../src/destinations/url.js';
+import { resolvePublishTarget } from '../../src/destinations/PublishTarget.js';
 import { DESTINATION_PRESETS, presetFor } from '@onair/shared';
 import { classifyFfmpegFailure, describeConnectionError } from '../../src/destinations/errors.js';
 
@@ -167,4 +168,17 @@ describe('connection errors in plain words', () => {
       assert.equal(failure.message, message);
     });
   }
+});
+
+describe('resolvePublishTarget: a destination resolved once', () => {
+  it('carries the publish URL (key registered for redaction), the masked URL, the program and whether TLS goes unverified', () => {
+    const t = resolvePublishTarget({ id: 'd', name: 'YT', platform: 'youtube_rtmps', serverUrl: 'rtmps://a.rtmps.youtube.com/live2/', streamKey: 'resolve-key-9876', allowUntrustedCertificate: true });
+    assert.equal(t.publishUrl, 'rtmps://a.rtmps.youtube.com/live2/resolve-key-9876');
+    assert.equal(t.maskedUrl, 'rtmps://a.rtmps.youtube.com/live2/••••9876');
+    assert.equal(t.program, 'landscape');
+    assert.equal(t.unverifiedTls, true);
+    assert.equal(redact(`pushing to ${t.publishUrl}`).includes('resolve-key-9876'), false);
+    assert.equal(resolvePublishTarget({ id: 'e', name: 'Plain', platform: 'custom', serverUrl: 'rtmp://127.0.0.1/live', streamKey: 'k', allowUntrustedCertificate: true }).unverifiedTls, false);
+    assert.throws(() => resolvePublishTarget({ id: 'f', name: 'Bad', platform: 'custom', serverUrl: 'http://x/live', streamKey: 'k' }), /rtmp:\/\/ or rtmps:\/\//);
+  });
 });
