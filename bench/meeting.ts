@@ -58,7 +58,7 @@ async function firstRemoteFrame(page: Page, startedAt: number, timeoutMs = 60_00
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'onair-bench-meeting-'));
-const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'error', MEDIASOUP_WORKERS: '1', ADMIN_EMAIL: 'bench@onair.local', ADMIN_PASSWORD: 'bench-password' });
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'error', MEDIASOUP_WORKERS: '1', ADMIN_EMAIL: 'bench@onair.local', ADMIN_PASSWORD: 'bench-password', INGEST_RTMP_PORT: '0' });
 const { app } = await buildApp(config, { schedulerIntervalMs: 0 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();

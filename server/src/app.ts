@@ -18,6 +18,7 @@ import authPlugin from './plugins/auth.js';
 import broadcastingPlugin from './plugins/broadcasting.js';
 import camerasPlugin from './plugins/cameras.js';
 import identityPlugin from './plugins/identity.js';
+import ingestPlugin from './plugins/ingest.js';
 import metricsPlugin from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rateLimit.js';
 import schedulingPlugin from './plugins/scheduling.js';
@@ -28,6 +29,7 @@ import { authRoutes } from './routes/auth.js';
 import { broadcastRoutes } from './routes/broadcasts.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { destinationRoutes } from './routes/destinations.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { readyRoute } from './routes/ready.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -84,6 +86,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(sfuPlugin, { config });
   await app.register(camerasPlugin, { config });
   await app.register(broadcastingPlugin, { config, ...(options.broadcastMinuteMs ? { minuteMs: options.broadcastMinuteMs } : {}) });
+  await app.register(ingestPlugin, { config });
   await app.register(schedulingPlugin, { config, ...(options.clock ? { clock: options.clock } : {}), ...(options.schedulerIntervalMs !== undefined ? { intervalMs: options.schedulerIntervalMs } : {}) });
 
   app.setErrorHandler((error, req, reply) => {
@@ -150,7 +153,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ok: true,
     rooms: app.registry.list().length,
   }));
-  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, watchRoutes, cameraRoutes, readyRoute, wsRoute]) {
+  for (const routes of [authRoutes, roomRoutes, destinationRoutes, userRoutes, webinarRoutes, broadcastRoutes, webhookRoutes, recordingRoutes, watchRoutes, cameraRoutes, ingestRoutes, readyRoute, wsRoute]) {
     await app.register(routes);
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
@@ -36,6 +37,8 @@ export interface Config {
   trustProxy: boolean | string[];
   /** Prometheus /metrics: off unless a token or a port is set. */
   metrics: MetricsConfig;
+  /** The RTMP/RTMPS server that encoders (OBS, hardware) publish into rooms with. */
+  ingest: IngestConfig;
   rateLimits: {
     /** Failed sign-ins per account (email) per window; successful ones do not count. Default 10. */
     loginPerAccount: number;
@@ -71,6 +74,21 @@ export interface MetricsConfig {
   token: string | null;
   /** METRICS_PORT: /metrics also on its own listener on HOST, without auth (0: a free port, for tests); null: none. */
   port: number | null;
+}
+
+export interface IngestConfig {
+  /** Address the RTMP/RTMPS listeners bind to (INGEST_HOST). Default HOST. */
+  host: string;
+  /** INGEST_RTMP_PORT: plain RTMP. Default 1935; 0 turns it off (null). */
+  rtmpPort: number | null;
+  /** INGEST_RTMPS_PORT: RTMP over TLS, only with INGEST_TLS_CERT/INGEST_TLS_KEY. Default 1936; null without a certificate. */
+  rtmpsPort: number | null;
+  /** PEM certificate chain and private key of the RTMPS listener, read at boot; null without RTMPS. */
+  tls: { cert: string; key: string } | null;
+  /** Host name in the server URLs the dashboard hands out (INGEST_PUBLIC_HOST). Default PUBLIC_URL's host. */
+  publicHost: string;
+  /** How long a source whose encoder dropped stays in the room as "reconnecting" (INGEST_GRACE_MS). Default 10000. */
+  graceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -191,6 +209,47 @@ function metrics(env: Env, mainPort: number): MetricsConfig {
   return { token, port };
 }
 
+function pemFile(env: Env, name: string, marker: RegExp, what: string): string {
+  const path = optional(env, name) ?? '';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(name, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!marker.test(text)) throw new ConfigError(name, `${path} is not a PEM ${what}`);
+  return text;
+}
+
+/** A host name or IP address as it goes into an rtmp:// URL (IPv6 in brackets). */
+const URL_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])$/;
+
+function ingest(env: Env, host: string, httpPort: number, publicUrl: string): IngestConfig {
+  const rtmp = int(env, 'INGEST_RTMP_PORT', 1935, 0, 65535);
+  const certSet = optional(env, 'INGEST_TLS_CERT') !== null;
+  const keySet = optional(env, 'INGEST_TLS_KEY') !== null;
+  if (certSet !== keySet) throw new ConfigError(certSet ? 'INGEST_TLS_KEY' : 'INGEST_TLS_CERT', 'set both INGEST_TLS_CERT and INGEST_TLS_KEY for RTMPS, or neither');
+  if (!certSet && optional(env, 'INGEST_RTMPS_PORT') !== null) throw new ConfigError('INGEST_RTMPS_PORT', 'RTMPS needs INGEST_TLS_CERT and INGEST_TLS_KEY');
+  const tls = certSet
+    ? { cert: pemFile(env, 'INGEST_TLS_CERT', /-----BEGIN CERTIFICATE-----/, 'certificate'), key: pemFile(env, 'INGEST_TLS_KEY', /-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'private key') }
+    : null;
+  const rtmps = tls ? int(env, 'INGEST_RTMPS_PORT', 1936, 0, 65535) : null;
+  for (const [name, value] of [['INGEST_RTMP_PORT', rtmp], ['INGEST_RTMPS_PORT', rtmps]] as const) {
+    if (value !== null && value !== 0 && value === httpPort) throw new ConfigError(name, `must differ from PORT (${httpPort})`);
+  }
+  if (rtmp !== 0 && rtmps !== null && rtmps !== 0 && rtmp === rtmps) throw new ConfigError('INGEST_RTMPS_PORT', `must differ from INGEST_RTMP_PORT (${rtmp})`);
+  const publicHost = str(env, 'INGEST_PUBLIC_HOST', new URL(publicUrl).hostname);
+  if (!URL_HOST.test(publicHost)) throw new ConfigError('INGEST_PUBLIC_HOST', `must be a host name or IP address, got "${publicHost}"`);
+  return {
+    host: str(env, 'INGEST_HOST', host),
+    rtmpPort: rtmp === 0 ? null : rtmp,
+    rtmpsPort: rtmps === 0 ? null : rtmps,
+    tls: rtmps === null || rtmps === 0 ? null : tls,
+    publicHost,
+    graceMs: int(env, 'INGEST_GRACE_MS', 10_000, 0, 3_600_000),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -233,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     clientDir: resolve(str(env, 'CLIENT_DIR', new URL('../../client/dist', import.meta.url).pathname)),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     metrics: metrics(env, port),
+    ingest: ingest(env, host, port, publicUrl),
     rateLimits: {
       loginPerAccount: int(env, 'LOGIN_RATE_LIMIT_PER_ACCOUNT', 10, 1, 10_000),
       loginPerIp: int(env, 'LOGIN_RATE_LIMIT_PER_IP', 30, 1, 100_000),

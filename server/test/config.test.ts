@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -12,6 +15,34 @@ describe('config is validated at boot', () => {
     assert.equal(c.roomGraceMs, 15000);
     assert.deepEqual(c.mediasoup.ports, { kind: 'server', port: 40000 });
     assert.equal(c.turn, null);
+    assert.deepEqual(c.ingest, { host: '127.0.0.1', rtmpPort: 1935, rtmpsPort: null, tls: null, publicHost: '127.0.0.1', graceMs: 10_000 });
+  });
+
+  it('RTMP ingest: 0 turns the listener off, RTMPS needs a certificate and key (default port 1936), the public host follows PUBLIC_URL', () => {
+    assert.equal(loadConfig({ INGEST_RTMP_PORT: '0' }).ingest.rtmpPort, null);
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://meet.example.org' }).ingest.publicHost, 'meet.example.org');
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://meet.example.org', INGEST_PUBLIC_HOST: 'rtmp.example.org' }).ingest.publicHost, 'rtmp.example.org');
+    const dir = mkdtempSync(join(tmpdir(), 'onair-config-'));
+    try {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+      const c = loadConfig({ INGEST_TLS_CERT: cert, INGEST_TLS_KEY: key });
+      assert.equal(c.ingest.rtmpsPort, 1936);
+      assert.match(c.ingest.tls?.cert ?? '', /BEGIN CERTIFICATE/);
+      for (const [env, variable] of [
+        [{ INGEST_TLS_CERT: cert }, 'INGEST_TLS_KEY'],
+        [{ INGEST_TLS_KEY: key }, 'INGEST_TLS_CERT'],
+        [{ INGEST_TLS_CERT: key, INGEST_TLS_KEY: key }, 'INGEST_TLS_CERT'],
+        [{ INGEST_TLS_CERT: cert, INGEST_TLS_KEY: join(dir, 'missing.pem') }, 'INGEST_TLS_KEY'],
+        [{ INGEST_TLS_CERT: cert, INGEST_TLS_KEY: key, INGEST_RTMPS_PORT: '1935' }, 'INGEST_RTMPS_PORT'],
+      ] as const) {
+        assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${variable}:`), JSON.stringify(env));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('RTC_MIN_PORT or RTC_MAX_PORT switches from one port per worker to a per-transport range', () => {
@@ -58,6 +89,11 @@ describe('config is validated at boot', () => {
     [{ ADMIN_EMAIL: 'not-an-email' }, 'ADMIN_EMAIL'],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS'],
+    [{ INGEST_RTMP_PORT: 'rtmp' }, 'INGEST_RTMP_PORT'],
+    [{ INGEST_RTMP_PORT: '8080' }, 'INGEST_RTMP_PORT'],
+    [{ INGEST_RTMPS_PORT: '1936' }, 'INGEST_RTMPS_PORT'],
+    [{ INGEST_PUBLIC_HOST: 'rtmp://x' }, 'INGEST_PUBLIC_HOST'],
+    [{ INGEST_GRACE_MS: '-5' }, 'INGEST_GRACE_MS'],
     [{ RTC_PORT: 'forty' }, 'RTC_PORT'],
     [{ RTC_PORT: '80' }, 'RTC_PORT'],
     [{ RTC_PORT: '65535', MEDIASOUP_WORKERS: '2' }, 'RTC_PORT'],

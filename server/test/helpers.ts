@@ -31,6 +31,8 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     // servers running side by side never collide.
     ...(env.RTC_MIN_PORT || env.RTC_MAX_PORT ? {} : { RTC_PORT: '0' }),
     ROOM_GRACE_MS: '200',
+    // No RTMP ingest listener unless a test asks for one (servers side by side would all want 1935).
+    INGEST_RTMP_PORT: '0',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ...env,

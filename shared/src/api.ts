@@ -431,3 +431,42 @@ export const EventLinkBody = Type.Object(
 export type EventLinkBody = Static<typeof EventLinkBody>;
 export const EventLink = Type.Object({ url: Type.String(), expiresAt: IsoTime });
 export type EventLink = Static<typeof EventLink>;
+/** What an ingest source is doing: nobody publishing (idle), or its participant's state in the room. */
+export const IngestSourceState = Type.Union([Type.Literal('idle'), Type.Literal('connecting'), Type.Literal('live'), Type.Literal('reconnecting')]);
+export type IngestSourceState = Static<typeof IngestSourceState>;
+
+/**
+ * An RTMP/RTMPS ingest source of a room: an encoder (OBS, a hardware encoder) publishes to
+ * `serverUrl` with the stream key and appears in the meeting as a participant named `name`.
+ */
+export const IngestSource = Type.Object(
+  {
+    id: Type.String(),
+    roomId: Type.String(),
+    name: Type.String(),
+    /** e.g. rtmp://onair.example.org/live; null when the server's RTMP listener is off (INGEST_RTMP_PORT=0). */
+    serverUrl: Type.Union([Type.String(), Type.Null()]),
+    /** e.g. rtmps://onair.example.org:1936/live; null without RTMPS (INGEST_TLS_CERT/INGEST_TLS_KEY). */
+    secureServerUrl: Type.Union([Type.String(), Type.Null()]),
+    /** The stream key is shown only by reveal; this is e.g. ••••abcd */
+    streamKeyMasked: Type.String(),
+    state: IngestSourceState,
+    createdBy: Type.String(),
+    createdAt: IsoTime,
+  },
+  { additionalProperties: false },
+);
+export type IngestSource = Static<typeof IngestSource>;
+
+export const CreateIngestSourceBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+export type CreateIngestSourceBody = Static<typeof CreateIngestSourceBody>;
+
+/** The stream key in full (reveal and rotation only). */
+export const IngestKeyReply = Type.Object({ streamKey: Type.String() }, { additionalProperties: false });
+export type IngestKeyReply = Static<typeof IngestKeyReply>;
+
+export const IngestSourceParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }), sourceId: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+export type IngestSourceParams = Static<typeof IngestSourceParams>;

@@ -38,6 +38,7 @@ export const ErrorCodes = {
   DESTINATION_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   CAMERA_NOT_FOUND: 404,
+  INGEST_SOURCE_NOT_FOUND: 404,
   /** The webhook's signing secret was sealed with another master secret: rotate it. */
   WEBHOOK_SECRET_UNREADABLE: 409,
   WEBINAR_NOT_FOUND: 404,

@@ -51,6 +51,7 @@ const WORDS: Record<ErrorCode | ClientErrorCode, string> = {
   WEBHOOK_NOT_FOUND: 'That webhook no longer exists.',
   CAMERA_NOT_FOUND: 'That camera no longer exists.',
   CAMERA_CREDENTIALS_UNREADABLE: "That camera's user name and password can't be read any more (the server's secret changed). Enter them again.",
+  INGEST_SOURCE_NOT_FOUND: 'That ingest source no longer exists.',
   WEBHOOK_SECRET_UNREADABLE: "This webhook's signing secret can't be read (the server's master secret changed). Rotate it to make a new one.",
   WEBINAR_NOT_FOUND: 'That webinar no longer exists.',
   EVENT_NOT_FOUND: 'There is no event at this address. Check the link you were given.',

@@ -133,9 +133,10 @@ export class OutsideParticipant extends TypedEmitter<OutsideParticipantEvents> {
   /** Stops the media and shows "reconnecting" (the encoder dropped): the participant stays until feed() or close(). */
   async interrupt(reason?: string): Promise<void> {
     if (this.#closed) return;
-    this.#generation++;
+    const generation = ++this.#generation;
     await this.#stopFeed();
-    this.#setState('reconnecting', reason);
+    // A feed() that began meanwhile (the encoder is already back) owns the state now.
+    if (generation === this.#generation) this.#setState('reconnecting', reason);
   }
 
   async #stopFeed(): Promise<void> {

@@ -147,6 +147,19 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX IF NOT EXISTS cameras_by_room ON cameras(room_id);`,
+  // RTMP ingest sources: an encoder publishes into a room with the source's stream key (stored
+  // encrypted; its SHA-256 finds the source at publish time without decrypting every key).
+  `CREATE TABLE IF NOT EXISTS ingest_sources (
+     id TEXT PRIMARY KEY,
+     room_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     stream_key_enc TEXT NOT NULL,
+     stream_key_hash TEXT NOT NULL UNIQUE,
+     stream_key_last4 TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS ingest_sources_room ON ingest_sources(room_id);`,
 ];
 
 export function openDb(file: string): Db {

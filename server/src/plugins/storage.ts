@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { CamerasRepo } from '../persistence/cameras.js';
 import { openDb, type Db } from '../persistence/db.js';
 import { DestinationsRepo } from '../persistence/destinations.js';
+import { IngestSourcesRepo } from '../persistence/ingestSources.js';
 import { RoomsRepo } from '../persistence/rooms.js';
 import { UsersRepo } from '../persistence/users.js';
 import { WebhooksRepo } from '../persistence/webhooks.js';
@@ -23,6 +24,8 @@ declare module 'fastify' {
     webinarsRepo: WebinarsRepo;
     webhooks: WebhooksRepo;
     camerasRepo: CamerasRepo;
+    /** RTMP ingest sources of rooms (stream keys sealed like destination keys). */
+    ingestSources: IngestSourcesRepo;
   }
 }
 
@@ -49,6 +52,11 @@ async function storage(app: FastifyInstance, { config }: { config: Config }): Pr
   if (unreadableCameras.length > 0) {
     logger.error({ cameras: unreadableCameras }, 'the user names and passwords of these cameras cannot be decrypted (the master secret changed); enter them again in the dashboard.');
   }
+  const ingestSources = new IngestSourcesRepo(db, keys);
+  const unreadableIngest = ingestSources.registerAllSecrets();
+  if (unreadableIngest.length > 0) {
+    logger.error({ ingestSources: unreadableIngest }, 'the stream keys of these ingest sources cannot be decrypted (the master secret changed); rotate them in the dashboard.');
+  }
   app.decorate('db', db);
   app.decorate('keys', keys);
   app.decorate('users', new UsersRepo(db));
@@ -57,6 +65,7 @@ async function storage(app: FastifyInstance, { config }: { config: Config }): Pr
   app.decorate('webinarsRepo', new WebinarsRepo(db));
   app.decorate('webhooks', webhooks);
   app.decorate('camerasRepo', cameras);
+  app.decorate('ingestSources', ingestSources);
 }
 
 export default fp(storage, { name: 'onair-storage', fastify: '5.x' });

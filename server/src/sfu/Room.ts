@@ -60,6 +60,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   closed = false;
   private emptyTimer: NodeJS.Timeout | null = null;
   private held = false;
+  /** Open keepOpen() claims (an encoder publishing into the room). */
+  private keepers = 0;
   private readonly logger: Logger;
 
   private constructor(
@@ -368,10 +370,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private scheduleCloseIfEmpty(): void {
-    if (this.closed || this.held || this.hasPeople || this.emptyTimer) return;
+    if (this.closed || this.held || this.keepers > 0 || this.hasPeople || this.emptyTimer) return;
     this.emptyTimer = setTimeout(() => {
       this.emptyTimer = null;
-      if (!this.hasPeople && !this.held) void this.close();
+      if (!this.hasPeople && !this.held && this.keepers === 0) void this.close();
     }, this.options.graceMs);
   }
 
@@ -379,6 +381,23 @@ export class Room extends TypedEmitter<RoomEvents> {
   hold(): void {
     this.held = true;
     this.cancelEmptyTimer();
+  }
+
+  /**
+   * Keeps the room open while empty until the returned function is called (once): an RTMP encoder
+   * publishing into the room (its operator started it on purpose, people may join later), unlike
+   * a camera, which is pulled only while people are there. Independent of hold().
+   */
+  keepOpen(): () => void {
+    this.keepers++;
+    this.cancelEmptyTimer();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.keepers--;
+      this.scheduleCloseIfEmpty();
+    };
   }
 
   /** Whether hold() keeps the room open while empty. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import type { NotificationData, NotificationEvent, PeerInfo } from '@onair/shared';
+import { startEncoder, type EncoderProfile } from '../../../e2e/fixtures/encoder.js';
 import { OutsideParticipant } from '../../src/ingest/OutsideParticipant.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { Peer } from '../../src/sfu/Peer.js';
@@ -13,15 +14,7 @@ const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const ffmpegPath = resolveFfmpegPath();
 
 /** An encoder's FLV stream (what an RTMP publish carries): a moving test picture and a tone, H.264 of the given profile and AAC. */
-function encoder(profile: 'baseline' | 'high'): ChildProcess {
-  const child = spawn(ffmpegPath, [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', profile, '-pix_fmt', 'yuv420p', '-g', '30',
-    '-c:a', 'aac', '-b:a', '96k', '-f', 'flv', 'pipe:1',
-  ], { stdio: ['ignore', 'pipe', 'ignore'] });
-  return child;
-}
+const encoder = (profile: EncoderProfile): ChildProcess => startEncoder({ url: 'pipe:1', profile }).child;
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -79,7 +79,7 @@ describe('one media port per worker (RTC_PORT)', () => {
     servers.push(server);
     const dataDir = mkdtempSync(join(tmpdir(), 'onair-test-'));
     try {
-      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', MEDIASOUP_WORKERS: '1', RTC_PORT: String(port), ADMIN_PASSWORD: 'long enough password' });
+      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', MEDIASOUP_WORKERS: '1', RTC_PORT: String(port), ADMIN_PASSWORD: 'long enough password', INGEST_RTMP_PORT: '0' });
       await assert.rejects(buildApp(config), (e: unknown) => e instanceof MediaPortUnavailable && e.message.includes(`port ${port}`) && e.message.includes('RTC_PORT'));
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
