@@ -1,5 +1,5 @@
 import type { CameraTransport } from '@onair/shared';
-import type { Keys } from '../auth/keys.js';
+import type { Keys } from './keys.js';
 import type { CameraCredentials } from '../cameras/url.js';
 import { AppError } from '../errors.js';
 import { registerSecret } from '../logger.js';

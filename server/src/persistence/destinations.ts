@@ -1,5 +1,5 @@
 import type { Destination, Platform, ProgramKind } from '@onair/shared';
-import type { Keys } from '../auth/keys.js';
+import type { Keys } from './keys.js';
 import { AppError } from '../errors.js';
 import { registerSecret } from '../logger.js';
 import { newId, type Db } from './db.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import { Keys } from '../auth/keys.js';
+import { Keys } from '../persistence/keys.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { CamerasRepo } from '../persistence/cameras.js';

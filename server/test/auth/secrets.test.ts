@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Keys } from '../../src/auth/keys.js';
+import { Keys } from '../../src/persistence/keys.js';
 import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
 import { openDb } from '../../src/persistence/db.js';
 import { DestinationsRepo } from '../../src/persistence/destinations.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { Keys } from '../../src/auth/keys.js';
+import { Keys } from '../../src/persistence/keys.js';
 import { AppError } from '../../src/errors.js';
 import { ServerEvents } from '../../src/events/ServerEvents.js';
 import { redact } from '../../src/logger.js';
