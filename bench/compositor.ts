@@ -8,7 +8,7 @@
  * layout switch, and the frames the program repeated around each.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
@@ -19,12 +19,17 @@ import { planComposition, type PlanParticipant } from './baseline/plan.js';
 import { Program, type ProgramStats } from '../server/src/compositor/Program.js';
 import type { SceneInput, SceneParticipant } from '../server/src/compositor/scene.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
+import { flvHeader, serializeTag, TAG_VIDEO } from '../server/src/flv/flv.js';
+import { encoderArgs } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: 'silent' });
 const ffmpegPath = resolveFfmpegPath();
 const quick = process.argv.includes('quick') || process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=cores|events|lipsync|encoder runs one part. */
+const only = process.env.BENCH_ONLY ?? null;
+const part = (name: string): boolean => only === null || only === name;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 8000;
 
@@ -160,7 +165,7 @@ console.log(`cores on this machine: ${cpus().length}; load average ${loadavg().m
 console.log('inputs: 9 senders of 640x360 VP8 camera-like clips (test pattern + temporal noise) + Opus; each input is its own producer');
 const rows: string[] = ['| output | inputs | program cores (ffmpeg + node) | plain ffmpeg xstack | ratio | repeated / dropped frames | node ms per frame | RSS (program) |', '|---|---|---|---|---|---|---|---|'];
 const plan: Array<[Resolution, number]> = quick ? [['720p', 2], ['720p', 4], ['720p', 9]] : [['720p', 2], ['720p', 4], ['720p', 9], ['1080p', 2], ['1080p', 4], ['1080p', 9]];
-for (const [resolution, n] of plan) {
+for (const [resolution, n] of part('cores') ? plan : []) {
   try {
     const program = await measureProgram(resolution, n);
     const plain = await measurePlain(resolution, n);
@@ -173,7 +178,7 @@ for (const [resolution, n] of plan) {
 }
 
 // Events while live (720p): peak cores in 500 ms windows around a join, a leave and a layout switch vs steady state.
-{
+if (part('events')) {
   const program = Program.create({ id: 'bench-events', router, resolution: '720p', ffmpegPath, logger }, sceneInput(3), producers);
   program.on('tag', () => undefined);
   await sleep(WARMUP_MS);
@@ -207,6 +212,160 @@ for (const [resolution, n] of plan) {
   await program.close();
 }
 
+const run = (args: string[]): Promise<string> =>
+  new Promise((resolve, reject) =>
+    execFile(ffmpegPath, args, { maxBuffer: 512 * 1024 * 1024, encoding: 'latin1' }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr.slice(-500)}`)) : resolve(`${stdout}\n${stderr}`))),
+  );
+
+/**
+ * Lip sync through the whole program: a sender whose picture flashes white while its sound beeps, at
+ * the same instants (once a second), goes through mediasoup, its participant decoder, the program
+ * and the encoder; the flash-to-beep offset is read back from the program's FLV, event by event.
+ * Also: go live → the first video tag out of the encoder, and → the participant's first picture.
+ */
+async function measureLipSync(): Promise<string[]> {
+  const dir = join(tmpdir(), 'onair-fixture-clips');
+  const clip = join(dir, 'clip-640x360-1997.webm');
+  if (!existsSync(clip)) {
+    await run([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', "color=c=black:s=640x360:r=30,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(n\\,30)\\,2)',noise=alls=6:allf=t",
+      '-f', 'lavfi', '-i', "aevalsrc='if(lt(mod(t\\,1)\\,0.06)\\,0.7*sin(2*PI*1000*t)\\,0)':s=48000",
+      '-t', '90', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '600k', '-g', '30', '-auto-alt-ref', '0',
+      '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', `${clip}.part.webm`,
+    ]);
+    renameSync(`${clip}.part.webm`, clip);
+  }
+  const sender = await startRtpParticipant({ router, peerId: 'av', size: '640x360', frequency: 1997, ffmpegPath });
+  const participant: SceneParticipant = { peerId: 'av', displayName: 'Flash and beep', camera: { producerId: sender.camera!.id, paused: false }, screen: null, mic: { producerId: sender.mic!.id, paused: false } };
+  const avProducers = new Map(sender.producers.map(({ producer }) => [producer.id, producer]));
+  const flv = join(tmpdir(), `onair-bench-av-${process.pid}.flv`);
+  const chunks: Buffer[] = [flvHeader()];
+  const t0 = performance.now();
+  let firstVideoMs: number | null = null;
+  const program = Program.create({ id: 'bench-av', router, resolution: '720p', ffmpegPath, logger }, { participants: [participant], layout: 'grid', speakerId: null, title: null, lowerThird: null, slateText: '' }, avProducers);
+  program.on('tag', (_id, tag) => {
+    if (firstVideoMs === null && tag.type === TAG_VIDEO) firstVideoMs = performance.now() - t0;
+    chunks.push(serializeTag(tag));
+  });
+  const SECONDS = 40;
+  await sleep(SECONDS * 1000);
+  const stats = program.stats();
+  await program.close();
+  await sender.close();
+  writeFileSync(flv, Buffer.concat(chunks));
+  // Flashes: per-frame mean luma of the program (the participant fills it).
+  const luma = await new Promise<string>((resolve, reject) =>
+    execFile('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', `movie=${flv},scale=64:36,signalstats`, '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 * 1024 * 1024 }, (e, out) => (e ? reject(e) : resolve(out))),
+  );
+  const flashes: number[] = [];
+  let dark = true;
+  for (const line of luma.split('\n')) {
+    const [t, y] = line.split(',').map(Number);
+    if (t === undefined || y === undefined || Number.isNaN(t) || Number.isNaN(y)) continue;
+    if (dark && y > 100) flashes.push(t * 1000);
+    dark = y < 60;
+  }
+  // Beeps: RMS of 5 ms windows of the program's sound (sample index = timestamp).
+  const pcm = Buffer.from(await run(['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', flv, '-map', '0:a', '-af', 'aresample=async=1:first_pts=0', '-ac', '1', '-ar', '48000', '-f', 's16le', '-']).then((o) => o.slice(0, o.lastIndexOf('\n'))), 'latin1');
+  const beeps: number[] = [];
+  let quietFor = 0;
+  for (let w = 0; w + 240 <= pcm.length / 2; w += 240) {
+    let sum = 0;
+    for (let i = w; i < w + 240; i += 1) sum += pcm.readInt16LE(2 * i) ** 2;
+    const rms = Math.sqrt(sum / 240);
+    if (rms > 3000 && quietFor >= 40) beeps.push((w * 1000) / 48000);
+    quietFor = rms < 1000 ? quietFor + 1 : 0;
+  }
+  rmSync(flv, { force: true });
+  // flash − beep: + = the sound comes early. The first 3 s (before both sender reports arrived) are left out.
+  const pairs = flashes
+    .filter((f) => f > 3000)
+    .map((f) => ({ t: f, d: beeps.reduce((best, b) => (Math.abs(f - b) < Math.abs(best) ? f - b : best), Infinity) }))
+    .filter((p) => Math.abs(p.d) < 400);
+  const offsets = pairs.map((p) => p.d).sort((a, b) => a - b);
+  const median = offsets[Math.floor(offsets.length / 2)] ?? NaN;
+  const n = pairs.length;
+  const mt = pairs.reduce((a, p) => a + p.t, 0) / n;
+  const md = pairs.reduce((a, p) => a + p.d, 0) / n;
+  const slope = pairs.reduce((a, p) => a + (p.t - mt) * (p.d - md), 0) / pairs.reduce((a, p) => a + (p.t - mt) ** 2, 0);
+  const decoder = stats.decoders[0];
+  if (process.env.BENCH_DEBUG) console.log(pairs.map((p) => `${(p.t / 1000).toFixed(1)}:${p.d.toFixed(0)}`).join(' '));
+  return [
+    `lip sync (a flash and a beep at the same instants, ${n} events over ${SECONDS - 3} s, read back from the program's FLV; + = sound early): median ${median.toFixed(1)} ms, ${offsets.filter((d) => Math.abs(d) <= 40).length}/${n} within ±40 ms, range ${offsets[0]?.toFixed(1)} to ${offsets[offsets.length - 1]?.toFixed(1)} ms, drift ${(slope * 60_000).toFixed(2)} ms/min; the program's own measure ${decoder?.avOffsetMs ?? '–'} ms, jitter buffer ${decoder?.bufferMs ?? '–'} ms`,
+    `go live → first video tag out of the encoder: ${firstVideoMs === null ? '–' : Math.round(firstVideoMs)} ms; → the participant's first picture decoded: ${decoder?.startupMs ?? '–'} ms after its RTP started`,
+  ];
+}
+
+/**
+ * Encoder study: the same uncompressed camera-like 2x2 720p program (6 s) encoded with candidate x264
+ * settings at the 720p bitrate; CPU seconds (ffmpeg -benchmark) and PSNR against the uncompressed input.
+ */
+async function encoderStudy(): Promise<string[]> {
+  const raw = join(tmpdir(), `onair-bench-program-${process.pid}.yuv`);
+  const cell = 'testsrc2=size=640x360:rate=30,noise=alls=14:allf=t+u';
+  await run([
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', cell, '-f', 'lavfi', '-i', `${cell},hflip`, '-f', 'lavfi', '-i', `${cell},vflip`, '-f', 'lavfi', '-i', `${cell},negate`,
+    '-filter_complex', '[0][1][2][3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0', '-t', '6', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', raw,
+  ]);
+  const base = encoderArgs('720p');
+  const candidates: Array<[string, string, string | null]> = [
+    ['veryfast (plain)', 'veryfast', null],
+    ['veryfast me=dia (today)', 'veryfast', 'me=dia'],
+    ['veryfast me=dia, no p8x8 partitions', 'veryfast', 'me=dia:partitions=i8x8,i4x4'],
+    ['veryfast me=dia, weightp=0', 'veryfast', 'me=dia:weightp=0'],
+    ['veryfast me=dia, subme=1', 'veryfast', 'me=dia:subme=1'],
+    ['superfast', 'superfast', null],
+  ];
+  const lines: string[] = ['| x264 settings (720p, 4000 kb/s CBR) | CPU s for 6 s | vs today | PSNR (dB) | vs plain veryfast |', '|---|---|---|---|---|'];
+  const results: Array<{ name: string; cpu: number; psnr: number }> = [];
+  for (const [name, preset, params] of candidates) {
+    const args: string[] = [];
+    for (let i = 0; i < base.length; i += 1) {
+      const a = base[i]!;
+      if (a === '-preset') args.push(a, preset), (i += 1);
+      else if (a === '-x264-params') {
+        if (params) args.push(a, params);
+        i += 1;
+      } else if (a.startsWith('-c:a') || a.startsWith('-b:a') || a.startsWith('-profile:a') || a === '-ar' || a === '-ac') i += 1;
+      else args.push(a);
+    }
+    const out = join(tmpdir(), `onair-bench-enc-${process.pid}.mp4`);
+    const bench = await run(['-hide_banner', '-nostdin', '-benchmark', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, ...args, '-an', out]);
+    const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(bench);
+    const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
+    const psnrOut = await run(['-hide_banner', '-nostdin', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
+    const psnr = Number(/average:([\d.]+)/.exec(psnrOut)?.[1] ?? NaN);
+    rmSync(out, { force: true });
+    results.push({ name, cpu, psnr });
+  }
+  rmSync(raw, { force: true });
+  const plain = results[0]!;
+  const today = results[1]!;
+  for (const r of results) lines.push(`| ${r.name} | ${r.cpu.toFixed(2)} | ${(r.cpu / today.cpu).toFixed(2)}× | ${r.psnr.toFixed(2)} | ${(r.psnr - plain.psnr >= 0 ? '+' : '') + (r.psnr - plain.psnr).toFixed(2)} |`);
+  const ok = results.filter((r) => r.psnr >= plain.psnr - 0.3).sort((a, b) => a.cpu - b.cpu)[0];
+  lines.push(`cheapest within 0.3 dB of plain veryfast: ${ok?.name ?? 'none'}`);
+  return lines;
+}
+
+const extra: string[] = [];
+if (part('lipsync')) try {
+  extra.push(...(await measureLipSync()));
+} catch (error) {
+  extra.push(`lip sync: FAILED (${error instanceof Error ? error.message : String(error)})`);
+}
+console.log(extra.join('\n'));
+if (part('encoder')) {
+  try {
+    const study = await encoderStudy();
+    console.log(`\n${study.join('\n')}`);
+  } catch (error) {
+    console.log(`encoder study: FAILED (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
 console.log(`\n${rows.join('\n')}`);
+console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const s of senders) await s.close();
 worker.close();

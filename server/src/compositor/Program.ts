@@ -8,10 +8,11 @@ import { OUTPUT_FPS } from './profile.js';
 import type { FlvTag } from '../flv/flv.js';
 import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
-import type { Picture } from './picture.js';
+import { allocPicture, type Picture } from './picture.js';
 import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
 import { ParticipantDecoder, type QueuedPicture } from './ParticipantDecoder.js';
 import { audioCorrection } from './playout.js';
+import { scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
 import { diffParticipants, groupWants, type ParticipantWant } from './participants.js';
 import { buildScene, sourcesFor, type Scene, type SceneInput } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
@@ -90,6 +91,10 @@ const AUDIO_SLOTS = 16;
 
 /** Half an output frame (ms): a picture is shown from half a frame before its media time, so A/V error averages to 0. */
 const HALF_FRAME_MS = 500 / OUTPUT_FPS;
+/** A decoder kept larger than its tile (the tile shrank) is replaced by one at the tile's size after this long… */
+const DOWNSIZE_AFTER_MS = 8000;
+/** …plus up to this much, so the sources of one layout switch are not restarted together. */
+const DOWNSIZE_SPREAD_MS = 6000;
 /** Audio further than this from its place on the timeline is skipped or delayed back onto it. */
 const AUDIO_TOLERANCE_MS = 20;
 /** A picture older than this (camera paused or stalled) is not used to measure the A/V offset. */
@@ -124,6 +129,13 @@ class Source {
   restarts = 0;
   /** Audio minus video media time as played (ms), smoothed; null until both played together. */
   avOffsetMs: number | null = null;
+  /** The tile's picture when the decoder delivers a larger one (the tile shrank): scaled here, allocated once per size. */
+  #scaled: Picture | null = null;
+  #scaleMap: ScaleMap | null = null;
+  #shownKey = -1;
+  #rescaled = false;
+  #useScaled = false;
+  #downsize: Timer | null = null;
   #retry: Timer | null = null;
   #failures = 0;
   #seq = 0;
@@ -141,11 +153,40 @@ class Source {
   }
 
   get picture(): Picture | null {
-    return this.current?.picture ?? null;
+    const q = this.current;
+    if (!q) return null;
+    return this.#useScaled && this.#scaled ? this.#scaled : q.picture;
   }
 
-  /** Same producers, another size: a new decoder. */
+  /**
+   * Other producers or another size. A tile that shrinks keeps its decoder (its pictures are scaled
+   * down here, no second decoder during a layout switch); one that grows beyond what the decoder
+   * delivers gets a new decoder, which takes over once it has a picture.
+   */
   restart(want: ParticipantWant, producers: { video: ms.Producer | null; audio: ms.Producer | null }): void {
+    const d = this.active;
+    const same = want.video?.producerId === this.want.video?.producerId && want.audio?.producerId === this.want.audio?.producerId && want.video?.fit === this.want.video?.fit;
+    if (same && d && want.video && d.width >= want.video.width && d.height >= want.video.height) {
+      this.want = want;
+      const pending = this.next;
+      this.next = null;
+      void pending?.close();
+      this.#rescaled = true;
+      void d.setLayer(want.video.layer);
+      this.#downsize?.cancel();
+      if (d.width > want.video.width) {
+        // Once the layout has settled, a decoder at the tile's own size takes over (staggered, so a
+        // layout switch's sources do not all start one at the same moment).
+        this.#downsize = this.ctx.clock.setTimeout(() => {
+          this.#downsize = null;
+          const now = this.active;
+          if (!this.closed && now && this.want.video && now.width > this.want.video.width && !this.next) void this.#spawn();
+        }, DOWNSIZE_AFTER_MS + Math.random() * DOWNSIZE_SPREAD_MS);
+      }
+      return;
+    }
+    this.#downsize?.cancel();
+    this.#downsize = null;
     const hadAudio = this.want.audio !== null;
     this.want = want;
     this.producers.video = producers.video;
@@ -166,11 +207,26 @@ class Source {
     const decoder = this.active;
     if (!decoder) return;
     const target = decoder.playout.mediaTimeAt(programMs);
-    if (this.want.video) {
+    const video = this.want.video;
+    if (video) {
       const q = decoder.pictureFor(target === null ? null : target + HALF_FRAME_MS);
-      if (q !== this.current || (q && q.key !== this.frameKey)) {
+      if (q && (q !== this.current || q.key !== this.#shownKey || this.#rescaled)) {
         this.current = q;
-        if (q) this.frameKey = q.key;
+        this.#shownKey = q.key;
+        this.#rescaled = false;
+        this.frameKey = newContentKey();
+        const src = q.picture;
+        // A decoder at another size than the tile (kept after the tile shrank, or the old one while a
+        // larger one starts): scaled to the tile's size class rather than cropped or bordered.
+        this.#useScaled = src.width !== video.width || src.height !== video.height;
+        if (this.#useScaled) {
+          if (!this.#scaled || this.#scaled.width !== video.width || this.#scaled.height !== video.height) this.#scaled = allocPicture(video.width, video.height);
+          const m = this.#scaleMap;
+          if (!m || m.srcWidth !== src.width || m.srcHeight !== src.height || m.dstWidth !== video.width || m.dstHeight !== video.height) {
+            this.#scaleMap = scaleMap(src, this.#scaled);
+          }
+          scalePicture(this.#scaled, src, this.#scaleMap!);
+        }
       }
     }
     if (!this.want.audio || target === null) return;
@@ -199,6 +255,7 @@ class Source {
     if (this.closed) return;
     this.closed = true;
     this.#retry?.cancel();
+    this.#downsize?.cancel();
     if (this.want.audio) this.ctx.mixer.removeSource(this.key);
     const decoders = [this.active, this.next];
     this.active = null;

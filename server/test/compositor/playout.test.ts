@@ -190,3 +190,19 @@ describe('jitter buffer on a fake clock: a participant with a drifting clock and
     assert.ok(worst <= 20, `audio within 20 ms of the timeline the video is shown on (worst ${worst.toFixed(1)} ms)`);
   });
 });
+
+describe('a shrunk tile scales the decoder picture (no second decoder)', () => {
+  it('nearest-sample scaling halves a picture plane by plane', async () => {
+    const { allocPicture } = await import('../../src/compositor/picture.js');
+    const { scaleMap, scalePicture } = await import('../../src/compositor/scalePicture.js');
+    const src = allocPicture(8, 4);
+    for (let i = 0; i < 32; i += 1) src.data[i] = i; // luma: value = row * 8 + column
+    src.data.fill(100, 32, 40); // U
+    src.data.fill(200, 40, 48); // V
+    const dst = allocPicture(4, 2);
+    scalePicture(dst, src, scaleMap(src, dst));
+    assert.deepEqual([...dst.data.subarray(0, 8)], [9, 11, 13, 15, 25, 27, 29, 31]);
+    assert.deepEqual([...dst.data.subarray(8, 10)], [100, 100]);
+    assert.deepEqual([...dst.data.subarray(10, 12)], [200, 200]);
+  });
+});
