@@ -71,13 +71,29 @@ describe('the OnAir event page: a webinar goes live with its event page on and a
     const overflow = await viewer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page fits the phone's width (overflows by ${overflow}px)`);
 
-    // The admin stops it; the viewer's page says it ended.
+    // The admin's page of the live webinar shows the event page and its viewers; then they stop it.
     await admin.goto(`/admin/webinars/${webinarId}`);
     await admin.getByTestId('webinar-event-url').waitFor();
     assert.match(await admin.getByTestId('webinar-event-url').innerText(), /\/watch\/spring-launch-live$/);
+    const counted = admin.locator('[data-testid="broadcast-eventpage-viewers"]:not([data-viewers="0"])');
+    await counted.waitFor({ timeout: 20_000 });
+    assert.ok(Number(await counted.getAttribute('data-viewers')) >= 1);
     await admin.getByTestId('webinar-cancel').click();
     await viewer.locator('[data-testid="watch-state"][data-state="ended"]').waitFor({ timeout: 20_000 });
     assert.match(await viewer.locator('main').innerText(), /This event has ended/);
+
+    // A private event: without its link, or with a forged one, the page says so in plain words.
+    const board = await server.api<{ eventSlug: string }>('POST', '/api/webinars', {
+      title: 'Board meeting', startsAt: new Date(Date.now() + 3600_000).toISOString(), endsAt: new Date(Date.now() + 7200_000).toISOString(),
+      timeZone: 'UTC', destinationIds: [], eventPage: true, eventPrivate: true,
+    }, token);
+    assert.equal(board.status, 201);
+    await viewer.goto(`/watch/${board.body.eventSlug}`);
+    await viewer.locator('[data-testid="watch-state"][data-state="denied"]').waitFor();
+    assert.match(await viewer.locator('main').innerText(), /This event is private[\s\S]*link the organiser sent you/);
+    await viewer.goto(`/watch/${board.body.eventSlug}?token=forged.token.value`);
+    await viewer.locator('[data-testid="watch-state"][data-state="denied"]').waitFor();
+    assert.match(await viewer.locator('main').innerText(), /not valid/);
     await phone.close();
     assert.deepEqual(violations, [], 'the event page keeps to the Content-Security-Policy (hls.js worker and media are blob: URLs)');
   });
