@@ -190,7 +190,8 @@ export const LeaveRequest = request('leave', {});
 export const StartBroadcastRequest = request(
   'startBroadcast',
   {
-    destinationIds: Type.Array(Id, { minItems: 1, maxItems: 8, uniqueItems: true }),
+    /** May be empty when the broadcast goes only to the event page or only to the recording. */
+    destinationIds: Type.Array(Id, { maxItems: 8, uniqueItems: true }),
     layout: Type.Optional(BroadcastLayout),
     resolution: Type.Optional(Resolution),
     /** The vertical program (for destinations that take it): its layout (default 'auto') and size ('720p' 720x1280, default; '1080p' 1080x1920). */

@@ -141,6 +141,9 @@ export class BroadcastService implements BroadcastControl {
       recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
     }
     const eventPages = this.options.eventPages;
+    if (destinations.length === 0 && !data.eventPage && !data.record && data.trigger !== 'scheduled') {
+      throw new AppError('VALIDATION_FAILED', 'Choose at least one destination, the event page or the recording: the broadcast would go nowhere.');
+    }
     const page = eventPages?.wanted(room.id, room.name, data.eventPage) ?? null;
     // The segments are kept after the broadcast only when it is recorded.
     const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: data.record === true } : null;

@@ -239,10 +239,12 @@ describe('event page of a webinar: HLS of the same encode, served by OnAir (real
     assert.deepEqual(readdirSync(dir), [], 'the segments of a broadcast without recording are removed');
   });
 
-  it('a plain room goes live with the event page from Go live; recording on keeps its segments and the finished playlist', async () => {
+  it('a plain room goes live to its event page alone from Go live (no destination at all is refused); recording on keeps its segments and the finished playlist', async () => {
     const room = (await api('POST', '/api/rooms', { name: 'Open studio' })).json();
     const entry = await server.app.registry.open(room.id, room.name);
     entry.hold(); // nobody joins this room: keep it open
+    await assert.rejects(server.app.broadcasts.start(entry, null, { destinationIds: [] }), (e: Error & { code?: string }) => e.code === 'VALIDATION_FAILED' && /would go nowhere/.test(e.message));
+    assert.equal(server.app.broadcasts.isLive(room.id), false, 'nothing started');
     const started = await server.app.broadcasts.start(entry, null, { destinationIds: [], eventPage: true, record: true });
     const slug = started.broadcast.eventPage?.url.split('/watch/')[1] ?? '';
     assert.equal(slug, 'open-studio');
