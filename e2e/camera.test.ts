@@ -81,6 +81,7 @@ describe('an IP camera over RTSP in a meeting (real gst-rtsp-server, OnAir, Chro
     // A new feed (new producers, new consumers): its frames decoded grow across two samples.
     await expectMediaFrom(meeting, [cameraPeer], 30_000);
     assert.ok((await cameraFrames(meeting, cameraPeer)) > 0);
+    assert.ok(!server.output().includes(CAMERA_PASSWORD), 'the server log never shows the camera password');
     await context.close();
   });
 });
