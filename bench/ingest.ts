@@ -13,7 +13,7 @@
 // transcode) and a tone are published for BENCH_MEASURE_MS; the CPU of OnAir's ffmpeg for that
 // source is read from /proc. Ratios are against passthrough in the same process.
 //
-// RTSP rows can be added with the same helpers (startBench, joinViewer, flashLatency, ffmpegCores).
+// RTSP rows (an IP camera pulled into the room) come from bench/cameras/rtsp.ts, in the same process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,8 @@ import { freeTcpPort } from '../e2e/fixtures/ports.js';
 import { buildApp, type App } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
-import { cores, sampleTree } from './proc.js';
+import { rtspRows } from './cameras/rtsp.js';
+import { cores, latencyStats, sampleTree } from './proc.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
 const FLASHES = Number(process.env.BENCH_FLASHES ?? 8);
@@ -199,11 +200,7 @@ export async function ffmpegCores(bench: BenchServer, profile: 'baseline' | 'hig
   }
 }
 
-const stats = (xs: number[]) => {
-  const ok = xs.filter((x) => !Number.isNaN(x)).sort((p, q) => p - q);
-  const at = (q: number) => ok[Math.min(ok.length - 1, Math.floor(q * ok.length))] ?? Number.NaN;
-  return { n: ok.length, of: xs.length, median: at(0.5), p90: at(0.9), max: ok[ok.length - 1] ?? Number.NaN };
-};
+const stats = latencyStats;
 
 const bench = await startBench();
 try {
@@ -226,6 +223,8 @@ try {
   const base = cost[0]!.cores;
   console.log('\none ingest source (OnAir\'s ffmpeg) | cores | ×passthrough | (the stand-in encoder itself)');
   for (const c of cost) console.log(`${c.label.padEnd(40)} | ${c.cores.toFixed(3)} | ${(c.cores / base).toFixed(1)} | ${c.encoderCores.toFixed(2)} cores`);
+  // IP cameras pulled over RTSP (bench/cameras/rtsp.ts): the same measures for a camera.
+  await rtspRows(bench);
 } finally {
   await bench.close();
 }

@@ -67,3 +67,10 @@ export function commandOf(pid: number): string {
 export function cores(a: TreeSample, b: TreeSample): number {
   return (b.cpuSeconds - a.cpuSeconds) / ((b.at - a.at) / 1000);
 }
+
+/** Median, 90th percentile and max of measured delays (NaN: a flash never seen), and how many were seen. */
+export function latencyStats(xs: number[]): { n: number; of: number; median: number; p90: number; max: number } {
+  const ok = xs.filter((x) => !Number.isNaN(x)).sort((p, q) => p - q);
+  const at = (q: number) => ok[Math.min(ok.length - 1, Math.floor(q * ok.length))] ?? Number.NaN;
+  return { n: ok.length, of: xs.length, median: at(0.5), p90: at(0.9), max: ok[ok.length - 1] ?? Number.NaN };
+}

@@ -22,7 +22,7 @@ import type { App } from '../../server/src/app.js';
 import type { Logger } from '../../server/src/logger.js';
 import { OutsideParticipant } from '../../server/src/ingest/OutsideParticipant.js';
 import { resolveFfmpegPath } from '../../server/src/media/ffmpegPath.js';
-import { cores, sampleTree } from '../proc.js';
+import { cores, latencyStats, sampleTree } from '../proc.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
 const FLASHES = Number(process.env.BENCH_FLASHES ?? 8);
@@ -152,11 +152,7 @@ export async function rtspFfmpegCores(bench: RtspBenchServer, profile: 'constrai
 
 /** Runs the RTSP rows and prints their tables. */
 export async function rtspRows(bench: RtspBenchServer): Promise<void> {
-  const stats = (xs: number[]) => {
-    const ok = xs.filter((x) => !Number.isNaN(x)).sort((p, q) => p - q);
-    const at = (q: number) => ok[Math.min(ok.length - 1, Math.floor(q * ok.length))] ?? Number.NaN;
-    return { n: ok.length, of: xs.length, median: at(0.5), p90: at(0.9), max: ok[ok.length - 1] ?? Number.NaN };
-  };
+  const stats = latencyStats;
   const latency: Array<{ label: string; s: ReturnType<typeof stats> }> = [];
   for (const transport of ['tcp', 'udp'] as const) {
     const { product, direct } = await rtspFlashLatency(bench, transport);
