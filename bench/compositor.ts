@@ -19,9 +19,9 @@ import { planComposition, type PlanParticipant } from './baseline/plan.js';
 import { Program, type ProgramStats } from '../server/src/compositor/Program.js';
 import type { SceneInput, SceneParticipant } from '../server/src/compositor/scene.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
-import { flvHeader, serializeTag, TAG_VIDEO } from '../server/src/flv/flv.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
+import { FlvTagRecorder, readLipSync, startFlashBeepParticipant } from '../e2e/fixtures/lipSync.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: 'silent' });
@@ -224,76 +224,28 @@ const run = (args: string[]): Promise<string> =>
  * Also: go live → the first video tag out of the encoder, and → the participant's first picture.
  */
 async function measureLipSync(): Promise<string[]> {
-  const dir = join(tmpdir(), 'onair-fixture-clips');
-  const clip = join(dir, 'clip-640x360-1997.webm');
-  if (!existsSync(clip)) {
-    await run([
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', "color=c=black:s=640x360:r=30,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(n\\,30)\\,2)',noise=alls=6:allf=t",
-      '-f', 'lavfi', '-i', "aevalsrc='if(lt(mod(t\\,1)\\,0.06)\\,0.7*sin(2*PI*1000*t)\\,0)':s=48000",
-      '-t', '90', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '600k', '-g', '30', '-auto-alt-ref', '0',
-      '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', `${clip}.part.webm`,
-    ]);
-    renameSync(`${clip}.part.webm`, clip);
-  }
-  const sender = await startRtpParticipant({ router, peerId: 'av', size: '640x360', frequency: 1997, ffmpegPath });
+  const sender = await startFlashBeepParticipant(router, ffmpegPath);
   const participant: SceneParticipant = { peerId: 'av', displayName: 'Flash and beep', camera: { producerId: sender.camera!.id, paused: false }, screen: null, mic: { producerId: sender.mic!.id, paused: false } };
   const avProducers = new Map(sender.producers.map(({ producer }) => [producer.id, producer]));
   const flv = join(tmpdir(), `onair-bench-av-${process.pid}.flv`);
-  const chunks: Buffer[] = [flvHeader()];
   const t0 = performance.now();
-  let firstVideoMs: number | null = null;
   const program = Program.create({ id: 'bench-av', router, resolution: '720p', ffmpegPath, logger }, { participants: [participant], layout: 'grid', speakerId: null, title: null, lowerThird: null, slateText: '' }, avProducers);
-  program.on('tag', (_id, tag) => {
-    if (firstVideoMs === null && tag.type === TAG_VIDEO) firstVideoMs = performance.now() - t0;
-    chunks.push(serializeTag(tag));
-  });
+  const recorder = new FlvTagRecorder(program);
   const SECONDS = 40;
   await sleep(SECONDS * 1000);
   const stats = program.stats();
   await program.close();
   await sender.close();
-  writeFileSync(flv, Buffer.concat(chunks));
-  // Flashes: per-frame mean luma of the program (the participant fills it).
-  const luma = await new Promise<string>((resolve, reject) =>
-    execFile('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', `movie=${flv},scale=64:36,signalstats`, '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 * 1024 * 1024 }, (e, out) => (e ? reject(e) : resolve(out))),
-  );
-  const flashes: number[] = [];
-  let dark = true;
-  for (const line of luma.split('\n')) {
-    const [t, y] = line.split(',').map(Number);
-    if (t === undefined || y === undefined || Number.isNaN(t) || Number.isNaN(y)) continue;
-    if (dark && y > 100) flashes.push(t * 1000);
-    dark = y < 60;
-  }
-  // Beeps: RMS of 5 ms windows of the program's sound (sample index = timestamp).
-  const pcm = Buffer.from(await run(['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', flv, '-map', '0:a', '-af', 'aresample=async=1:first_pts=0', '-ac', '1', '-ar', '48000', '-f', 's16le', '-']).then((o) => o.slice(0, o.lastIndexOf('\n'))), 'latin1');
-  const beeps: number[] = [];
-  let quietFor = 0;
-  for (let w = 0; w + 240 <= pcm.length / 2; w += 240) {
-    let sum = 0;
-    for (let i = w; i < w + 240; i += 1) sum += pcm.readInt16LE(2 * i) ** 2;
-    const rms = Math.sqrt(sum / 240);
-    if (rms > 3000 && quietFor >= 40) beeps.push((w * 1000) / 48000);
-    quietFor = rms < 1000 ? quietFor + 1 : 0;
-  }
+  recorder.write(flv);
+  const sync = await readLipSync(flv, { ffmpegPath, skipMs: 3000 });
   rmSync(flv, { force: true });
-  // flash − beep: + = the sound comes early. The first 3 s (before both sender reports arrived) are left out.
-  const pairs = flashes
-    .filter((f) => f > 3000)
-    .map((f) => ({ t: f, d: beeps.reduce((best, b) => (Math.abs(f - b) < Math.abs(best) ? f - b : best), Infinity) }))
-    .filter((p) => Math.abs(p.d) < 400);
-  const offsets = pairs.map((p) => p.d).sort((a, b) => a - b);
-  const median = offsets[Math.floor(offsets.length / 2)] ?? NaN;
-  const n = pairs.length;
-  const mt = pairs.reduce((a, p) => a + p.t, 0) / n;
-  const md = pairs.reduce((a, p) => a + p.d, 0) / n;
-  const slope = pairs.reduce((a, p) => a + (p.t - mt) * (p.d - md), 0) / pairs.reduce((a, p) => a + (p.t - mt) ** 2, 0);
+  const offsets = sync.events.map((e) => e.offsetMs).sort((a, b) => a - b);
+  const n = offsets.length;
   const decoder = stats.decoders[0];
-  if (process.env.BENCH_DEBUG) console.log(pairs.map((p) => `${(p.t / 1000).toFixed(1)}:${p.d.toFixed(0)}`).join(' '));
+  if (process.env.BENCH_DEBUG) console.log(sync.events.map((e) => `${(e.t / 1000).toFixed(1)}:${e.offsetMs.toFixed(0)}`).join(' '));
   return [
-    `lip sync (a flash and a beep at the same instants, ${n} events over ${SECONDS - 3} s, read back from the program's FLV; + = sound early): median ${median.toFixed(1)} ms, ${offsets.filter((d) => Math.abs(d) <= 40).length}/${n} within ±40 ms, range ${offsets[0]?.toFixed(1)} to ${offsets[offsets.length - 1]?.toFixed(1)} ms, drift ${(slope * 60_000).toFixed(2)} ms/min; the program's own measure ${decoder?.avOffsetMs ?? '–'} ms, jitter buffer ${decoder?.bufferMs ?? '–'} ms`,
-    `go live → first video tag out of the encoder: ${firstVideoMs === null ? '–' : Math.round(firstVideoMs)} ms; → the participant's first picture decoded: ${decoder?.startupMs ?? '–'} ms after its RTP started`,
+    `lip sync (a flash and a beep at the same instants, ${n} events over ${SECONDS - 3} s, read back from the program's FLV; + = sound early): median ${sync.medianMs.toFixed(1)} ms, ${offsets.filter((d) => Math.abs(d) <= 40).length}/${n} within ±40 ms, range ${offsets[0]?.toFixed(1)} to ${offsets[n - 1]?.toFixed(1)} ms, drift ${sync.driftMsPerMin.toFixed(2)} ms/min; the program's own measure ${decoder?.avOffsetMs ?? '–'} ms, jitter buffer ${decoder?.bufferMs ?? '–'} ms`,
+    `go live → first video tag out of the encoder: ${recorder.firstVideoAt === null ? '–' : Math.round(recorder.firstVideoAt - t0)} ms; → the participant's first picture decoded: ${decoder?.startupMs ?? '–'} ms after its RTP started`,
   ];
 }
 
@@ -302,50 +254,57 @@ async function measureLipSync(): Promise<string[]> {
  * settings at the 720p bitrate; CPU seconds (ffmpeg -benchmark) and PSNR against the uncompressed input.
  */
 async function encoderStudy(): Promise<string[]> {
-  const raw = join(tmpdir(), `onair-bench-program-${process.pid}.yuv`);
-  const cell = 'testsrc2=size=640x360:rate=30,noise=alls=14:allf=t+u';
-  await run([
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', cell, '-f', 'lavfi', '-i', `${cell},hflip`, '-f', 'lavfi', '-i', `${cell},vflip`, '-f', 'lavfi', '-i', `${cell},negate`,
-    '-filter_complex', '[0][1][2][3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0', '-t', '6', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', raw,
-  ]);
   const base = encoderArgs('720p');
   const candidates: Array<[string, string, string | null]> = [
     ['veryfast (plain)', 'veryfast', null],
     ['veryfast me=dia (today)', 'veryfast', 'me=dia'],
     ['veryfast me=dia, no p8x8 partitions', 'veryfast', 'me=dia:partitions=i8x8,i4x4'],
-    ['veryfast me=dia, weightp=0', 'veryfast', 'me=dia:weightp=0'],
     ['veryfast me=dia, subme=1', 'veryfast', 'me=dia:subme=1'],
     ['superfast', 'superfast', null],
   ];
-  const lines: string[] = ['| x264 settings (720p, 4000 kb/s CBR) | CPU s for 6 s | vs today | PSNR (dB) | vs plain veryfast |', '|---|---|---|---|---|'];
-  const results: Array<{ name: string; cpu: number; psnr: number }> = [];
-  for (const [name, preset, params] of candidates) {
-    const args: string[] = [];
-    for (let i = 0; i < base.length; i += 1) {
-      const a = base[i]!;
-      if (a === '-preset') args.push(a, preset), (i += 1);
-      else if (a === '-x264-params') {
-        if (params) args.push(a, params);
-        i += 1;
-      } else if (a.startsWith('-c:a') || a.startsWith('-b:a') || a.startsWith('-profile:a') || a === '-ar' || a === '-ac') i += 1;
-      else args.push(a);
+  const contents: Array<[string, string]> = [
+    ['heavy sensor noise', 'noise=alls=14:allf=t+u'],
+    ['light sensor noise', 'noise=alls=3:allf=t+u'],
+  ];
+  const header = `| x264 settings (720p, 4000 kb/s CBR) | ${contents.map(([c]) => `${c}: CPU s for 6 s (vs today), PSNR dB (vs plain veryfast)`).join(' | ')} |`;
+  const lines: string[] = [header, `|---|${contents.map(() => '---|').join('')}`];
+  const results = new Map<string, Array<{ cpu: number; psnr: number }>>(candidates.map(([name]) => [name, []]));
+  for (const [, noise] of contents) {
+    const raw = join(tmpdir(), `onair-bench-program-${process.pid}.yuv`);
+    const cell = `testsrc2=size=640x360:rate=30,${noise}`;
+    await run([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', cell, '-f', 'lavfi', '-i', `${cell},hflip`, '-f', 'lavfi', '-i', `${cell},vflip`, '-f', 'lavfi', '-i', `${cell},negate`,
+      '-filter_complex', '[0][1][2][3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0', '-t', '6', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', raw,
+    ]);
+    for (const [name, preset, params] of candidates) {
+      const args: string[] = [];
+      for (let i = 0; i < base.length; i += 1) {
+        const a = base[i]!;
+        if (a === '-preset') args.push(a, preset), (i += 1);
+        else if (a === '-x264-params') {
+          if (params) args.push(a, params);
+          i += 1;
+        } else if (a.startsWith('-c:a') || a.startsWith('-b:a') || a.startsWith('-profile:a') || a === '-ar' || a === '-ac') i += 1;
+        else args.push(a);
+      }
+      const out = join(tmpdir(), `onair-bench-enc-${process.pid}.mp4`);
+      const bench = await run(['-hide_banner', '-nostdin', '-benchmark', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, ...args, '-an', out]);
+      const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(bench);
+      const psnrOut = await run(['-hide_banner', '-nostdin', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
+      rmSync(out, { force: true });
+      results.get(name)!.push({ cpu: m ? Number(m[1]) + Number(m[2]) : NaN, psnr: Number(/average:([\d.]+)/.exec(psnrOut)?.[1] ?? NaN) });
     }
-    const out = join(tmpdir(), `onair-bench-enc-${process.pid}.mp4`);
-    const bench = await run(['-hide_banner', '-nostdin', '-benchmark', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, ...args, '-an', out]);
-    const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(bench);
-    const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
-    const psnrOut = await run(['-hide_banner', '-nostdin', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
-    const psnr = Number(/average:([\d.]+)/.exec(psnrOut)?.[1] ?? NaN);
-    rmSync(out, { force: true });
-    results.push({ name, cpu, psnr });
+    rmSync(raw, { force: true });
   }
-  rmSync(raw, { force: true });
-  const plain = results[0]!;
-  const today = results[1]!;
-  for (const r of results) lines.push(`| ${r.name} | ${r.cpu.toFixed(2)} | ${(r.cpu / today.cpu).toFixed(2)}× | ${r.psnr.toFixed(2)} | ${(r.psnr - plain.psnr >= 0 ? '+' : '') + (r.psnr - plain.psnr).toFixed(2)} |`);
-  const ok = results.filter((r) => r.psnr >= plain.psnr - 0.3).sort((a, b) => a.cpu - b.cpu)[0];
-  lines.push(`cheapest within 0.3 dB of plain veryfast: ${ok?.name ?? 'none'}`);
+  const plain = results.get(candidates[0]![0])!;
+  const today = results.get(candidates[1]![0])!;
+  const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  for (const [name, r] of results) {
+    lines.push(`| ${name} | ${r.map((x, i) => `${x.cpu.toFixed(2)} (${(x.cpu / today[i]!.cpu).toFixed(2)}×), ${x.psnr.toFixed(2)} (${sign(x.psnr - plain[i]!.psnr)})`).join(' | ')} |`);
+  }
+  const ok = [...results].filter(([, r]) => r.every((x, i) => x.psnr >= plain[i]!.psnr - 0.3)).sort((a, b) => a[1][0]!.cpu - b[1][0]!.cpu)[0];
+  lines.push(`cheapest within 0.3 dB of plain veryfast on every content: ${ok?.[0] ?? 'none'}`);
   return lines;
 }
 

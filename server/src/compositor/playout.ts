@@ -94,6 +94,9 @@ export class Playout {
     this.#lastUpdate = nowMs;
     if (this.#offset === null || wanted > this.#offset) this.#offset = wanted;
     else this.#offset = Math.max(wanted, this.#offset - (this.#fall * elapsed) / 1000);
+    // Never more than maxDelayMs held back: after a jump of the media timeline (a stream's first
+    // sender report, a restarted decoder) the offset moves at once instead of falling slowly.
+    if (this.#offset > lo + this.maxDelayMs) this.#offset = lo + this.maxDelayMs;
   }
 }
 

@@ -55,6 +55,18 @@ describe('playout offset: where a source lands on the program clock (table)', ()
   });
 });
 
+describe('playout after a jump of the media timeline', () => {
+  it('a stream whose timestamps jump 900 ms forward (its first sender report) is followed at once: never more than 150 ms held back', () => {
+    const p = new Playout();
+    for (let t = 0; t < 1000; t += 20) p.observe(t - 4000, t + 4040);
+    assert.equal(p.offsetMs, 8055);
+    for (let t = 1000; t < 1200; t += 20) {
+      p.observe(t - 4000 + 900, t + 4040);
+      assert.ok(p.bufferMs! <= 150, `buffer ${p.bufferMs} ms`);
+    }
+  });
+});
+
 describe('audio timeline anchors: sample index → media time (table)', () => {
   const cases: Array<{ name: string; anchors: Array<[number, number]>; at: number; ms: number | null }> = [
     { name: 'nothing anchored yet', anchors: [], at: 0, ms: null },
