@@ -64,8 +64,8 @@ interface LiveBroadcast {
   stopReason: string | null;
   /** The broadcast holds the room open while it is live (a schedule may hold it already). */
   holdsRoom: boolean;
-  /** The event page it publishes to, null when none. */
-  eventPage: { slug: string; private: boolean } | null;
+  /** It publishes to the room's event page (whose address and privacy are read when a status goes out: an admin may change them while live). */
+  eventPage: boolean;
 }
 
 interface Outcome {
@@ -187,7 +187,7 @@ export class BroadcastService implements BroadcastControl {
     room.on('stagechanged', onStageChanged);
     broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
     const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
-      eventPage: page ? { slug: page.slug, private: page.private } : null };
+      eventPage: page !== null };
     if (eventPage) eventPages?.attach(room.id, eventPage.dir);
     // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
     // Stop, the webinar's end or the idle timeout, so the show can go on when someone is back.
@@ -331,8 +331,9 @@ export class BroadcastService implements BroadcastControl {
   /** The status with the event page's address and viewer count, when the broadcast has one. */
   private withEventPage(entry: LiveBroadcast, status: BroadcastStatus): BroadcastStatus {
     const pages = this.options.eventPages;
-    if (!entry.eventPage || !pages) return status;
-    return { ...status, eventPage: { url: pages.url(entry.eventPage.slug), viewers: pages.viewers.count(entry.room.id), private: entry.eventPage.private } };
+    const page = entry.eventPage ? pages?.forRoom(entry.room.id) : null;
+    if (!page || !pages) return status;
+    return { ...status, eventPage: { url: pages.url(page.slug), viewers: pages.viewers.count(entry.room.id), private: page.private } };
   }
 
   private onStatus(entry: LiveBroadcast, status: BroadcastStatus): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
@@ -71,6 +71,20 @@ describe('event page rules (pure)', () => {
     assert.equal(viewers.count('r2'), 0);
   });
 });
+
+/** The pid of the ffmpeg remuxing into `dir` (read from /proc), or null. */
+function hlsRemuxPid(dir: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('hls') && args.some((a) => a.startsWith(dir))) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -194,7 +208,7 @@ describe('event page of a webinar: HLS of the same encode, served by OnAir (real
     assert.match(expired.json().error.message, /expired/);
   });
 
-  it('live: the playlist and 2 s segments are served with their content types and cache headers and ffprobe reads H.264 + AAC; viewers count once each; Stop → "ended" and the segments are gone', async () => {
+  it('live: the playlist and 2 s segments are served with their content types and cache headers and ffprobe reads H.264 + AAC; viewers count once each; a killed remux restarts and the playlist goes on; Stop → "ended" and the segments are gone', async () => {
     const w = await webinar('Launch day', { eventPage: true });
     assert.equal(w.statusCode, 201, w.body);
     const slug: string = w.json().eventSlug;
@@ -231,6 +245,23 @@ describe('event page of a webinar: HLS of the same encode, served by OnAir (real
 
     const dir = join(server.dataDir, 'hls');
     assert.equal(readdirSync(dir).length, 1);
+
+    // The remux dying (killed here) is started again and the same playlist goes on.
+    const lastSegment = async (): Promise<number> => {
+      const text = (await api('GET', playlistUrl, undefined, null)).body;
+      return Math.max(-1, ...[...text.matchAll(/seg-(\d+)\.ts/g)].map((m) => Number(m[1])));
+    };
+    const before = await lastSegment();
+    const remux = hlsRemuxPid(join(dir, readdirSync(dir)[0]!));
+    assert.ok(remux, 'the event page has its own ffmpeg');
+    process.kill(remux, 'SIGKILL');
+    await waitFor('a new ffmpeg', async () => {
+      const pid = hlsRemuxPid(join(dir, readdirSync(dir)[0]!));
+      return pid && pid !== remux ? pid : null;
+    });
+    await waitFor('new segments after the restart', async () => ((await lastSegment()) >= before + 2 ? true : null));
+    assert.equal((await api('GET', `/api/watch/${slug}`, undefined, null)).json().state, 'live');
+
     await api('POST', `/api/webinars/${w.json().id}/cancel`);
     const ended = await api('GET', `/api/watch/${slug}`, undefined, null);
     assert.equal(ended.json().state, 'ended');
