@@ -18,14 +18,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newParticipant } from '../e2e/fixtures/browser.js';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../e2e/fixtures/browser.js';
 import { x264Args } from '../e2e/fixtures/encoder.js';
 import { freeTcpPort } from '../e2e/fixtures/ports.js';
 import { buildApp, type App } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { rtspRows } from './cameras/rtsp.js';
+import { joinFlashViewer, matchFlashes, type FlashViewer } from './lib/flashViewer.js';
 import { cores, latencyStats, sampleTree } from './proc.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
@@ -71,39 +72,6 @@ export function ingestRoom(bench: BenchServer, name: string): { roomId: string; 
   const room = bench.app.rooms.create(`bench ${name}`, owner.id);
   const source = bench.app.ingestSources.create({ roomId: room.id, name, createdBy: owner.id });
   return { roomId: room.id, sourceId: source.id, publishUrl: `rtmp://127.0.0.1:${bench.rtmpPort}/live/${bench.app.ingestSources.streamKey(source.id)}` };
-}
-
-/** A browser participant in the room, watching the tile of `sourceName` for bright frames (window.__flashSeen). */
-export async function joinViewer(bench: BenchServer, roomId: string, sourceName: string): Promise<{ page: Page; close(): Promise<void> }> {
-  const { page, context } = await newParticipant(bench.browser, bench.url);
-  await page.goto(bench.app.invites.url(roomId).replace(bench.app.config.publicUrl, bench.url));
-  await page.getByTestId('join-name').fill('Bench viewer');
-  await page.getByTestId('join-submit').click();
-  await page.locator('[data-testid="meeting-state"][data-state="joined"]').waitFor();
-  await page.locator(`[data-testid="tile"][data-peer-name="${sourceName}"] video`).waitFor({ timeout: 30_000 });
-  // A string, not a function: tsx's helpers (__name) do not exist in the page.
-  await page.evaluate(`(() => {
-    window.__flashSeen = [];
-    const video = document.querySelector('[data-testid="tile"][data-peer-name="${sourceName}"] video');
-    const canvas = document.createElement('canvas');
-    canvas.width = 16;
-    canvas.height = 9;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    let bright = false;
-    const onFrame = (now) => {
-      ctx.drawImage(video, 0, 0, 16, 9);
-      const px = ctx.getImageData(0, 0, 16, 9).data;
-      let sum = 0;
-      for (let i = 0; i < px.length; i += 4) sum += px[i];
-      const mean = sum / (px.length / 4);
-      window.__maxMean = Math.max(window.__maxMean || 0, mean);
-      if (mean > 150 && !bright) window.__flashSeen.push(performance.timeOrigin + now);
-      bright = mean > 150;
-      video.requestVideoFrameCallback(onFrame);
-    };
-    video.requestVideoFrameCallback(onFrame);
-  })()`);
-  return { page, close: () => context.close() };
 }
 
 /**
@@ -155,22 +123,16 @@ async function flashingCamera(publishUrl: string, profile: 'baseline' | 'high', 
 export async function flashLatency(bench: BenchServer, profile: 'baseline' | 'high'): Promise<number[]> {
   const name = `Flash ${profile}`;
   const { roomId, publishUrl } = ingestRoom(bench, name);
-  let viewer: { page: Page; close(): Promise<void> } | null = null;
+  let viewer: FlashViewer | null = null;
   const { sentAt, encoder } = await flashingCamera(publishUrl, profile, FLASHES, async () => {
-    viewer = await joinViewer(bench, roomId, name);
+    viewer = await joinFlashViewer(bench, roomId, [name]);
     await sleep(2000); // the first keyframe and the jitter buffer settle
   });
   await sleep(2000);
-  const page = (viewer as { page: Page } | null)?.page;
-  const seen = page ? ((await page.evaluate('window.__flashSeen')) as number[]) : [];
-  if (seen.length === 0 && page) console.log(`no flash seen in the ${profile} source's tile (brightest frame: mean red ${String(await page.evaluate('window.__maxMean'))})`);
+  const seen = viewer ? await (viewer as FlashViewer).seen(name) : [];
   encoder.kill('SIGKILL');
-  await (viewer as { close(): Promise<void> } | null)?.close();
-  // Each flash is matched with the first bright frame seen after it (within 1.9 s, before the next one).
-  return sentAt.map((t) => {
-    const s = seen.find((x) => x > t && x < t + 1900);
-    return s === undefined ? Number.NaN : s - t;
-  });
+  await (viewer as FlashViewer | null)?.close();
+  return matchFlashes(sentAt, seen);
 }
 
 /** Cores of OnAir's ffmpeg for one source publishing a moving 720p30 picture (Baseline → passthrough, High → transcode). */

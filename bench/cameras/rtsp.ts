@@ -15,13 +15,12 @@
 // Cores: a 1280x720 30 fps camera, constrained baseline (passed through) vs High (transcoded to
 // VP8), the CPU of OnAir's ffmpeg for it read from /proc over BENCH_MEASURE_MS. Ratios are
 // against passthrough in the same process.
-import type { Page } from 'playwright-core';
-import { newParticipant } from '../../e2e/fixtures/browser.js';
 import { startRtspCamera, type RtspCamera } from '../../e2e/fixtures/rtspServer.js';
 import type { App } from '../../server/src/app.js';
 import type { Logger } from '../../server/src/logger.js';
 import { OutsideParticipant } from '../../server/src/ingest/OutsideParticipant.js';
 import { resolveFfmpegPath } from '../../server/src/media/ffmpegPath.js';
+import { joinFlashViewer, matchFlashes, type FlashViewer } from '../lib/flashViewer.js';
 import { cores, latencyStats, sampleTree } from '../proc.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
@@ -42,41 +41,6 @@ async function until(what: string, check: () => boolean, ms = 30_000): Promise<v
   }
 }
 
-/** A meeting page watching the tiles of `names` for bright frames: window.__flashSeen[name] = [wall ms, …]. */
-async function watchTiles(bench: RtspBenchServer, roomId: string, names: string[]): Promise<{ page: Page; close(): Promise<void> }> {
-  const { page, context } = await newParticipant(bench.browser, bench.url);
-  await page.goto(bench.app.invites.url(roomId).replace(bench.app.config.publicUrl, bench.url));
-  await page.getByTestId('join-name').fill('Bench viewer');
-  await page.getByTestId('join-submit').click();
-  await page.locator('[data-testid="meeting-state"][data-state="joined"]').waitFor();
-  for (const name of names) await page.locator(`[data-testid="tile"][data-peer-name="${name}"] video`).waitFor({ timeout: 30_000 });
-  // A string, not a function: tsx's helpers (__name) do not exist in the page.
-  await page.evaluate(`(() => {
-    window.__flashSeen = {};
-    for (const name of ${JSON.stringify(names)}) {
-      const seen = (window.__flashSeen[name] = []);
-      const video = document.querySelector('[data-testid="tile"][data-peer-name="' + name + '"] video');
-      const canvas = document.createElement('canvas');
-      canvas.width = 16;
-      canvas.height = 9;
-      const ctx = canvas.getContext('2d', { willReadFrequently: true });
-      let bright = false;
-      const onFrame = (now) => {
-        ctx.drawImage(video, 0, 0, 16, 9);
-        const px = ctx.getImageData(0, 0, 16, 9).data;
-        let sum = 0;
-        for (let i = 0; i < px.length; i += 4) sum += px[i];
-        const mean = sum / (px.length / 4);
-        if (mean > 180 && !bright) seen.push(performance.timeOrigin + now);
-        bright = mean > 180;
-        video.requestVideoFrameCallback(onFrame);
-      };
-      video.requestVideoFrameCallback(onFrame);
-    }
-  })()`);
-  return { page, close: () => context.close() };
-}
-
 function roomWithCamera(app: App, name: string, camera: RtspCamera, transport: 'tcp' | 'udp' = 'tcp'): { roomId: string; cameraId: string } {
   const owner = app.users.list()[0]!;
   const room = app.rooms.create(`bench ${name}`, owner.id);
@@ -93,11 +57,11 @@ export async function rtspFlashLatency(bench: RtspBenchServer, transport: 'tcp' 
   const name = `Camera ${transport}`;
   const directName = `Direct ${transport}`;
   const { roomId, cameraId } = roomWithCamera(bench.app, name, camera, transport);
-  let viewer: { page: Page; close(): Promise<void> } | null = null;
+  let viewer: FlashViewer | null = null;
   let direct: OutsideParticipant | null = null;
   try {
     // The room opens when the viewer joins; the camera's pull starts then. The direct pull joins the same room.
-    const joining = watchTiles(bench, roomId, [name, directName]);
+    const joining = joinFlashViewer(bench, roomId, [name, directName]);
     await until('the room open', () => bench.app.registry.get(roomId) !== undefined);
     const room = bench.app.registry.get(roomId)!;
     direct = OutsideParticipant.join({ room, sourceId: `direct-${transport}`, displayName: directName, kind: 'rtsp', onAir: { camera: true, screen: true }, ffmpegPath: resolveFfmpegPath(), logger: bench.app.log as Logger });
@@ -110,13 +74,7 @@ export async function rtspFlashLatency(bench: RtspBenchServer, transport: 'tcp' 
       sentAt.push(await camera.flash());
       await sleep(2000);
     }
-    const seen = (await viewer.page.evaluate('window.__flashSeen')) as Record<string, number[]>;
-    // Each flash is matched with the first bright frame seen after it (within 1.9 s, before the next one).
-    const match = (xs: number[] = []) => sentAt.map((t) => {
-      const s = xs.find((x) => x > t && x < t + 1900);
-      return s === undefined ? Number.NaN : s - t;
-    });
-    return { product: match(seen[name]), direct: match(seen[directName]) };
+    return { product: matchFlashes(sentAt, await viewer.seen(name)), direct: matchFlashes(sentAt, await viewer.seen(directName)) };
   } finally {
     await direct?.close();
     await viewer?.close();
@@ -130,7 +88,7 @@ export async function rtspFfmpegCores(bench: RtspBenchServer, profile: 'constrai
   const camera = await startRtspCamera({ auth: 'basic', user: 'bench', password: 'bench-camera-password', width: 1280, height: 720, profile });
   const { roomId, cameraId } = roomWithCamera(bench.app, `Cores ${profile}`, camera);
   // The room must be open: a person in it (no browser needed to pull; a signalling peer would do, the page is simplest).
-  const viewer = await watchTiles(bench, roomId, [`Cores ${profile}`]);
+  const viewer = await joinFlashViewer(bench, roomId, [`Cores ${profile}`]);
   try {
     await until('the camera live', () => bench.app.cameras.get(roomId, cameraId).status.state === 'live');
     const pid = bench.app.cameras.puller(cameraId)?.ffmpegPid;
