@@ -94,7 +94,7 @@ describe('health graphs and recordings in the browser (real nginx RTMP, real ffm
     }
     assert.equal(await recording.getAttribute('data-state'), 'ready');
     const info = await recording.getByTestId('recording-info').innerText();
-    assert.match(info, /^MP4 · \d+(\.\d)? (KB|MB) · \d+ s$/, info);
+    assert.match(info, /^16:9 · MP4 · \d+(\.\d)? (KB|MB) · \d+ s$/, info);
     assert.match(await row.getByTestId('history-dest').innerText(), /avg [\d,.]+ kb\/s/, 'the history keeps the average bitrate');
 
     const [download] = await Promise.all([page.waitForEvent('download'), recording.getByTestId('recording-download').click()]);

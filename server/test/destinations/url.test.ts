@@ -72,8 +72,8 @@ describe('publish URLs and masking', () => {
 });
 
 describe('presets', () => {
-  it('cover YouTube (RTMP and RTMPS), Facebook, Twitch, LinkedIn and custom', () => {
-    assert.deepEqual(DESTINATION_PRESETS.map((p) => p.platform), ['youtube', 'youtube_rtmps', 'facebook', 'twitch', 'linkedin', 'custom']);
+  it('cover YouTube (RTMP and RTMPS), Facebook, Twitch, LinkedIn, the vertical platforms (TikTok LIVE, Instagram) and custom', () => {
+    assert.deepEqual(DESTINATION_PRESETS.map((p) => p.platform), ['youtube', 'youtube_rtmps', 'facebook', 'twitch', 'linkedin', 'tiktok', 'instagram', 'custom']);
   });
 
   const expected: Array<[Parameters<typeof presetFor>[0], string | null]> = [
