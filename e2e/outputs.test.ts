@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
 import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream } from './fixtures/ffprobe.js';
@@ -52,8 +53,114 @@ async function continuity(path: string): Promise<{ gops: number[]; maxVideoStep:
   };
 }
 
+/** Points of the 16:9 program (fractions of its width and height) that tell the layouts apart. */
+const PROBES = { topCentre: [0.5, 0.1], leftMiddle: [0.25, 0.5], rightMiddle: [0.75, 0.5], bottomLeft: [0.1, 0.9], bottomCentre: [0.5, 0.9] } as const;
+type Probe = keyof typeof PROBES;
+/** What each layout shows at the probes with two people: picture (the fake camera is bright green) or black. */
+const LAYOUTS: Record<'grid' | 'speaker', Partial<Record<Probe, 'picture' | 'black'>>> = {
+  // Two 16:9 pictures side by side, black above and below.
+  grid: { topCentre: 'black', leftMiddle: 'picture', rightMiddle: 'picture' },
+  // The speaker across the top three quarters, the other person small and centred in the strip below.
+  speaker: { topCentre: 'picture', bottomLeft: 'black', bottomCentre: 'picture' },
+};
+
+/**
+ * Waits until the preview <video> shows `layout` (drawn on a canvas, pixel by pixel at the probes)
+ * and has decoded frames; resolves with the wall-clock time it first did, and the frames decoded.
+ */
+function previewShows(page: Page, layout: 'grid' | 'speaker', timeoutMs: number): Promise<{ at: number; frames: number; size: string }> {
+  return page.evaluate(
+    ({ want, probes, timeoutMs }) =>
+      new Promise<{ at: number; frames: number; size: string }>((resolve, reject) => {
+        const video = document.querySelector<HTMLVideoElement>('[data-testid="program-preview-video"]');
+        if (!video) return reject(new Error('no preview video'));
+        const canvas = document.createElement('canvas');
+        const ctx = canvas.getContext('2d', { willReadFrequently: true });
+        if (!ctx) return reject(new Error('no canvas'));
+        const deadline = Date.now() + timeoutMs;
+        let last = '';
+        // Anonymous callbacks only: tsx names declared functions with a helper the page does not have.
+        const timer = setInterval(() => {
+          const w = video.videoWidth;
+          const h = video.videoHeight;
+          if (w > 0 && h > 0) {
+            canvas.width = w;
+            canvas.height = h;
+            ctx.drawImage(video, 0, 0, w, h);
+            const seen: Record<string, string> = {};
+            for (const [name, [fx, fy]] of Object.entries(probes)) {
+              const [r = 0, g = 0, b = 0] = ctx.getImageData(Math.floor(fx * w), Math.floor(fy * h), 1, 1).data;
+              seen[name] = g > 90 && g > r + 40 ? 'picture' : Math.max(r, g, b) < 40 ? 'black' : 'other';
+            }
+            last = JSON.stringify(seen);
+            const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+            if (frames > 0 && Object.entries(want).every(([name, v]) => seen[name] === v)) {
+              clearInterval(timer);
+              resolve({ at: Date.now(), frames, size: `${w}x${h}` });
+              return;
+            }
+          }
+          if (Date.now() > deadline) {
+            clearInterval(timer);
+            reject(new Error(`the preview did not show the layout; last seen ${last}`));
+          }
+        }, 30);
+      }),
+    { want: LAYOUTS[layout], probes: PROBES, timeoutMs },
+  );
+}
+
 describe('program outputs: a vertical program next to the 16:9 one (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
   const stack = liveStack();
+
+  it('a host previews the program before going live (two tiles decoded in the panel, nothing published), goes live with the same encoder, and the preview follows a layout switch', async () => {
+    const { rtmp, server, browser } = stack;
+    const token = await server.adminToken();
+    const key = `e2e-preview-${randomBytes(4).toString('hex')}`;
+    const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Viewer', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: key }, token);
+    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Preview show' }, token);
+    const host = await newParticipant(browser, server.url);
+    await signIn(host.page, ADMIN.email, ADMIN.password);
+    await host.page.goto(`/join/${room.body.id}`);
+    await joinAs(host.page, 'Hana Host');
+    const guest = await newParticipant(browser, server.url);
+    await guest.page.goto(room.body.joinUrl);
+    await joinAs(guest.page, 'Gil Guest');
+
+    try {
+      await host.page.getByTestId('btn-golive').click();
+      await host.page.getByTestId('layout-select').selectOption('grid');
+      await host.page.getByTestId('btn-open-preview').click();
+      await host.page.locator('[data-testid="program-preview-label"]', { hasText: 'Preview' }).waitFor({ timeout: 30_000 });
+      await host.page.getByTestId('program-preview-video').waitFor();
+      const before = await previewShows(host.page, 'grid', 20_000);
+      assert.equal(before.size, '320x180', 'the preview is the program, small');
+      assert.equal(rtmp.publishCount(key), 0, 'the preview is sent nowhere');
+
+      await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${dest.body.id}"]`).check();
+      await host.page.getByTestId('btn-start-broadcast').click();
+      await host.page.locator(`[data-testid="dest-status"][data-destination-id="${dest.body.id}"][data-state="live"]`).waitFor({ timeout: 30_000 });
+      await host.page.locator('[data-testid="program-preview-label"]', { hasText: 'On air' }).waitFor();
+      assert.equal(rtmp.publishCount(key), 1);
+      const live = await previewShows(host.page, 'grid', 10_000);
+      assert.ok(live.frames > before.frames, 'the same preview goes on while live');
+
+      const follows = previewShows(host.page, 'speaker', 15_000);
+      const switchedAt = Date.now();
+      await host.page.getByTestId('layout-select').first().selectOption('speaker');
+      const shown = await follows;
+      const latencyMs = shown.at - switchedAt;
+      console.log('preview e2e', JSON.stringify({ framesBeforeLive: before.frames, framesLive: live.frames, layoutSwitchToPreviewMs: latencyMs }));
+      // The program changes on its next frame; the preview adds its encoder, WebRTC and the browser's decoder.
+      assert.ok(latencyMs <= 2000, `the preview follows a layout switch promptly (${latencyMs} ms)`);
+    } finally {
+      // Whatever failed, the broadcast ends here (it would hold the room and the cores for the next test).
+      await host.page.getByTestId('btn-stop-broadcast').click({ timeout: 5000 }).catch(() => undefined);
+      await host.page.getByTestId('btn-close-preview').click({ timeout: 2000 }).catch(() => undefined);
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
 
   it('live to a 16:9 and a 9:16 destination: 1280x720 and 720x1280, both 2 s keyframes and AAC 48 kHz, both continuous through a join and a leave', async () => {
     const { rtmp, server, browser } = stack;

@@ -87,8 +87,10 @@ export const DestinationStatus = Type.Object({
 });
 export type DestinationStatus = Static<typeof DestinationStatus>;
 
+/** 'preview': composed for the hosts to check, sent nowhere yet; going live keeps the same program. */
 export const BroadcastState = Type.Union([
   Type.Literal('starting'),
+  Type.Literal('preview'),
   Type.Literal('live'),
   Type.Literal('stopping'),
   Type.Literal('stopped'),
@@ -162,6 +164,8 @@ export const BroadcastStatus = Type.Object({
   /** ISO time the stage became empty (the slate went on air), null while someone is on stage. */
   idleSince: Nullable(Type.String()),
   recording: Type.Boolean(),
+  /** The hosts' program preview can be consumed (consumePreview). */
+  preview: Type.Boolean(),
   /** The vertical (9:16) program's layout and size; it is encoded only while a destination takes it (`encoding`). */
   vertical: Type.Object({ layout: VerticalLayout, resolution: Resolution, encoding: Type.Boolean() }),
   composer: Type.Object({

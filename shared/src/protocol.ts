@@ -190,8 +190,13 @@ export const LeaveRequest = request('leave', {});
 export const StartBroadcastRequest = request(
   'startBroadcast',
   {
-    /** May be empty when the broadcast goes only to the event page or only to the recording. */
+    /** May be empty when the broadcast goes only to the event page or only to the recording, and with `preview`. */
     destinationIds: Type.Array(Id, { maxItems: 8, uniqueItems: true }),
+    /**
+     * Compose without any destination, for the hosts to check the layout, overlays and slate in the
+     * preview (state 'preview'); a later startBroadcast without `preview` goes live with the same program.
+     */
+    preview: Type.Optional(Type.Boolean()),
     layout: Type.Optional(BroadcastLayout),
     resolution: Type.Optional(Resolution),
     /** The vertical program (for destinations that take it): its layout (default 'auto') and size ('720p' 720x1280, default; '1080p' 1080x1920). */
@@ -225,6 +230,8 @@ export const UpdateBroadcastRequest = request(
   },
 );
 export const StopBroadcastRequest = request('stopBroadcast', {});
+/** A host asks to watch the program preview: a consumer of it on their receive transport (resume it with resumeConsumer). */
+export const ConsumePreviewRequest = request('consumePreview', {});
 /** What setOnAir moves: the person (camera and microphone), their screen share, or both. */
 export const OnAirSource = Type.Union([Type.Literal('camera'), Type.Literal('screen'), Type.Literal('all')]);
 export type OnAirSource = Static<typeof OnAirSource>;
@@ -248,6 +255,7 @@ export const ClientRequest = Type.Union([
   UpdateBroadcastRequest,
   StopBroadcastRequest,
   SetOnAirRequest,
+  ConsumePreviewRequest,
 ]);
 export type ClientRequest = Static<typeof ClientRequest>;
 export type ClientRequestType = ClientRequest['type'];
@@ -377,6 +385,10 @@ export const Responses = {
   updateBroadcast: Type.Object({ broadcast: BroadcastStatus }, Closed),
   stopBroadcast: Empty,
   setOnAir: Empty,
+  consumePreview: Type.Object(
+    { consumerId: Type.String(), producerId: Type.String(), kind: MediaKind, rtpParameters: RtpParametersSchema },
+    Closed,
+  ),
 } satisfies Record<ClientRequestType, TSchema>;
 export type ResponseData = { [T in ClientRequestType]: Static<(typeof Responses)[T]> };
 

@@ -9,6 +9,7 @@
 import { computed, onScopeDispose, ref } from 'vue';
 import { assertNever, type MediaSource, type OnAirState, type OutsideInfo, type RequestData, type Role } from '@onair/shared';
 import { installE2eHook } from '../testing/e2eHook';
+import { useProgramPreview } from './meeting/useProgramPreview';
 import { useBroadcastControl } from './meeting/useBroadcastControl';
 import { useLocalMedia } from './meeting/useLocalMedia';
 import { useSfu } from './meeting/useSfu';
@@ -140,6 +141,7 @@ export function useRoom() {
     };
   });
   const isHost = computed(() => self.value?.role === 'host' || self.value?.role === 'admin');
+  const preview = useProgramPreview({ connection: joinedConnection, recvTransport: sfu.recvTransport, broadcast: control.broadcast, isHost });
 
   async function join(opts: JoinOptions): Promise<void> {
     if (state.value !== 'idle' && state.value !== 'closed') return;
@@ -216,6 +218,9 @@ export function useRoom() {
     updateBroadcast: control.updateBroadcast,
     stopBroadcast: control.stopBroadcast,
     setOnAir,
+    /** Hosts: the program preview's video while the broadcast's preview is on. */
+    previewTrack: preview.track,
+    previewState: preview.state,
   };
 }
 

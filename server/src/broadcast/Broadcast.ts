@@ -8,6 +8,7 @@ import type { Clock } from '../media/clock.js';
 import { rtmpPusherFactory, type PusherFactory } from '../destinations/Pusher.js';
 import { Program, type ProgramStats } from '../compositor/Program.js';
 import type { ProgramOutput } from '../compositor/ProgramOutput.js';
+import { Preview } from '../compositor/Preview.js';
 import { FRAME_SIZES } from '../compositor/layout.js';
 import { decodeLogo } from '../compositor/logo.js';
 import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
@@ -59,6 +60,8 @@ export interface BroadcastOptions {
   eventPage?: { dir: string; keep: boolean } | null;
   ffmpegPath: string;
   logger: Logger;
+  /** Compose and preview without any destination until goLive() (the 'preview' state). Default false. */
+  preview?: boolean;
   /** Tests: replace the real pushers / the retry timing of destinations. */
   createPusher?: PusherFactory;
   destinationRetry?: Partial<RetryPolicy>;
@@ -116,9 +119,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #verticalRelay = new FlvRelay();
   readonly #destinations = new Map<string, Destination>();
   readonly #createPusher: PusherFactory;
-  readonly #recording: Recording | null;
+  #recording: Recording | null;
+  /** The small copy of the program the room's hosts watch, null when its encoder could not start. */
+  #preview: Preview | null = null;
   #hls: HlsOutput | null = null;
-  readonly #startedAt = new Date();
+  #startedAt = new Date();
   readonly #createdAt = performance.now();
   readonly #resolution: Resolution;
   readonly #verticalResolution: Resolution;
@@ -166,7 +171,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#logoCorner = options.logoCorner ?? 'top-right';
     this.#idleTimeoutMinutes = options.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
     this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
-    this.#recording = options.recordPath ? new Recording(options.recordPath, options.logger) : null;
+    this.#recording = options.recordPath && !options.preview ? new Recording(options.recordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
   }
 
@@ -179,9 +184,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       await broadcast.close();
       throw error;
     }
-    if (broadcast.#recording) broadcast.#relay.addSink(broadcast.#recording);
-    if (options.eventPage) broadcast.#startHls(options.eventPage);
-    for (const d of options.destinations) broadcast.#addDestination(d);
+    if (!options.preview) broadcast.#startSinks(options);
     broadcast.#statusTimer = setInterval(() => broadcast.#tick(), STATUS_INTERVAL_MS);
     broadcast.#emitStatus();
     return broadcast;
@@ -189,6 +192,34 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get state(): BroadcastState {
+    return this.#state;
+  }
+
+  /** The program preview's producer in the room's router (only hosts may consume it), null when there is none. */
+  get previewProducer(): ms.Producer | null {
+    const producer = this.#preview?.producer ?? null;
+    return producer && !producer.closed ? producer : null;
+  }
+
+  /**
+   * Goes live from the preview: the same program (no restart) now feeds the destinations, the
+   * recording and the event page; the broadcast's start time is now.
+   */
+  goLive(sinks: { destinations: PublishTarget[]; recordPath?: string | null; eventPage?: { dir: string; keep: boolean } | null }): void {
+    if (this.#closed || this.#state !== 'preview') return;
+    if (sinks.recordPath) this.#recording = new Recording(sinks.recordPath, this.#logger);
+    this.#startedAt = new Date();
+    this.#startSinks({ destinations: sinks.destinations, eventPage: sinks.eventPage ?? null });
+    this.#setState('live');
+  }
+
+  #startSinks(sinks: { destinations: PublishTarget[]; eventPage?: { dir: string; keep: boolean } | null }): void {
+    if (this.#recording) this.#relay.addSink(this.#recording);
+    if (sinks.eventPage) this.#startHls(sinks.eventPage);
+    for (const d of sinks.destinations) this.#addDestination(d);
   }
 
   /** The directory the event page's HLS is written to, null when the broadcast has none. */
@@ -293,6 +324,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       idleTimeoutMinutes: this.#idleTimeoutMinutes,
       idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
+      preview: this.previewProducer !== null,
       vertical: { layout: this.#verticalLayout, resolution: this.#verticalResolution, encoding: this.#program?.vertical != null },
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps, sources: this.#sourceStatus() },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
@@ -342,7 +374,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
-    await Promise.all([this.#recording?.close(), this.#hls?.close()]);
+    await Promise.all([this.#recording?.close(), this.#hls?.close(), this.#preview?.close()]);
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
     const program = this.#program;
@@ -351,6 +383,29 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#setState('stopped');
     this.emit('closed');
     this.removeAllListeners();
+  }
+
+  /** The hosts' preview: a failure leaves the program as it is (hosts then see no preview). */
+  async #startPreview(program: Program): Promise<void> {
+    try {
+      const preview = await Preview.create({
+        id: this.id,
+        router: this.#options.router,
+        width: program.landscape.width,
+        height: program.landscape.height,
+        ffmpegPath: this.#options.ffmpegPath,
+        logger: this.#logger,
+      });
+      if (this.#closed) {
+        await preview.close();
+        return;
+      }
+      this.#preview = preview;
+      program.landscape.onPicture = (picture) => preview.push(picture);
+      this.#emitStatus();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'the program preview could not start; the program goes on without it');
+    }
   }
 
   #startHls(eventPage: { dir: string; keep: boolean }): void {
@@ -507,6 +562,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       producers,
     );
     this.#program = program;
+    void this.#startPreview(program);
     program.on('encoder', (encoderId) => this.#relay.expect(encoderId));
     program.on('vertical', (output) => {
       if (output) this.#attachVertical(output);
@@ -543,7 +599,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (info.from) {
       this.#logger.info({ from: info.from, to: info.to, gapMs: info.gapMs, timestampGapMs: info.timestampGapMs }, 'encoder switched');
     }
-    if (this.#state === 'starting') this.#setState('live');
+    if (this.#state === 'starting') this.#setState(this.#options.preview ? 'preview' : 'live');
   }
 
   #tick(): void {
@@ -563,7 +619,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#program?.vertical && verticalLast !== null && now - verticalLast > ENCODER_STALL_MS) {
       this.#program.vertical.restartEncoder(new Error('no output for 6 s'));
     }
-    if (this.#state === 'live') this.#emitStatus();
+    if (this.#state === 'live' || this.#state === 'preview') this.#emitStatus();
   }
 
   #setState(state: BroadcastState): void {

@@ -66,6 +66,8 @@ interface LiveBroadcast {
   holdsRoom: boolean;
   /** It publishes to the room's event page (whose address and privacy are read when a status goes out: an admin may change them while live). */
   eventPage: boolean;
+  /** Composed for the hosts' preview only, not live yet: nothing goes to the history until Go live. */
+  previewOnly: boolean;
 }
 
 interface Outcome {
@@ -119,7 +121,11 @@ export class BroadcastService implements BroadcastControl {
   }
 
   async start(room: Room, _peer: Peer | null, data: StartOptions): Promise<ResponseData['startBroadcast']> {
-    if (room.broadcast || this.isLive(room.id)) throw new AppError('ALREADY_LIVE', 'This meeting is already live.');
+    const previewing = this.live.get(room.id);
+    if (previewing?.previewOnly && !data.preview && !this.starting.has(room.id)) return this.goLive(previewing, data);
+    if (room.broadcast || this.isLive(room.id)) {
+      throw new AppError('ALREADY_LIVE', previewing?.previewOnly ? 'The preview is already on.' : 'This meeting is already live.');
+    }
     this.starting.add(room.id);
     try {
       return await this.create(room, data);
@@ -129,24 +135,17 @@ export class BroadcastService implements BroadcastControl {
   }
 
   private async create(room: Room, data: StartOptions): Promise<ResponseData['startBroadcast']> {
-    const destinations = this.resolveDestinations(data.destinationIds);
+    const preview = data.preview === true;
+    // A preview goes nowhere: its destinations, recording and event page come with Go live.
+    const destinations = preview ? [] : this.resolveDestinations(data.destinationIds);
     const id = newId('b');
     const logo = this.logos.find(room.id);
     // A corner chosen at Go live is the room's corner from now on.
     if (logo && data.logoCorner) this.logos.setCorner(room.id, data.logoCorner);
     const logoCorner = data.logoCorner ?? logo?.corner;
-    let recordPath: string | null = null;
-    if (data.record) {
-      mkdirSync(this.options.config.recordingsDir, { recursive: true });
-      recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
-    }
+    const { recordPath, page, eventPage } = preview ? { recordPath: null, page: null, eventPage: null } : this.sinksFor(room, id, data);
     const eventPages = this.options.eventPages;
-    if (destinations.length === 0 && !data.eventPage && !data.record && data.trigger !== 'scheduled') {
-      throw new AppError('VALIDATION_FAILED', 'Choose at least one destination, the event page or the recording: the broadcast would go nowhere.');
-    }
-    const page = eventPages?.wanted(room.id, room.name, data.eventPage) ?? null;
-    // The segments are kept after the broadcast only when it is recorded.
-    const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: data.record === true } : null;
+    if (!preview) this.assertGoesSomewhere(destinations, data);
     const broadcast = await Broadcast.create({
       id,
       roomId: room.id,
@@ -166,6 +165,7 @@ export class BroadcastService implements BroadcastControl {
       ...(this.options.minuteMs ? { minuteMs: this.options.minuteMs } : {}),
       recordPath,
       eventPage,
+      preview,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
     }).catch((error: unknown) => {
@@ -181,13 +181,17 @@ export class BroadcastService implements BroadcastControl {
     }
     const untrusted = new Set(destinations.filter((d) => d.unverifiedTls).map((d) => d.id));
     const health = new HealthHistory({ startedAtMs: Date.parse(broadcast.status().startedAt) });
-    const attached: RoomBroadcast = { status: () => this.withHealth(entry, broadcast.status()), close: () => broadcast.close() };
+    const attached: RoomBroadcast = {
+      status: () => this.withHealth(entry, broadcast.status()),
+      close: () => broadcast.close(),
+      previewProducer: () => broadcast.previewProducer,
+    };
     // The program follows the room through one event; the room never calls into the broadcast.
     const onStageChanged = (): void => broadcast.refresh();
     room.on('stagechanged', onStageChanged);
     broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
     const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
-      eventPage: page !== null };
+      eventPage: page !== null, previewOnly: preview };
     if (eventPage) eventPages?.attach(room.id, eventPage.dir);
     // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
     // Stop, the webinar's end or the idle timeout, so the show can go on when someone is back.
@@ -197,23 +201,7 @@ export class BroadcastService implements BroadcastControl {
     }
     this.live.set(room.id, entry);
     room.broadcast = attached;
-    // Started when Go live was pressed (as the status says), so the history's length is the recording's.
-    this.options.db
-      .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, room.id, data.webinarId ?? null, data.trigger ?? 'manual', broadcast.status().startedAt, 'live', recordPath);
-    if (recordPath) entry.recordingId = this.recordings.begin(id, room.id, recordPath);
-    this.options.events?.publish('broadcast.started', {
-      broadcastId: id,
-      roomId: room.id,
-      roomName: room.name,
-      webinarId: data.webinarId ?? null,
-      trigger: data.trigger ?? 'manual',
-      startedAt: broadcast.status().startedAt,
-      resolution: data.resolution ?? '720p',
-      layout: data.layout ?? 'auto',
-      recording: recordPath !== null,
-      destinations: broadcast.status().destinations.map(({ destinationId, name, platform, maskedUrl }) => ({ destinationId, name, platform, maskedUrl })),
-    });
+    if (!preview) this.recordStart(entry, data, recordPath);
     broadcast.on('status', (status) => this.onStatus(entry, status));
     broadcast.on('closed', () => this.onClosed(entry));
     broadcast.on('idle', () => {
@@ -226,6 +214,71 @@ export class BroadcastService implements BroadcastControl {
       await broadcast.setLogo(logo.png).catch((error: unknown) => this.options.logger.warn({ err: error, room: room.id }, 'the logo could not be put on air'));
     }
     const status = broadcast.status();
+    this.onStatus(entry, status);
+    return { broadcast: this.withHealth(entry, status) };
+  }
+
+  private assertGoesSomewhere(destinations: PublishTarget[], data: StartOptions): void {
+    if (destinations.length === 0 && !data.eventPage && !data.record && data.trigger !== 'scheduled') {
+      throw new AppError('VALIDATION_FAILED', 'Choose at least one destination, the event page or the recording: the broadcast would go nowhere.');
+    }
+  }
+
+  /** Where a broadcast going live records to and which event page it feeds (from the Go live request). */
+  private sinksFor(room: Room, id: string, data: StartOptions) {
+    let recordPath: string | null = null;
+    if (data.record) {
+      mkdirSync(this.options.config.recordingsDir, { recursive: true });
+      recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
+    }
+    const page = this.options.eventPages?.wanted(room.id, room.name, data.eventPage) ?? null;
+    // The segments are kept after the broadcast only when it is recorded.
+    const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: data.record === true } : null;
+    return { recordPath, page, eventPage };
+  }
+
+  /** The broadcast went live: its history row, its recording's row and broadcast.started. */
+  private recordStart(entry: LiveBroadcast, data: StartOptions, recordPath: string | null): void {
+    // Started when Go live was pressed (as the status says), so the history's length is the recording's.
+    this.options.db
+      .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(entry.recordId, entry.room.id, data.webinarId ?? null, data.trigger ?? 'manual', entry.broadcast.status().startedAt, 'live', recordPath);
+    if (recordPath) entry.recordingId = this.recordings.begin(entry.recordId, entry.room.id, recordPath);
+    this.options.events?.publish('broadcast.started', {
+      broadcastId: entry.recordId,
+      roomId: entry.room.id,
+      roomName: entry.room.name,
+      webinarId: data.webinarId ?? null,
+      trigger: data.trigger ?? 'manual',
+      startedAt: entry.broadcast.status().startedAt,
+      resolution: data.resolution ?? '720p',
+      layout: data.layout ?? 'auto',
+      recording: recordPath !== null,
+      destinations: entry.broadcast.status().destinations.map(({ destinationId, name, platform, maskedUrl }) => ({ destinationId, name, platform, maskedUrl })),
+    });
+  }
+
+  /** Go live from the preview: the same program, now sent to the destinations (and recorded); the history starts now. */
+  private goLive(entry: LiveBroadcast, data: StartOptions): ResponseData['startBroadcast'] {
+    const destinations = this.resolveDestinations(data.destinationIds);
+    this.assertGoesSomewhere(destinations, data);
+    const { recordPath, page, eventPage } = this.sinksFor(entry.room, entry.recordId, data);
+    for (const d of destinations) if (d.unverifiedTls) entry.untrusted.add(d.id);
+    entry.broadcast.update({
+      ...(data.layout ? { layout: data.layout } : {}),
+      ...(data.verticalLayout ? { verticalLayout: data.verticalLayout } : {}),
+      ...(data.title !== undefined ? { title: data.title } : {}),
+      ...(data.lowerThird !== undefined ? { lowerThird: data.lowerThird } : {}),
+      ...(data.slateText ? { slateText: data.slateText } : {}),
+      ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
+    });
+    entry.broadcast.goLive({ destinations, recordPath, eventPage });
+    entry.previewOnly = false;
+    entry.eventPage = page !== null;
+    if (eventPage) this.options.eventPages?.attach(entry.room.id, eventPage.dir);
+    entry.health = new HealthHistory({ startedAtMs: Date.parse(entry.broadcast.status().startedAt) });
+    this.recordStart(entry, data, recordPath);
+    const status = entry.broadcast.status();
     this.onStatus(entry, status);
     return { broadcast: this.withHealth(entry, status) };
   }
@@ -343,7 +396,7 @@ export class BroadcastService implements BroadcastControl {
     const forGuests = this.withEventPage(entry, status);
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: peer.role === 'guest' ? forGuests : forHosts });
     const now = Date.now();
-    if (now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
+    if (!entry.previewOnly && now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
       entry.lastPersist = now;
       this.persist(entry, 'live', null);
     }
@@ -406,8 +459,10 @@ export class BroadcastService implements BroadcastControl {
     for (const d of final.destinations) this.track(entry, d);
     if (entry.stopReason !== null) for (const o of entry.outcomes.values()) if (o.outcome === 'stopped') o.stopReason = entry.stopReason;
     const stoppedAt = new Date().toISOString();
-    const outcomes = this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', stoppedAt);
-    this.publishStopped(entry, final, outcomes, stoppedAt);
+    if (!entry.previewOnly) {
+      const outcomes = this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', stoppedAt);
+      this.publishStopped(entry, final, outcomes, stoppedAt);
+    }
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
     // The recording sink is closed (the Broadcast closes it before 'closed'): remux it to MP4.
     if (entry.recordingId) void this.recordings.finish(entry.recordingId);

@@ -15,6 +15,8 @@ import { toClientRtpParameters } from './wire.js';
 export interface RoomBroadcast {
   status(): BroadcastStatus;
   close(): Promise<void>;
+  /** The program preview's producer (hosts only), null while there is none. */
+  previewProducer(): types.Producer | null;
 }
 
 export type RoomEvents = {
@@ -343,6 +345,32 @@ export class Room extends TypedEmitter<RoomEvents> {
       rtpParameters: toClientRtpParameters(consumer.rtpParameters),
       producerPaused: consumer.producerPaused,
     });
+  }
+
+  /**
+   * A consumer of the program preview on the peer's receive transport, created paused (the client
+   * resumes it when ready). The caller checks that the peer hosts the room. Closed with the preview.
+   */
+  async consumePreview(peer: Peer): Promise<{ consumerId: string; producerId: string; kind: 'video'; rtpParameters: ReturnType<typeof toClientRtpParameters> }> {
+    const producer = this.broadcast?.previewProducer() ?? null;
+    if (!producer) throw new AppError('NOT_LIVE', 'There is no program preview: open the preview or go live first.');
+    const transport = peer.recvTransport();
+    const caps = peer.rtpCapabilities;
+    if (!transport || !caps) throw new AppError('NOT_JOINED', 'Join the meeting before opening the preview.');
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+      throw new AppError('CANNOT_CONSUME', 'This browser cannot play the program preview (VP8).');
+    }
+    const consumer = await mediaCall(() => transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true, appData: { source: 'program' } }));
+    peer.consumers.set(consumer.id, consumer);
+    const forget = (): void => {
+      peer.consumers.delete(consumer.id);
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('producerclose', () => {
+      forget();
+      if (!peer.closed) peer.notify('consumerClosed', { consumerId: consumer.id });
+    });
+    return { consumerId: consumer.id, producerId: producer.id, kind: 'video', rtpParameters: toClientRtpParameters(consumer.rtpParameters) };
   }
 
   /** Closes the peer and tells the others; the room closes after the grace period once empty. */

@@ -44,6 +44,8 @@ export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'ho
   updateBroadcast: 'host',
   stopBroadcast: 'host',
   setOnAir: 'host',
+  // The program preview is what goes out, for the room's hosts; a guest asking is refused.
+  consumePreview: 'host',
 };
 
 /** What a session needs from the rest of the server. */
@@ -252,6 +254,8 @@ export class Session {
       case 'setOnAir':
         room.setOnAir(peer, request.data.peerId, request.data.source ?? 'all', request.data.onAir);
         return {};
+      case 'consumePreview':
+        return room.consumePreview(peer);
       default:
         return assertNever(request);
     }

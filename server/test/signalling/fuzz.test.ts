@@ -982,7 +982,7 @@ describe(`signalling fuzz (FUZZ_SEED=${SEED}, ≥ ${TARGET_FRAMES} random frames
     s.close();
   });
 
-  for (const type of ['startBroadcast', 'updateBroadcast', 'stopBroadcast'] as const) {
+  for (const type of ['startBroadcast', 'updateBroadcast', 'stopBroadcast', 'consumePreview'] as const) {
     it(`a guest's ${type} is refused with FORBIDDEN, before and after join, and nothing goes live`, async () => {
       const token = await guestToken(server, roomId, invite, `Guest ${type}`);
       const s = await open();

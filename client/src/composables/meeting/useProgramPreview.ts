@@ -1,0 +1,82 @@
+/** The program preview for hosts: what goes out, small, from the broadcast's own compositor. */
+import { markRaw, shallowRef, watch, type Ref, type ShallowRef } from 'vue';
+import type { Consumer, Transport } from 'mediasoup-client/types';
+import type { BroadcastStatus } from '@onair/shared';
+import type { SignalConnection } from '../../services/signalling';
+
+export type PreviewState = 'off' | 'opening' | 'showing' | 'failed';
+
+export interface ProgramPreviewDeps {
+  connection: () => SignalConnection | null;
+  recvTransport: ShallowRef<Transport | null>;
+  broadcast: ShallowRef<BroadcastStatus | null>;
+  isHost: Ref<boolean>;
+}
+
+/**
+ * While the room has a broadcast whose preview is on (preview or live) and we host the room, a
+ * consumer of the preview on our receive transport; `track` is its video. Re-opened after a
+ * reconnect (a new receive transport), closed when the broadcast ends.
+ */
+export function useProgramPreview(deps: ProgramPreviewDeps) {
+  const state = shallowRef<PreviewState>('off');
+  const track = shallowRef<MediaStreamTrack | null>(null);
+  const error = shallowRef<string | null>(null);
+  let consumer: Consumer | null = null;
+  let opening: Transport | null = null;
+
+  function close(): void {
+    consumer?.close();
+    consumer = null;
+    opening = null;
+    track.value = null;
+    state.value = 'off';
+  }
+
+  async function open(transport: Transport): Promise<void> {
+    const conn = deps.connection();
+    if (!conn || opening === transport) return;
+    opening = transport;
+    state.value = 'opening';
+    error.value = null;
+    try {
+      const params = await conn.request('consumePreview', {});
+      if (opening !== transport || transport.closed) return;
+      const c = await transport.consume({ id: params.consumerId, producerId: params.producerId, kind: params.kind, rtpParameters: params.rtpParameters, appData: { source: 'program' } });
+      if (opening !== transport) {
+        c.close();
+        return;
+      }
+      consumer = markRaw(c);
+      c.on('transportclose', close);
+      c.observer.on('close', () => {
+        if (consumer === c) close();
+      });
+      track.value = c.track;
+      state.value = 'showing';
+      await conn.request('resumeConsumer', { consumerId: params.consumerId });
+    } catch (err) {
+      if (opening !== transport) return;
+      opening = null;
+      state.value = 'failed';
+      error.value = err instanceof Error ? err.message : 'The preview could not be opened.';
+    }
+  }
+
+  watch(
+    [() => deps.broadcast.value?.preview === true && deps.broadcast.value.state !== 'stopped', deps.isHost, deps.recvTransport],
+    ([available, host, transport]) => {
+      if (!available || !host || !transport) {
+        close();
+        return;
+      }
+      if (consumer && !consumer.closed && opening === transport) return;
+      consumer?.close();
+      consumer = null;
+      void open(transport);
+    },
+    { immediate: true },
+  );
+
+  return { state, track, error, close };
+}
