@@ -123,6 +123,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
   /** performance.now() of the consumers' resume and of the first output. */
   resumedAt: number | null = null;
   firstOutputAt: number | null = null;
+  /** performance.now() of the first picture (video), null before it. */
+  firstPictureAt: number | null = null;
 
   private constructor(options: ParticipantDecoderOptions, tracks: Track[], workDir: string, logger: Logger, clock: () => number) {
     super(logger);
@@ -376,6 +378,7 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
       }
       this.#filling = (this.#filling + 1) % this.#queue.length;
       this.#markOutput();
+      this.firstPictureAt ??= performance.now();
       if (this.#keyframeTimer) clearInterval(this.#keyframeTimer);
       this.#keyframeTimer = null;
       this.emit('frame');

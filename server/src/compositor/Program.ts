@@ -52,7 +52,7 @@ export interface DecoderStats {
   height: number;
   outputs: number;
   restarts: number;
-  /** RTP resumed → first picture / PCM (ms), null until then. */
+  /** RTP resumed → first picture (PCM for a microphone alone), ms; null until then. */
   startupMs: number | null;
   /** Audio minus video as played, on the sender's clock (ms, + = audio ahead), null without both. */
   avOffsetMs: number | null;
@@ -101,6 +101,12 @@ const AUDIO_TOLERANCE_MS = 20;
 const FRESH_PICTURE_MS = 100;
 /** Weight of each tick's A/V sample in the reported offset (about a second of smoothing). */
 const AV_SMOOTHING = 0.03;
+
+/** RTP resumed → the first picture (a camera or screen) or the first PCM (a microphone alone), in ms. */
+function startup(d: ParticipantDecoder | null, video: boolean): number | null {
+  const first = video ? d?.firstPictureAt : d?.firstOutputAt;
+  return d && first != null && d.resumedAt !== null ? Math.round(first - d.resumedAt) : null;
+}
 
 interface SourceContext {
   id: string;
@@ -375,7 +381,7 @@ class Source {
       height: d?.height ?? this.want.video?.height ?? 0,
       outputs: d?.outputs ?? 0,
       restarts: this.restarts,
-      startupMs: d && d.firstOutputAt !== null && d.resumedAt !== null ? Math.round(d.firstOutputAt - d.resumedAt) : null,
+      startupMs: startup(d, this.want.video !== null),
       avOffsetMs: this.avOffsetMs === null ? null : Math.round(this.avOffsetMs * 10) / 10,
       bufferMs: d && offset != null ? Math.round(d.playout.bufferMs ?? 0) : null,
     };
