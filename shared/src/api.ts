@@ -451,6 +451,8 @@ export const IngestSource = Type.Object(
     /** The stream key is shown only by reveal; this is e.g. ••••abcd */
     streamKeyMasked: Type.String(),
     state: IngestSourceState,
+    /** The last refusal or failure of a publish with its key, in plain words; cleared when a publish goes live. */
+    error: Type.Union([Type.String(), Type.Null()]),
     createdBy: Type.String(),
     createdAt: IsoTime,
   },

@@ -60,6 +60,8 @@ interface LiveSource {
 export class IngestService {
   readonly #options: IngestServiceOptions;
   readonly #live = new Map<string, LiveSource>();
+  /** Why a source's last publish was refused or ended, in plain words, until it is next live. */
+  readonly #lastError = new Map<string, string>();
   #server: RtmpIngestServer | null = null;
   #closed = false;
 
@@ -106,7 +108,7 @@ export class IngestService {
 
   /** A stored source as the API shows it (key masked, server URLs, live state). */
   toApi(record: IngestSourceRecord): IngestSource {
-    return { ...record, ...this.urls(), state: this.state(record.id) };
+    return { ...record, ...this.urls(), state: this.state(record.id), error: this.#lastError.get(record.id) ?? null };
   }
 
   /** ffmpeg's pid for a live source (tests scan its /proc entries). */
@@ -116,6 +118,7 @@ export class IngestService {
 
   /** Ends a source's publish and takes it out of its room now (its key was rotated, or it was deleted). */
   async disconnect(sourceId: string): Promise<void> {
+    this.#lastError.delete(sourceId);
     const live = this.#live.get(sourceId);
     if (!live) return;
     this.#live.delete(sourceId);
@@ -131,7 +134,10 @@ export class IngestService {
     const room = this.#options.rooms.find(source.roomId);
     if (!room) return 'The meeting of this ingest source was deleted.';
     let live = this.#live.get(source.id);
-    if (live?.publish && !live.publish.ended) return 'This stream key is already publishing.';
+    if (live?.publish && !live.publish.ended) {
+      this.#lastError.set(source.id, 'A second encoder tried to publish with this key and was refused.');
+      return 'This stream key is already publishing.';
+    }
     let ffmpegPath: string;
     try {
       ffmpegPath = this.#options.ffmpegPath();
@@ -196,6 +202,15 @@ export class IngestService {
     await decided;
     if (probeTimer) clearTimeout(probeTimer);
     if (publish.ended || this.#closed || this.#live.get(source.id) !== live) return;
+    const fourCc = (videoHeader as RtmpMediaPacket | null)?.codecId ?? 0;
+    if (fourCc > 0xff) {
+      // Enhanced RTMP (HEVC, AV1, VP9 by FourCC): Debian's ffmpeg 5.1 cannot read it from FLV.
+      const codec = Buffer.from(fourCc.toString(16).padStart(8, '0'), 'hex').toString('latin1');
+      this.#lastError.set(source.id, `The encoder sends ${codec} video, which this server cannot read. Set the encoder to H.264.`);
+      logger.warn({ codec }, 'the encoder sends a codec this server cannot read (enhanced RTMP); set it to H.264');
+      publish.close();
+      return;
+    }
     started = true;
     for (const chunk of early) stdin.write(chunk);
     early.length = 0;
@@ -231,7 +246,11 @@ export class IngestService {
         if (live.graceTimer) clearTimeout(live.graceTimer);
         live.publish?.close();
       });
-      joined.on('feedended', () => {
+      joined.on('state', (state) => {
+        if (state === 'live') this.#lastError.delete(source.id);
+      });
+      joined.on('feedended', (error) => {
+        this.#lastError.set(source.id, `The server could not read the encoder's stream (${error.message.slice(0, 200)}).`);
         // ffmpeg ended while the encoder still publishes (bad media): drop it, so the encoder reconnects.
         if (live.publish && !live.publish.ended) live.publish.close();
       });

@@ -65,6 +65,7 @@ describe('RTMP ingest into a room (real RTMP listener in the server, real ffmpeg
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /already publishing/);
     assert.equal(app.ingest.state(source.id), 'live', 'the first publisher goes on');
+    assert.match(app.ingest.toApi(source).error ?? '', /second encoder/, 'the dashboard says a second encoder was refused');
 
     first.child.kill('SIGKILL');
     await until('"reconnecting"', () => app.ingest.state(source.id) === 'reconnecting');
@@ -74,6 +75,7 @@ describe('RTMP ingest into a room (real RTMP listener in the server, real ffmpeg
     const back = encoder(`${url}/${key}`);
     encoders.push(back.child);
     await until('the source to be live again', () => app.ingest.state(source.id) === 'live');
+    assert.equal(app.ingest.toApi(source).error, null, 'going live clears the last error');
     assert.equal(live?.peers.get(peer.id), peer, 'the same participant resumed');
 
     back.child.kill('SIGKILL');
