@@ -12,13 +12,16 @@
 //   same jump.
 // The latency of a flash is page time − nginx time. Both observers decode, so each adds its own
 // small decode delay; nginx's observer is not a viewer's player, so the figure is the delay the
-// event page adds on top of what the platforms receive. The flash period (12 s) is longer than any
+// event page adds on top of what the platforms receive. The flash period (20 s) is longer than any
 // latency measured, so each page flash matches the last nginx flash before it without ambiguity.
+// Baseline in the same run: a second page plays the same playlist with hls.js and its default
+// settings (3 segments behind live), so the ratio shows what the page's settings buy.
 // Also measured: Go live → the page's first decoded frame (with the page already open).
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { buildApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
@@ -27,8 +30,8 @@ import { launchBrowser } from '../e2e/fixtures/browser.js';
 import { startRtmpServer } from '../e2e/fixtures/rtmpServer.js';
 import { startRtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 
-const FLASH_PERIOD_S = 12;
-const MEASURE_S = Number(process.env.BENCH_EVENTPAGE_SECONDS ?? 75);
+const FLASH_PERIOD_S = 20;
+const MEASURE_S = Number(process.env.BENCH_EVENTPAGE_SECONDS ?? 100);
 const KEY = `bench-eventpage-${process.pid}`;
 const ffmpeg = resolveFfmpegPath();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,6 +102,24 @@ const FRAME_WATCHER = `(() => {
   video.requestVideoFrameCallback(onFrame);
 })()`;
 
+/** Page time − nginx time of each flash the page saw (the last nginx flash before it, within one period). */
+function latencies(pageFlashes: number[], nginxFlashes: number[]): number[] {
+  return pageFlashes
+    .map((p) => {
+      const before = nginxFlashes.filter((n) => n <= p && p - n < FLASH_PERIOD_S * 1000);
+      return before.length > 0 ? (p - before[before.length - 1]!) / 1000 : null;
+    })
+    .filter((x): x is number => x !== null);
+}
+
+/** The flashes a page saw, and its <video>'s frame counts. */
+async function readFlashes(page: import('playwright-core').Page): Promise<{ flashes: number[]; firstFrameAt: number | null; dropped: number; total: number }> {
+  return (await page.evaluate(`(() => {
+    const q = document.querySelector('[data-testid="watch-video"]').getVideoPlaybackQuality();
+    return { flashes: window.__flashes, firstFrameAt: window.__firstFrameAt, dropped: q.droppedVideoFrames, total: q.totalVideoFrames };
+  })()`)) as { flashes: number[]; firstFrameAt: number | null; dropped: number; total: number };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -139,11 +160,25 @@ try {
   await page.getByTestId('watch-video').waitFor({ timeout: 60_000 });
   // A string, not a function: tsx's helpers (__name) do not exist in the page.
   await page.evaluate(FRAME_WATCHER);
+
+  // The baseline: plain hls.js with its defaults on a page of the same origin (scripts injected, so
+  // this context bypasses the CSP the real page keeps to).
+  const baselineContext = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const baseline = await baselineContext.newPage();
+  await baseline.goto('/api/health');
+  await baseline.addScriptTag({ path: createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js') });
+  await baseline.evaluate(`(() => {
+    document.body.innerHTML = '<video data-testid="watch-video" muted autoplay playsinline style="width:640px"></video>';
+    const hls = new Hls();
+    hls.loadSource('/api/watch/latency-bench/hls/index.m3u8');
+    hls.attachMedia(document.querySelector('video'));
+  })()`);
+  await baseline.waitForFunction(`document.querySelector('video').readyState >= 2`, undefined, { timeout: 60_000 });
+  await baseline.evaluate(FRAME_WATCHER);
+
   await sleep(MEASURE_S * 1000);
-  const pageSide = (await page.evaluate(`(() => {
-    const q = document.querySelector('video').getVideoPlaybackQuality();
-    return { flashes: window.__flashes, firstFrameAt: window.__firstFrameAt, dropped: q.droppedVideoFrames, total: q.totalVideoFrames };
-  })()`)) as { flashes: number[]; firstFrameAt: number | null; dropped: number; total: number };
+  const pageSide = await readFlashes(page);
+  const baselineSide = await readFlashes(baseline);
   nginx.stop();
   const playlist = readFileSync(join(config.dataDir, 'hls', app.broadcasts.liveStatus(room.id)!.id, 'index.m3u8'), 'utf8');
   const segments = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
@@ -151,25 +186,26 @@ try {
   await sender.close();
   room.release();
 
-  const latencies = pageSide.flashes
-    .map((p) => {
-      const before = nginx.flashes.filter((n) => n <= p && p - n < FLASH_PERIOD_S * 1000);
-      return before.length > 0 ? (p - before[before.length - 1]!) / 1000 : null;
-    })
-    .filter((x): x is number => x !== null);
+  const ours = latencies(pageSide.flashes, nginx.flashes);
+  const plain = latencies(baselineSide.flashes, nginx.flashes);
   const load1 = loadavg()[0]!;
-  console.log(`flashes seen: nginx ${nginx.flashes.length}, event page ${pageSide.flashes.length}; frames shown ${pageSide.total}, dropped ${pageSide.dropped}`);
-  console.log(`per flash (s): ${latencies.map((l) => l.toFixed(2)).join(', ')}`);
+  console.log(`flashes seen: nginx ${nginx.flashes.length}, event page ${pageSide.flashes.length}, baseline ${baselineSide.flashes.length}; event page frames shown ${pageSide.total}, dropped ${pageSide.dropped}`);
+  console.log(`per flash (s): event page ${ours.map((l) => l.toFixed(2)).join(', ')}; hls.js defaults ${plain.map((l) => l.toFixed(2)).join(', ')}`);
   console.log(`segments in the playlist (s): ${segments.join(', ')}`);
   console.log('');
   console.log('| measure | value |');
   console.log('|---|---|');
-  console.log(`| event page behind nginx (median of ${latencies.length}) | ${latencies.length ? median(latencies).toFixed(2) : 'n/a'} s |`);
-  console.log(`| min – max | ${latencies.length ? `${Math.min(...latencies).toFixed(2)} – ${Math.max(...latencies).toFixed(2)} s` : 'n/a'} |`);
+  const range = (xs: number[]) => (xs.length ? `${Math.min(...xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)} s` : 'n/a');
+  console.log(`| event page behind nginx (median of ${ours.length}) | ${ours.length ? median(ours).toFixed(2) : 'n/a'} s |`);
+  console.log(`| min – max | ${range(ours)} |`);
+  console.log(`| baseline: hls.js defaults, same playlist (median of ${plain.length}) | ${plain.length ? median(plain).toFixed(2) : 'n/a'} s |`);
+  console.log(`| baseline min – max | ${range(plain)} |`);
+  console.log(`| event page ÷ baseline | ${ours.length && plain.length ? (median(ours) / median(plain)).toFixed(2) : 'n/a'} |`);
   console.log(`| Go live → first frame on the open event page | ${pageSide.firstFrameAt ? ((pageSide.firstFrameAt - goLiveAt) / 1000).toFixed(1) : 'n/a'} s |`);
   console.log(`| segment length (median) | ${segments.length ? median(segments).toFixed(2) : 'n/a'} s |`);
   console.log(`| load average (1 min) before / after | ${load0.toFixed(1)} / ${load1.toFixed(1)} |`);
   await context.close();
+  await baselineContext.close();
 } finally {
   await browser.close();
   await app.close();
