@@ -222,9 +222,9 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     for (const d of sinks.destinations) this.#addDestination(d);
   }
 
-  /** The directory the event page's HLS is written to, null when the broadcast has none. */
+  /** The directory the event page's HLS is written to, null when the broadcast has none (or it could not start). */
   get hlsDir(): string | null {
-    return this.#hls?.dir ?? null;
+    return this.#hls && !this.#hls.failed ? this.#hls.dir : null;
   }
 
   /**

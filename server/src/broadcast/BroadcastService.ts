@@ -191,8 +191,8 @@ export class BroadcastService implements BroadcastControl {
     room.on('stagechanged', onStageChanged);
     broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
     const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
-      eventPage: page !== null, previewOnly: preview };
-    if (eventPage) eventPages?.attach(room.id, eventPage.dir);
+      eventPage: broadcast.hlsDir !== null, previewOnly: preview };
+    if (broadcast.hlsDir) eventPages?.attach(room.id, broadcast.hlsDir);
     // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
     // Stop, the webinar's end or the idle timeout, so the show can go on when someone is back.
     if (!room.isHeld) {

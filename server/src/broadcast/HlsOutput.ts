@@ -62,14 +62,27 @@ export class HlsOutput implements FlvSink {
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | null = null;
   #dropped = 0;
+  #failed = false;
   #closed = false;
 
   constructor(options: HlsOutputOptions) {
     this.#options = options;
     this.dir = options.dir;
     this.#keep = options.keep ?? false;
-    mkdirSync(this.dir, { recursive: true });
+    // The event page failing stays local: the broadcast and its destinations go on without it.
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (error) {
+      this.#failed = true;
+      options.logger.error({ err: error, dir: this.dir }, 'the event page cannot write its segments; it stays off for this broadcast');
+      return;
+    }
     this.#spawn();
+  }
+
+  /** It could not start (its directory cannot be written): it takes nothing and writes nothing. */
+  get failed(): boolean {
+    return this.#failed;
   }
 
   get restarts(): number {
@@ -86,7 +99,7 @@ export class HlsOutput implements FlvSink {
 
   write(chunk: Buffer): void {
     const stdin = this.#process?.stdin;
-    if (this.#closed || !stdin || stdin.destroyed) return;
+    if (this.#closed || this.#failed || !stdin || stdin.destroyed) return;
     if (stdin.writableLength > MAX_BACKLOG_BYTES) {
       this.#dropped += chunk.length;
       return;
@@ -102,7 +115,7 @@ export class HlsOutput implements FlvSink {
     const process = this.#process;
     this.#process = null;
     await process?.close({ endStdin: true, graceMs: 3000 });
-    if (!this.#keep) rmSync(this.dir, { recursive: true, force: true });
+    if (!this.#keep && !this.#failed) rmSync(this.dir, { recursive: true, force: true });
   }
 
   #spawn(): void {

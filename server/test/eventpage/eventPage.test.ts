@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { probeStream } from '../../../e2e/fixtures/ffprobe.js';
@@ -295,5 +295,25 @@ describe('event page of a webinar: HLS of the same encode, served by OnAir (real
     server.app.broadcasts.sweepEventPageSegments();
     assert.equal(existsSync(orphan), false);
     assert.ok(existsSync(join(dir, 'index.m3u8')));
+  });
+
+  it('an event page that cannot write its segments stays off; the broadcast and its destination go on', async () => {
+    const hls = join(server.dataDir, 'hls');
+    renameSync(hls, `${hls}.aside`);
+    writeFileSync(hls, 'not a directory');
+    try {
+      const room = (await api('POST', '/api/rooms', { name: 'Read only studio' })).json();
+      const entry = await server.app.registry.open(room.id, room.name);
+      entry.hold();
+      const started = await server.app.broadcasts.start(entry, null, { destinationIds: [], eventPage: true, record: true });
+      assert.equal(started.broadcast.state, 'live');
+      assert.equal(started.broadcast.eventPage, undefined, 'no event page is announced');
+      assert.equal((await api('GET', '/api/watch/read-only-studio', undefined, null)).json().state, 'soon');
+      await server.app.broadcasts.stop(entry, null);
+      entry.release();
+    } finally {
+      rmSync(hls, { force: true });
+      renameSync(`${hls}.aside`, hls);
+    }
   });
 });
