@@ -82,6 +82,8 @@ export class CameraPuller extends TypedEmitter<CameraPullerEvents> {
   #leaveTimer: Timer | null = null;
   /** Counts attempts, so a superseded one does nothing when it finishes. */
   #attempt = 0;
+  /** Stops the running probe when the puller closes. */
+  readonly #abort = new AbortController();
   #closed = false;
 
   constructor(options: CameraPullerOptions) {
@@ -127,7 +129,7 @@ export class CameraPuller extends TypedEmitter<CameraPullerEvents> {
       return;
     }
     const input = cameraInput(this.camera.url, credentials, this.camera.transport);
-    const probe = await probeCamera({ ffmpegPath: this.#options.ffmpegPath, input, address: this.#address, logger: this.#logger });
+    const probe = await probeCamera({ ffmpegPath: this.#options.ffmpegPath, input, address: this.#address, logger: this.#logger, signal: this.#abort.signal });
     if (this.#closed || attempt !== this.#attempt) return;
     if (!probe.ok) {
       this.#fail(probe.failure);
@@ -198,6 +200,7 @@ export class CameraPuller extends TypedEmitter<CameraPullerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#attempt++;
+    this.#abort.abort();
     this.#retryTimer?.cancel();
     this.#leaveTimer?.cancel();
     this.removeAllListeners();

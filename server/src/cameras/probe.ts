@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import { classifyCameraFailure, type CameraFailure } from './failures.js';
-import type { CameraAddress } from './url.js';
+import { CAMERA_IO_TIMEOUT_US, type CameraAddress } from './url.js';
 
 /** What a camera sends, read from ffmpeg's description of its streams. */
 export interface CameraStreams {
@@ -48,7 +48,10 @@ export async function probeCamera(options: {
   address: CameraAddress;
   logger: Logger;
   timeoutMs?: number;
+  /** Aborting stops the probe at once (the camera was removed, its room closed). */
+  signal?: AbortSignal;
 }): Promise<ProbeResult> {
+  const started = performance.now();
   const ffmpeg = FfmpegProcess.spawn({ ffmpegPath: options.ffmpegPath, args: ['-hide_banner', '-nostats', ...options.input.args], stdin: true, logger: options.logger });
   ffmpeg.on('failed', () => undefined);
   ffmpeg.stdin?.end(options.input.stdin);
@@ -57,12 +60,20 @@ export async function probeCamera(options: {
     timedOut = true;
     void ffmpeg.close({ graceMs: 500 });
   }, options.timeoutMs ?? PROBE_TIMEOUT_MS);
+  const abort = (): void => void ffmpeg.close({ graceMs: 500 });
+  options.signal?.addEventListener('abort', abort, { once: true });
   await ffmpeg.waitForExit();
   clearTimeout(timer);
+  options.signal?.removeEventListener('abort', abort);
   const stderr = ffmpeg.stderrTail();
   await ffmpeg.close();
   const streams = parseStreams(stderr);
   if (streams) return { ok: true, streams };
-  if (timedOut) return { ok: false, failure: { code: 'timeout', message: `The camera at ${options.address.hostname}:${options.address.port} did not answer in time.` } };
-  return { ok: false, failure: classifyCameraFailure(stderr, options.address) };
+  const timeout: CameraFailure = { code: 'timeout', message: `The camera at ${options.address.hostname}:${options.address.port} did not answer in time.` };
+  if (timedOut) return { ok: false, failure: timeout };
+  const failure = classifyCameraFailure(stderr, options.address);
+  // Something that accepts the connection and never answers ends, after ffmpeg's socket timeout,
+  // with the same "Invalid data" as a server that answers in another protocol.
+  if (failure.code === 'not_rtsp' && performance.now() - started >= CAMERA_IO_TIMEOUT_US / 1000 - 250) return { ok: false, failure: timeout };
+  return { ok: false, failure };
 }

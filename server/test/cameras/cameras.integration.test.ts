@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Camera, PeerInfo } from '@onair/shared';
 import { processesContaining } from '../../../e2e/fixtures/processes.js';
@@ -150,6 +151,33 @@ describe('IP cameras over RTSP (real gst-rtsp-server, real ffmpeg and mediasoup)
     for (const { name } of bad) {
       const c = await cameraNamed(name);
       assert.equal((await api('DELETE', `/api/rooms/${roomId}/cameras/${c!.id}`)).statusCode, 204);
+    }
+  });
+
+  it('a camera that accepts the connection and never answers: "did not answer in time"; removed while it is probed, its ffmpeg stops at once', async () => {
+    const sockets = new Set<Socket>();
+    let connections = 0;
+    const silent = createServer((socket) => {
+      connections++;
+      sockets.add(socket);
+      socket.resume(); // read (and drop) what ffmpeg sends, so its disconnect is seen
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const res = await api('POST', `/api/rooms/${roomId}/cameras`, { name: 'Silent', url: `rtsp://127.0.0.1:${port}/cam` });
+      const c = await until('silent retrying', () => cameraNamed('Silent'), (x) => x?.status.state === 'retrying', 20_000);
+      assert.equal(c!.status.lastError, `The camera at 127.0.0.1:${port} did not answer in time.`);
+      // The next attempt's probe waits on the silent server (up to its 5 s timeout): remove the camera meanwhile.
+      await until('the next probe connected', () => connections, (n) => n >= 2, 10_000);
+      const removedAt = Date.now();
+      assert.equal((await api('DELETE', `/api/rooms/${roomId}/cameras/${res.json().id}`)).statusCode, 204);
+      await until('the probe gone', () => sockets.size, (n) => n === 0, 3000);
+      assert.ok(Date.now() - removedAt < 3000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
   });
 
