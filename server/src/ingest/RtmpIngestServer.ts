@@ -128,6 +128,8 @@ export interface RtmpIngestServerOptions {
 
 /** A connection that has not published within this time is dropped (a port scanner, a stuck client). */
 const PUBLISH_DEADLINE_MS = 15_000;
+/** Connections at once (publishing or not); more are closed at once, so a flood cannot exhaust the process. Default 200. */
+const MAX_CONNECTIONS = 200;
 
 /**
  * The RTMP and RTMPS listeners encoders publish to. Each publish's key goes to onPublish before
@@ -185,7 +187,8 @@ export class RtmpIngestServer {
   }
 
   #accept(socket: Socket, secure: boolean): void {
-    if (this.#closed) {
+    if (this.#closed || this.#sockets.size >= MAX_CONNECTIONS) {
+      if (!this.#closed) this.#options.logger.warn({ connections: this.#sockets.size }, 'too many RTMP connections; refusing one');
       socket.destroy();
       return;
     }

@@ -52,6 +52,7 @@ describe('RTMP ingest into a room (real RTMP listener in the server, real ffmpeg
     const peer = live?.peers.get(`outside-${source.id}`);
     assert.ok(peer, 'the source is a participant of the room');
     assert.equal(peer.displayName, 'Stage camera');
+    assert.deepEqual(peer.onAir, { camera: true, screen: true }, 'on air in a plain meeting');
     assert.deepEqual([...peer.producers.values()].map((p) => p.source).sort(), ['camera', 'mic']);
     assert.equal([...peer.producers.values()].find((p) => p.source === 'camera')?.producer.rtpParameters.codecs[0]?.mimeType, 'video/H264', 'Baseline H.264 is passed through');
 
@@ -93,5 +94,24 @@ describe('RTMP ingest into a room (real RTMP listener in the server, real ffmpeg
     const peer = app.registry.get(room.id)?.peers.get(`outside-${source.id}`);
     assert.equal([...(peer?.producers.values() ?? [])].find((p) => p.source === 'camera')?.producer.rtpParameters.codecs[0]?.mimeType, 'video/VP8');
     high.child.kill('SIGKILL');
+  });
+
+  it('in a webinar whose guests start backstage, an encoder starts backstage too; in a plain meeting it is on air', async () => {
+    const { app } = server;
+    const hour = 3_600_000;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/webinars',
+      headers: { authorization: `Bearer ${server.adminToken}` },
+      payload: { title: 'Launch day', startsAt: new Date(Date.now() + hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString(), timeZone: 'Europe/Paris', destinationIds: [] },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const { roomId } = res.json() as { roomId: string };
+    const source = app.ingestSources.create({ roomId, name: 'Keynote camera', createdBy: 'test' });
+    const cam = encoder(`rtmp://127.0.0.1:${port}/live/${app.ingestSources.streamKey(source.id)}`);
+    encoders.push(cam.child);
+    await until('the source to be live', () => app.ingest.state(source.id) === 'live');
+    assert.deepEqual(app.registry.get(roomId)?.peers.get(`outside-${source.id}`)?.onAir, { camera: false, screen: false });
+    cam.child.kill('SIGKILL');
   });
 });
