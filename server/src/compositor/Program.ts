@@ -97,7 +97,7 @@ const DOWNSIZE_AFTER_MS = 8000;
 const DOWNSIZE_SPREAD_MS = 6000;
 /** Audio further than this from its place on the timeline is skipped or delayed back onto it. */
 const AUDIO_TOLERANCE_MS = 20;
-/** A picture older than this (camera paused or stalled) is not used to measure the A/V offset. */
+/** A camera that sent no picture for this long (paused, stalled) is left out of the A/V measure; a late one counts. */
 const FRESH_PICTURE_MS = 100;
 /** Weight of each tick's A/V sample in the reported offset (about a second of smoothing). */
 const AV_SMOOTHING = 0.03;
@@ -251,7 +251,7 @@ class Source {
     const dropped = fix.skipMs > 0 ? mixer.skip(this.key, (fix.skipMs * SAMPLE_RATE) / 1000) : 0;
     const playedMs = decoder.audioTimeline.mediaMs(readIndex + dropped) ?? readMs;
     const q = this.current;
-    if (this.want.video && q && !Number.isNaN(q.ptsMs) && target - q.ptsMs < FRESH_PICTURE_MS && mixer.buffered(this.key) > 0) {
+    if (this.want.video && q && !Number.isNaN(q.ptsMs) && this.ctx.clock.now() - this.lastFrameAt < FRESH_PICTURE_MS && mixer.buffered(this.key) > 0) {
       const sample = playedMs - q.ptsMs;
       this.avOffsetMs = this.avOffsetMs === null ? sample : this.avOffsetMs + AV_SMOOTHING * (sample - this.avOffsetMs);
     }

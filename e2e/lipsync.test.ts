@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
+import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
+import { flashBeepSources, readLipSync } from './fixtures/lipSync.js';
+import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
+import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+
+const KEY = `e2e-lipsync-${randomBytes(4).toString('hex')}`;
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
+  );
+}
+
+/** Capture instants (ms, the capture clock) of the flashes and beeps the sending page's tracks carry. */
+interface Captured {
+  /** On each track's own timestamp clock. */
+  flashes: number[];
+  beeps: number[];
+  /** performance.now() − timestamp, the smallest seen per track: puts both clocks on the page's. */
+  toPage: { video: number; audio: number };
+}
+
+describe('lip sync: a participant whose camera flashes while their microphone beeps (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', { skip: 'needs aperiodic events: the fake camera drifts at capture (see the comment on the test)' }, () => {
+  let rtmp: RtmpServer;
+  let server: RunningServer;
+  let browser: Browser;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'onair-e2e-lipsync-'));
+    const y4m = join(dir, 'flash.y4m');
+    const wav = join(dir, 'beep.wav');
+    const src = flashBeepSources('320x180', 30);
+    // 20 s loops: the fake camera plays each loop one frame long (see media.md), so the sending
+    // page's own capture timestamps are the reference, not the files.
+    await run(resolveFfmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', src.video, '-t', '20', '-pix_fmt', 'yuv420p', y4m]);
+    await run(resolveFfmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', src.audio, '-t', '20', '-ac', '1', wav]);
+    rtmp = await startRtmpServer();
+    server = await startOnAir({ LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn' });
+    browser = await launchBrowser([`--use-file-for-fake-video-capture=${y4m}`, `--use-file-for-fake-audio-capture=${wav}`]);
+  });
+  after(async () => {
+    if (process.env.E2E_LOG_LEVEL) console.log(server?.output());
+    await browser?.close();
+    await server?.close();
+    await rtmp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Skipped: on this 2-core machine under load the fake camera itself drifts behind its microphone
+  // at capture (flash − beep as captured went 60 → 329 ms over 7 s, then jumped with a stall), so
+  // once-a-second events cannot be paired across capture and output; it needs aperiodic events
+  // (flash/beep intervals that differ) to match each output event with its captured one.
+  it('at nginx, each flash and its beep are within 40 ms of how they were captured', async () => {
+    const token = await server.adminToken();
+    const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
+    assert.equal(dest.status, 201);
+    const room = await server.api<{ id: string }>('POST', '/api/rooms', { name: 'Lip sync' }, token);
+    const host = await newParticipant(browser, server.url);
+    // Keep every stream the page's getUserMedia hands out, to read the capture timestamps of its tracks.
+    await host.page.addInitScript(() => {
+      const w = window as unknown as { __streams: MediaStream[] };
+      w.__streams = [];
+      const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (c) => {
+        const stream = await original(c);
+        w.__streams.push(stream);
+        return stream;
+      };
+    });
+    await signIn(host.page, ADMIN.email, ADMIN.password);
+    await host.page.goto(`/join/${room.body.id}`);
+    await joinAs(host.page, 'Flash Beep');
+    // In the page: clones of the tracks handed to the peer connection, read frame by frame.
+    await host.page.evaluate(() => {
+      const w = window as unknown as { __streams: MediaStream[]; __captured: Captured };
+      const tracks = w.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live');
+      const video = tracks.filter((t) => t.kind === 'video').at(-1);
+      const audio = tracks.filter((t) => t.kind === 'audio').at(-1);
+      const captured: Captured = { flashes: [], beeps: [], toPage: { video: Infinity, audio: Infinity } };
+      w.__captured = captured;
+      // VideoFrame and AudioData timestamps count from different origins: each is put on
+      // performance.now() through the smallest (read time − timestamp) seen on its track.
+      const toPage = captured.toPage;
+      const rawFlashes = captured.flashes;
+      const rawBeeps = captured.beeps;
+      type Processor = new (init: { track: MediaStreamTrack }) => { readable: ReadableStream };
+      const MSTP = (window as unknown as { MediaStreamTrackProcessor: Processor }).MediaStreamTrackProcessor;
+      if (video) {
+        const reader = new MSTP({ track: video.clone() }).readable.getReader() as ReadableStreamDefaultReader<VideoFrame>;
+        let dark = true;
+        let buf = new Uint8Array(0);
+        void (async () => {
+          for (;;) {
+            const { value: frame, done } = await reader.read();
+            if (done || !frame) break;
+            if (buf.length < frame.allocationSize()) buf = new Uint8Array(frame.allocationSize());
+            toPage.video = Math.min(toPage.video, performance.now() - frame.timestamp / 1000);
+            const layout = await frame.copyTo(buf);
+            const { offset, stride } = layout[0]!;
+            let sum = 0;
+            let n = 0;
+            for (let y = 0; y < frame.visibleRect!.height; y += 8) for (let x = 0; x < frame.visibleRect!.width; x += 8, n += 1) sum += buf[offset + y * stride + x]!;
+            const mean = sum / n;
+            if (dark && mean > 100) rawFlashes.push(frame.timestamp / 1000);
+            dark = mean < 60;
+            frame.close();
+          }
+        })();
+      }
+      if (audio) {
+        const reader = new MSTP({ track: audio.clone() }).readable.getReader() as ReadableStreamDefaultReader<AudioData>;
+        let quiet = 0;
+        let samples = new Float32Array(0);
+        void (async () => {
+          for (;;) {
+            const { value: data, done } = await reader.read();
+            if (done || !data) break;
+            if (samples.length < data.numberOfFrames) samples = new Float32Array(data.numberOfFrames);
+            toPage.audio = Math.min(toPage.audio, performance.now() - (data.timestamp + (data.numberOfFrames * 1e6) / data.sampleRate) / 1000);
+            data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+            const win = Math.round(data.sampleRate / 200);
+            for (let i = 0; i + win <= data.numberOfFrames; i += win) {
+              let sum = 0;
+              for (let j = i; j < i + win; j += 1) sum += samples[j]! ** 2;
+              const rms = Math.sqrt(sum / win);
+              if (rms > 0.1 && quiet >= 40) rawBeeps.push(data.timestamp / 1000 + (i * 1000) / data.sampleRate);
+              quiet = rms < 0.03 ? quiet + 1 : 0;
+            }
+            data.close();
+          }
+        })();
+      }
+    });
+
+    await host.page.getByTestId('btn-golive').click();
+    await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${dest.body.id}"]`).check();
+    await host.page.getByTestId('btn-start-broadcast').click();
+    await host.page.locator(`[data-testid="dest-status"][data-destination-id="${dest.body.id}"][data-state="live"]`).waitFor({ timeout: 30_000 });
+    const path = join(dir, 'viewer.flv');
+    const viewer = spawn(resolveFfmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', `${rtmp.rtmpUrl('live')}/${KEY}`, '-c', 'copy', '-t', '14', '-f', 'flv', path], { stdio: 'ignore' });
+    const viewerExited = new Promise((resolve) => viewer.once('exit', resolve));
+    const stopViewer = (): void => {
+      if (viewer.exitCode === null && viewer.signalCode === null) viewer.kill('SIGKILL');
+    };
+    process.once('exit', stopViewer);
+    try {
+      await Promise.race([viewerExited, new Promise((r) => setTimeout(r, 25_000))]);
+      const status = await server.api<{ broadcast: { composer: { sources?: Array<{ name: string; avOffsetMs: number | null; bufferMs: number | null }> } } | null }>('GET', `/api/rooms/${room.body.id}/broadcast`, undefined, token);
+      const captured = await host.page.evaluate(() => (window as unknown as { __captured: Captured }).__captured);
+      await host.page.getByTestId('btn-stop-broadcast').click();
+      const out = await readLipSync(path, { ffmpegPath: resolveFfmpegPath(), skipMs: 1000 });
+      const pair = (flashes: number[], beeps: number[]): number[] =>
+        flashes.map((f) => beeps.reduce((best, b) => (Math.abs(f - b) < Math.abs(best) ? f - b : best), Infinity)).filter((d) => Math.abs(d) < 400);
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+      const capturedOffsets = pair(captured.flashes.map((t) => t + captured.toPage.video), captured.beeps.map((t) => t + captured.toPage.audio));
+      const outOffsets = out.events.map((e) => e.offsetMs);
+      const judged = median(outOffsets) - median(capturedOffsets);
+      console.log('lip sync raw', JSON.stringify({ cf: captured.flashes.slice(0, 6).map((t) => Math.round(t + captured.toPage.video)), cb: captured.beeps.slice(0, 6).map((t) => Math.round(t + captured.toPage.audio)), of: out.flashes.slice(0, 8).map(Math.round), ob: out.beeps.slice(0, 8).map(Math.round) }));
+      console.log('lip sync e2e', JSON.stringify({ captured: capturedOffsets.map(Math.round), output: outOffsets.map(Math.round), judgedMs: judged, status: status.body.broadcast?.composer.sources }));
+      assert.ok(capturedOffsets.length >= 5, `the sending page saw its flashes and beeps (${captured.flashes.length} flashes, ${captured.beeps.length} beeps)`);
+      assert.ok(outOffsets.length >= 5, `the flashes and beeps reached nginx (${out.flashes.length} flashes, ${out.beeps.length} beeps)`);
+      assert.ok(Math.abs(judged) <= 40, `flash-to-beep at nginx minus as captured: ${judged} ms`);
+      const source = status.body.broadcast?.composer.sources?.find((s) => s.name === 'Flash Beep');
+      assert.ok(source && source.avOffsetMs !== null && Math.abs(source.avOffsetMs) <= 40, `the broadcast status shows the participant's A/V offset (${JSON.stringify(source)})`);
+    } finally {
+      stopViewer();
+    }
+    await host.context.close();
+  });
+});
