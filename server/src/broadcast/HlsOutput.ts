@@ -4,11 +4,8 @@ import type { Logger } from '../logger.js';
 import { backoffDelay, type BackoffPolicy } from '../media/backoff.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import type { FlvSink } from '../flv/FlvRelay.js';
+import { HLS_PLAYLIST } from '../eventpage/hls.js';
 
-/** The playlist's file name inside the output directory. */
-export const HLS_PLAYLIST = 'index.m3u8';
-/** Segment files the output writes (and the only other names served from its directory). */
-export const HLS_SEGMENT = /^seg-\d{5,9}\.ts$/;
 
 /**
  * Target segment length (s). The program's keyframes are 2 s apart and ffmpeg cuts only on a

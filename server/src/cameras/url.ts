@@ -1,5 +1,9 @@
 import type { CameraTransport } from '@onair/shared';
 import { AppError } from '../errors.js';
+// The shape is storage's (persistence/cameras.ts keeps it encrypted), so storage needs nothing from cameras/.
+import type { CameraCredentials } from '../persistence/cameras.js';
+
+export type { CameraCredentials };
 
 /** Every message names the field, as the schema errors do ("url must …"). */
 const bad = (message: string): AppError => new AppError('INVALID_RTSP_URL', `url ${message}`);
@@ -17,10 +21,6 @@ export interface CameraAddress {
   secure: boolean;
 }
 
-export interface CameraCredentials {
-  username: string;
-  password: string;
-}
 
 /**
  * Checks a camera URL (rtsp:// or rtsps:// only) and splits any user name and password out of it

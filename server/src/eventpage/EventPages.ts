@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tokens } from '../auth/tokens.js';
-import { HLS_PLAYLIST, HLS_SEGMENT } from '../broadcast/HlsOutput.js';
+import { HLS_PLAYLIST, HLS_SEGMENT } from './hls.js';
 import { AppError } from '../errors.js';
 import type { EventPageRecord, EventPagesRepo } from '../persistence/eventPages.js';
 import { isValidSlug, slugFromTitle } from './slug.js';

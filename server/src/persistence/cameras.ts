@@ -1,9 +1,14 @@
 import type { CameraTransport } from '@onair/shared';
 import type { Keys } from './keys.js';
-import type { CameraCredentials } from '../cameras/url.js';
 import { AppError } from '../errors.js';
 import { registerSecret } from '../logger.js';
 import { newId, type Db } from './db.js';
+
+/** A camera's user name and password (stored encrypted, never in a URL or a process argument). */
+export interface CameraCredentials {
+  username: string;
+  password: string;
+}
 
 interface CameraRow {
   id: string;
