@@ -22,6 +22,7 @@ import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 import { FlvTagRecorder, readLipSync, startFlashBeepParticipant } from '../e2e/fixtures/lipSync.js';
+import { benchOutputs } from './outputs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: 'silent' });
@@ -324,7 +325,12 @@ if (part('encoder')) {
   }
 }
 
+// The preview's and the vertical program's rows (bench/outputs.ts).
+const outputRows = part('outputs')
+  ? await benchOutputs({ router, producers, sceneInput, ffmpegPath, logger, warmupMs: WARMUP_MS, measureMs: MEASURE_MS }, Number(process.env.BENCH_OUTPUTS_INPUTS ?? 4), process.env.BENCH_VERTICAL_PRESET ?? null).catch((error: unknown) => [`outputs bench failed: ${String(error)}`])
+  : [];
 console.log(`\n${rows.join('\n')}`);
+if (outputRows.length > 0) console.log(`\n${outputRows.join('\n')}`);
 console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const s of senders) await s.close();
 worker.close();

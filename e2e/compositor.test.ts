@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpe
 import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
 import { ADMIN } from './fixtures/server.js';
 import { liveStack } from './fixtures/liveStack.js';
+import { encoders } from './fixtures/processes.js';
 
 const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
 
@@ -17,23 +18,6 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
   );
-}
-
-/** The server's child processes that encode H.264 (the program encoder), by pid. */
-function encoders(serverPid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== serverPid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('libx264')) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 describe('live compositor: one program through everything a room does (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {

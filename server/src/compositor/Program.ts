@@ -37,6 +37,8 @@ export interface ProgramOptions {
   clock?: Clock;
   /** Encoder settings (bench: encoder study); default the ingest profile. */
   codecArgs?: string[];
+  /** The vertical program's encoder settings (bench); default the ingest profile at the vertical size's bitrate. */
+  verticalCodecArgs?: string[];
 }
 
 /** One participant decoder (a camera and microphone, or a screen share). */
@@ -561,7 +563,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       }
       if (!this.#vertical) {
         const empty = buildScene({ participants: [], layout: 'auto', vertical: options.layout, speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
-        const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty);
+        const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty, this.#options.verticalCodecArgs);
         this.#vertical = output;
         this.emit('vertical', output);
         output.start();
