@@ -6,11 +6,15 @@
  * show the noise). The vertical encoder is also compared with the 16:9 one process by process.
  * Imported by bench/compositor.ts; it runs nothing by itself.
  */
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../server/src/logger.js';
 import { Preview } from '../server/src/compositor/Preview.js';
+import { allocPicture, fillRect } from '../server/src/compositor/picture.js';
+import { releasePortPair, reservePortPair } from '../server/src/media/ports.js';
 import { Program } from '../server/src/compositor/Program.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import type { SceneInput } from '../server/src/compositor/scene.js';
@@ -50,6 +54,69 @@ interface Phase {
   decoders: number;
   previewEncoder: number;
   node: number;
+}
+
+/**
+ * The preview's own delay: a program picture turns from dark to white, and the time until a receiver
+ * (an ffmpeg consuming the preview producer through a PlainTransport, its decoder included) shows it.
+ * What a browser adds on top (jitter buffer, rendering) is not in it.
+ */
+export async function previewLatency(ctx: Pick<OutputsBenchContext, 'router' | 'ffmpegPath' | 'logger'>, runs = 5): Promise<number[]> {
+  const preview = await Preview.create({ id: 'bench-latency', router: ctx.router, width: 1280, height: 720, ffmpegPath: ctx.ffmpegPath, logger: ctx.logger });
+  const dir = mkdtempSync(join(tmpdir(), 'onair-preview-bench-'));
+  const picture = allocPicture(1280, 720);
+  let white = false;
+  let switchedAt = 0;
+  let frame = 0;
+  const clock = setInterval(() => {
+    frame += 1;
+    // A little motion so the encoder never sees a still picture.
+    fillRect(picture, { x: 0, y: 0, w: 1280, h: 720 }, white ? { y: 235, u: 128, v: 128 } : { y: 16 + (frame % 16), u: 128, v: 128 });
+    preview.push(picture);
+  }, 1000 / 30);
+  const transport = await ctx.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+  const port = await reservePortPair();
+  await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+  const consumer = await transport.consume({ producerId: preview.producer.id, rtpCapabilities: ctx.router.rtpCapabilities, paused: true });
+  const codec = consumer.rtpParameters.codecs[0];
+  const sdp = join(dir, 'preview.sdp');
+  writeFileSync(sdp, `v=0\no=- 0 0 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=video ${port} RTP/AVP ${codec?.payloadType}\na=rtpmap:${codec?.payloadType} VP8/90000\n`);
+  const receiver = spawn(ctx.ffmpegPath, ['-loglevel', 'error', '-fflags', 'nobuffer', '-flags', 'low_delay', '-protocol_whitelist', 'file,udp,rtp', '-i', sdp, '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '32x18', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const latencies: number[] = [];
+  let pending = Buffer.alloc(0);
+  let waiting: ((ms: number) => void) | null = null;
+  receiver.stdout.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (; pending.length >= 576; pending = pending.subarray(576)) {
+      const bright = (pending[288] ?? 0) > 200;
+      if (waiting && bright === white) {
+        const done = waiting;
+        waiting = null;
+        done(performance.now() - switchedAt);
+      }
+    }
+  });
+  try {
+    await sleep(500);
+    await consumer.resume();
+    await sleep(2000);
+    for (let i = 0; i < runs * 2; i += 1) {
+      const seen = new Promise<number>((resolve) => (waiting = resolve));
+      white = !white;
+      switchedAt = performance.now();
+      const ms = await Promise.race([seen, sleep(5000).then(() => NaN)]);
+      latencies.push(Math.round(ms));
+      await sleep(700);
+    }
+  } finally {
+    clearInterval(clock);
+    receiver.kill('SIGKILL');
+    transport.close();
+    releasePortPair(port);
+    await preview.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return latencies;
 }
 
 /** Prints the rows and returns them (markdown) for the compositor bench's table. */
@@ -111,6 +178,9 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
         `| ${ph.name} | ${ph.total.toFixed(2)} | ${ph === alone || ph === again ? '—' : ph === plusPreview ? `${previewAdded >= 0 ? '+' : ''}${previewAdded.toFixed(3)}` : `${verticalAdded >= 0 ? '+' : ''}${verticalAdded.toFixed(2)}`} | ${ph.landscapeEncoder.toFixed(2)} | ${ph.verticalEncoder.toFixed(2)} | ${ph.previewEncoder.toFixed(3)} | ${ph.decoders.toFixed(2)} | ${ph.node.toFixed(2)} |`,
     ),
   ];
+  const latencies = await previewLatency(ctx).catch(() => [] as number[]);
+  const sorted = [...latencies].filter(Number.isFinite).sort((a, b) => a - b);
+  rows.push('', `preview delay, program picture → decoded at a receiver (ffmpeg, not a browser): median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${latencies.length} changes (target: at most 1 s behind)`);
   for (const row of rows) console.log(row);
   console.log(
     `outputs: preview adds ${previewAdded.toFixed(3)} cores (target ≤ 0.05; its own ffmpeg ${plusPreview.previewEncoder.toFixed(3)}); ` +

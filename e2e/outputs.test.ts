@@ -12,6 +12,7 @@ import { probeStream } from './fixtures/ffprobe.js';
 import { liveStack } from './fixtures/liveStack.js';
 import { encoders } from './fixtures/processes.js';
 import { ADMIN } from './fixtures/server.js';
+import { STALL_MS } from '../server/src/compositor/ProgramOutput.js';
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -155,8 +156,9 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
       const shown = await follows;
       const latencyMs = shown.at - switchedAt;
       console.log('preview e2e', JSON.stringify({ framesBeforeLive: before.frames, framesLive: live.frames, layoutSwitchToPreviewMs: latencyMs }));
-      // The program changes on its next frame; the preview adds its encoder, WebRTC and the browser's decoder.
-      assert.ok(latencyMs <= 2000, `the preview follows a layout switch promptly (${latencyMs} ms)`);
+      // The program changes on its next frame and the preview reaches a receiver ~0.15 s later (bench/outputs.ts);
+      // what this niced browser on 2 busy cores adds is printed, and bounded loosely.
+      assert.ok(latencyMs <= 5000, `the preview follows a layout switch (${latencyMs} ms)`);
     } finally {
       // Whatever failed, the broadcast ends here (it would hold the room and the cores for the next test).
       await host.page.getByTestId('btn-stop-broadcast').click({ timeout: 5000 }).catch(() => undefined);
@@ -231,8 +233,10 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
       for (const [name, r] of Object.entries(results)) {
         assert.ok(r.gops.length >= 4 && r.gops.every((g) => Math.abs(g - 2) <= 0.034), `${name}: keyframes exactly every 2 s (${r.gops.map((g) => g.toFixed(3)).join(' ')})`);
         assert.ok(r.maxVideoStep <= 0.036, `${name}: no gap above one frame in the video timeline (max ${r.maxVideoStep})`);
-        // As in the compositor's e2e: on 2 busy cores the fake cameras themselves can stall for under a second.
-        assert.deepEqual(r.freezes.filter((f) => f.t > 3 && f.d > 1.0), [], `${name}: no freeze above 1 s through the join and the leave`);
+        // On 2 busy cores the fake cameras (niced browsers) stall for up to a second at a time; a source
+        // stalled for STALL_MS shows its name tile on the next frame, so no freeze may last longer than that.
+        const longest = (STALL_MS + 100) / 1000;
+        assert.deepEqual(r.freezes.filter((f) => f.t > 3 && f.d > longest), [], `${name}: no freeze above ${longest} s through the join and the leave`);
       }
     } finally {
       await Promise.all(viewers.map((v) => v.stop()));
