@@ -7,7 +7,7 @@
  * Imported by bench/compositor.ts; it runs nothing by itself.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
@@ -18,6 +18,7 @@ import { releasePortPair, reservePortPair } from '../server/src/media/ports.js';
 import { Program } from '../server/src/compositor/Program.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import type { SceneInput } from '../server/src/compositor/scene.js';
+import { sampleTree } from './proc.js';
 
 export interface OutputsBenchContext {
   router: ms.Router;
@@ -33,15 +34,9 @@ export interface OutputsBenchContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU seconds of one process so far (0 when there is none or it is gone). */
 function cpuOf(pid: number | null | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
+  return pid ? sampleTree(pid).cpuSeconds : 0;
 }
 
 interface Phase {

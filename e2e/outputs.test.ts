@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
-import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
+import { joinAs, newParticipant } from './fixtures/browser.js';
 import { probeStream } from './fixtures/ffprobe.js';
-import { liveStack } from './fixtures/liveStack.js';
+import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
 import { encoders } from './fixtures/processes.js';
-import { ADMIN } from './fixtures/server.js';
 import { STALL_MS } from '../server/src/compositor/ProgramOutput.js';
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -117,18 +116,11 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
   const stack = liveStack();
 
   it('a host previews the program before going live (two tiles decoded in the panel, nothing published), goes live with the same encoder, and the preview follows a layout switch', async () => {
-    const { rtmp, server, browser } = stack;
+    const { rtmp, server } = stack;
     const token = await server.adminToken();
     const key = `e2e-preview-${randomBytes(4).toString('hex')}`;
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Viewer', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: key }, token);
-    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Preview show' }, token);
-    const host = await newParticipant(browser, server.url);
-    await signIn(host.page, ADMIN.email, ADMIN.password);
-    await host.page.goto(`/join/${room.body.id}`);
-    await joinAs(host.page, 'Hana Host');
-    const guest = await newParticipant(browser, server.url);
-    await guest.page.goto(room.body.joinUrl);
-    await joinAs(guest.page, 'Gil Guest');
+    const { room, host, guest } = await hostAndGuest(stack, token, 'Preview show');
 
     try {
       await host.page.getByTestId('btn-golive').click();
@@ -183,15 +175,7 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
     assert.equal(wide.status, 201);
     assert.equal(wide.body.program, 'landscape', 'a destination takes the 16:9 program by default');
     assert.equal(tall.body.program, 'vertical');
-    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Two programs' }, token);
-
-    const host = await newParticipant(browser, server.url);
-    await signIn(host.page, ADMIN.email, ADMIN.password);
-    await host.page.goto(`/join/${room.body.id}`);
-    await joinAs(host.page, 'Hana Host');
-    const guest = await newParticipant(browser, server.url);
-    await guest.page.goto(room.body.joinUrl);
-    await joinAs(guest.page, 'Gil Guest');
+    const { room, host, guest } = await hostAndGuest(stack, token, 'Two programs');
 
     await host.page.getByTestId('btn-golive').click();
     for (const id of [wide.body.id, tall.body.id]) await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${id}"]`).check();
