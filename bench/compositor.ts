@@ -8,7 +8,7 @@
  * layout switch, and the frames the program repeated around each.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
@@ -22,6 +22,7 @@ import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 import { FlvTagRecorder, readLipSync, startFlashBeepParticipant } from '../e2e/fixtures/lipSync.js';
+import { cpuSecondsOf, rssBytesOf } from './proc.js';
 import { benchOutputs } from './outputs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,16 +35,7 @@ const part = (name: string): boolean => only === null || only === name;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 8000;
 
-function cpuSeconds(pid: number | null | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+const cpuSeconds = cpuSecondsOf;
 
 function sumCpu(pids: Array<number | null | undefined>): number {
   let total = 0;
@@ -52,17 +44,7 @@ function sumCpu(pids: Array<number | null | undefined>): number {
 }
 
 function rssMiB(pids: Array<number | null | undefined>): number {
-  let bytes = 0;
-  for (const pid of pids) {
-    if (!pid) continue;
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      bytes += Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[21]) * 4096;
-    } catch {
-      // gone
-    }
-  }
-  return bytes / 1024 / 1024;
+  return pids.reduce<number>((sum, pid) => sum + rssBytesOf(pid), 0) / 1024 / 1024;
 }
 
 /** Camera-like moving input: a test pattern with temporal sensor noise, so encoders work as on real video. */

@@ -16,6 +16,16 @@ function stat(pid: number): { ppid: number; cpuSeconds: number; rssBytes: number
   }
 }
 
+/** CPU seconds (user + system) one process has used so far; 0 when it is gone or null. */
+export function cpuSecondsOf(pid: number | null | undefined): number {
+  return pid ? (stat(pid)?.cpuSeconds ?? 0) : 0;
+}
+
+/** Resident memory of one process (bytes); 0 when it is gone or null. */
+export function rssBytesOf(pid: number | null | undefined): number {
+  return pid ? (stat(pid)?.rssBytes ?? 0) : 0;
+}
+
 /** pid and all its descendants. */
 export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
