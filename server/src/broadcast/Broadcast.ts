@@ -100,6 +100,8 @@ const SPEAKER_HOLD_MS = 2000;
 const STATUS_INTERVAL_MS = 2000;
 /** The program that shows no keyframe in this time at Go live is given up on. */
 const FIRST_OUTPUT_TIMEOUT_MS = 15_000;
+/** The preview's encoder stops this long after its last watcher left. */
+const PREVIEW_IDLE_MS = 10_000;
 /** The encoder producing nothing this long is treated as crashed. */
 const ENCODER_STALL_MS = 6000;
 
@@ -120,8 +122,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #destinations = new Map<string, Destination>();
   readonly #createPusher: PusherFactory;
   #recording: Recording | null;
-  /** The small copy of the program the room's hosts watch, null when its encoder could not start. */
+  /** The small copy of the program the room's hosts watch, running while one watches (null otherwise). */
   #preview: Preview | null = null;
+  #previewStart: Promise<Preview | null> | null = null;
+  #previewWatchers = 0;
+  #previewIdle: NodeJS.Timeout | null = null;
   #hls: HlsOutput | null = null;
   #startedAt = new Date();
   readonly #createdAt = performance.now();
@@ -198,10 +203,39 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     return this.#state;
   }
 
-  /** The program preview's producer in the room's router (only hosts may consume it), null when there is none. */
-  get previewProducer(): ms.Producer | null {
-    const producer = this.#preview?.producer ?? null;
-    return producer && !producer.closed ? producer : null;
+  /**
+   * A host starts watching the preview: its producer in the room's router (only hosts may consume
+   * it), its encoder started on the first watcher; null when there is no program (or its encoder
+   * could not start). Each call is matched by one unwatchPreview().
+   */
+  async watchPreview(): Promise<ms.Producer | null> {
+    const program = this.#program;
+    if (this.#closed || !program || !this.status().preview) return null;
+    if (this.#previewIdle) clearTimeout(this.#previewIdle);
+    this.#previewIdle = null;
+    this.#previewWatchers += 1;
+    this.#previewStart ??= this.#startPreview(program).finally(() => {
+      this.#previewStart = null;
+    });
+    const preview = this.#preview ?? (await this.#previewStart);
+    const producer = preview && !preview.producer.closed && !this.#closed ? preview.producer : null;
+    if (!producer) this.unwatchPreview();
+    return producer;
+  }
+
+  /** A host stopped watching; the preview's encoder stops a little after the last one (a reconnect finds it running). */
+  unwatchPreview(): void {
+    this.#previewWatchers = Math.max(0, this.#previewWatchers - 1);
+    if (this.#previewWatchers > 0 || this.#closed || this.#previewIdle) return;
+    this.#previewIdle = setTimeout(() => {
+      this.#previewIdle = null;
+      if (this.#previewWatchers > 0) return;
+      const preview = this.#preview;
+      this.#preview = null;
+      if (this.#program) this.#program.landscape.onPicture = null;
+      void preview?.close();
+    }, PREVIEW_IDLE_MS);
+    this.#previewIdle.unref();
   }
 
   /**
@@ -324,7 +358,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       idleTimeoutMinutes: this.#idleTimeoutMinutes,
       idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
-      preview: this.previewProducer !== null,
+      preview: this.#program !== null && (this.#state === 'preview' || this.#state === 'live'),
       vertical: { layout: this.#verticalLayout, resolution: this.#verticalResolution, encoding: this.#program?.vertical != null },
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps, sources: this.#sourceStatus() },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
@@ -374,7 +408,9 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
-    await Promise.all([this.#recording?.close(), this.#hls?.close(), this.#preview?.close()]);
+    if (this.#previewIdle) clearTimeout(this.#previewIdle);
+    const preview = this.#preview ?? (await this.#previewStart);
+    await Promise.all([this.#recording?.close(), this.#hls?.close(), preview?.close()]);
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
     const program = this.#program;
@@ -386,7 +422,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   }
 
   /** The hosts' preview: a failure leaves the program as it is (hosts then see no preview). */
-  async #startPreview(program: Program): Promise<void> {
+  async #startPreview(program: Program): Promise<Preview | null> {
     try {
       const preview = await Preview.create({
         id: this.id,
@@ -398,13 +434,14 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       });
       if (this.#closed) {
         await preview.close();
-        return;
+        return null;
       }
       this.#preview = preview;
       program.landscape.onPicture = (picture) => preview.push(picture);
-      this.#emitStatus();
+      return preview;
     } catch (error) {
       this.#logger.warn({ err: error }, 'the program preview could not start; the program goes on without it');
+      return null;
     }
   }
 
@@ -562,7 +599,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       producers,
     );
     this.#program = program;
-    void this.#startPreview(program);
     program.on('encoder', (encoderId) => this.#relay.expect(encoderId));
     program.on('vertical', (output) => {
       if (output) this.#attachVertical(output);

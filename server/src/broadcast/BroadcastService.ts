@@ -184,7 +184,8 @@ export class BroadcastService implements BroadcastControl {
     const attached: RoomBroadcast = {
       status: () => this.withHealth(entry, broadcast.status()),
       close: () => broadcast.close(),
-      previewProducer: () => broadcast.previewProducer,
+      watchPreview: () => broadcast.watchPreview(),
+      unwatchPreview: () => broadcast.unwatchPreview(),
     };
     // The program follows the room through one event; the room never calls into the broadcast.
     const onStageChanged = (): void => broadcast.refresh();

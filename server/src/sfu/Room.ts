@@ -15,8 +15,9 @@ import { toClientRtpParameters } from './wire.js';
 export interface RoomBroadcast {
   status(): BroadcastStatus;
   close(): Promise<void>;
-  /** The program preview's producer (hosts only), null while there is none. */
-  previewProducer(): types.Producer | null;
+  /** A host starts watching the program preview: its producer, null while there is none. Matched by one unwatchPreview(). */
+  watchPreview(): Promise<types.Producer | null>;
+  unwatchPreview(): void;
 }
 
 export type RoomEvents = {
@@ -352,15 +353,24 @@ export class Room extends TypedEmitter<RoomEvents> {
    * resumes it when ready). The caller checks that the peer hosts the room. Closed with the preview.
    */
   async consumePreview(peer: Peer): Promise<{ consumerId: string; producerId: string; kind: 'video'; rtpParameters: ReturnType<typeof toClientRtpParameters> }> {
-    const producer = this.broadcast?.previewProducer() ?? null;
-    if (!producer) throw new AppError('NOT_LIVE', 'There is no program preview: open the preview or go live first.');
     const transport = peer.recvTransport();
     const caps = peer.rtpCapabilities;
     if (!transport || !caps) throw new AppError('NOT_JOINED', 'Join the meeting before opening the preview.');
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
-      throw new AppError('CANNOT_CONSUME', 'This browser cannot play the program preview (VP8).');
+    const broadcast = this.broadcast;
+    const producer = (await broadcast?.watchPreview()) ?? null;
+    if (!broadcast || !producer) throw new AppError('NOT_LIVE', 'There is no program preview: open the preview or go live first.');
+    let consumer: types.Consumer;
+    try {
+      if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+        throw new AppError('CANNOT_CONSUME', 'This browser cannot play the program preview (VP8).');
+      }
+      consumer = await mediaCall(() => transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true, appData: { source: 'program' } }));
+    } catch (error) {
+      broadcast.unwatchPreview();
+      throw error;
     }
-    const consumer = await mediaCall(() => transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true, appData: { source: 'program' } }));
+    // However it ends (the host leaves, the preview stops), the broadcast counts one watcher less.
+    consumer.observer.once('close', () => broadcast.unwatchPreview());
     peer.consumers.set(consumer.id, consumer);
     const forget = (): void => {
       peer.consumers.delete(consumer.id);
