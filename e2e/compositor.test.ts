@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
-import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
-import { ADMIN } from './fixtures/server.js';
-import { liveStack } from './fixtures/liveStack.js';
+import { joinAs, newParticipant } from './fixtures/browser.js';
+import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
 import { encoders } from './fixtures/processes.js';
 
 const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
@@ -28,15 +27,7 @@ describe('live compositor: one program through everything a room does (real Chro
     const token = await server.adminToken();
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
     assert.equal(dest.status, 201);
-    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Program show' }, token);
-
-    const host = await newParticipant(browser, server.url);
-    await signIn(host.page, ADMIN.email, ADMIN.password);
-    await host.page.goto(`/join/${room.body.id}`);
-    await joinAs(host.page, 'Hana Host');
-    const guest = await newParticipant(browser, server.url);
-    await guest.page.goto(room.body.joinUrl);
-    await joinAs(guest.page, 'Gil Guest');
+    const { room, host, guest } = await hostAndGuest(stack, token, 'Program show');
 
     const wentLiveAt = Date.now();
     await host.page.getByTestId('btn-golive').click();

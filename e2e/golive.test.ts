@@ -6,7 +6,7 @@ import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
 import { probeStream, type ProbedStream } from './fixtures/ffprobe.js';
 import { processesContaining } from './fixtures/processes.js';
 import { ADMIN } from './fixtures/server.js';
-import { liveStack } from './fixtures/liveStack.js';
+import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
 
 // Unique per run (the last 4 characters are what the UI shows), so the process scan below cannot
 // see another run's ffprobe, whose arguments hold its URL.
@@ -49,16 +49,8 @@ describe('go live from the meeting UI to two destinations (real nginx RTMP + RTM
     const tls = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Local RTMPS', platform: 'custom', serverUrl: rtmp.rtmpsUrl('live'), streamKey: KEY_RTMPS }, token);
     assert.equal(plain.status, 201);
     assert.equal(tls.status, 201);
-    const room = await server.api<{ id: string; joinUrl: string }>('POST', '/api/rooms', { name: 'Show' }, token);
-
     // Host signs in and joins; a guest joins with the link.
-    const host = await newParticipant(browser, server.url);
-    await signIn(host.page, ADMIN.email, ADMIN.password);
-    await host.page.goto(`/join/${room.body.id}`);
-    await joinAs(host.page, 'Hana Host');
-    const guest = await newParticipant(browser, server.url);
-    await guest.page.goto(room.body.joinUrl);
-    await joinAs(guest.page, 'Gil Guest');
+    const { room, host, guest } = await hostAndGuest(stack, token, 'Show');
     assert.equal(await guest.page.getByTestId('btn-golive').count(), 0, 'guests have no Go live button');
 
     // Go live to both.
