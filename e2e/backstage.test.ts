@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browser.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+import { run } from './fixtures/processes.js';
 
 const KEY = `e2e-backstage-${randomBytes(4).toString('hex')}`;
 /** Only the guest's fake microphone plays this tone, in 0.2 s beeps (a steady tone is taken for noise and suppressed); the host's microphone is off. */
@@ -25,12 +26,6 @@ const ONE_TILE_ABOVE = 110;
 const TWO_TILES_BELOW = 90;
 /** The same boundary as signalstats' YAVG (limited range): the green camera reads ~84, a name tile ~50, black 16. */
 const TWO_TILES_YAVG_BELOW = 65;
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 /** Mean level (dB) of the guest's tone in the recorded program between two of its timestamps. */
 async function toneLevel(file: string, from: number, to: number): Promise<number> {

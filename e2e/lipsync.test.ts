@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,9 @@ import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browse
 import { bestShift, flashBeepSources, readLipSync } from './fixtures/lipSync.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
+import { run } from './fixtures/processes.js';
 
 const KEY = `e2e-lipsync-${randomBytes(4).toString('hex')}`;
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 /** Capture instants (ms, the capture clock) of the flashes and beeps the sending page's tracks carry. */
 interface Captured {

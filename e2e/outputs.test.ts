@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +10,8 @@ import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpe
 import { joinAs, newParticipant } from './fixtures/browser.js';
 import { probeStream } from './fixtures/ffprobe.js';
 import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
-import { encoders } from './fixtures/processes.js';
+import { encoders, run } from './fixtures/processes.js';
 import { STALL_MS } from '../server/src/compositor/ProgramOutput.js';
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 /** A viewer at nginx that keeps what a platform receives in a file, from the first keyframe it is sent. */
 function viewer(url: string, path: string): { stop: () => Promise<void> } {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +10,9 @@ import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { joinAs, newParticipant, signIn } from './fixtures/browser.js';
 import { ADMIN } from './fixtures/server.js';
 import { liveStack } from './fixtures/liveStack.js';
+import { run } from './fixtures/processes.js';
 
 const KEY = `e2e-slate-${randomBytes(4).toString('hex')}`;
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 interface FrameColour {
   t: number;

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +10,10 @@ import { Broadcast } from '../../src/broadcast/Broadcast.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
 import { Peer } from '../../src/sfu/Peer.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
+import { run } from '../../../e2e/fixtures/processes.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 /** Mean level (dB) of a tone of `hz` in the program audio between `from` and `to` seconds (two narrow band-passes keep the other tones out). */
 async function toneLevel(ffmpegPath: string, file: string, hz: number, from: number, to: number): Promise<number> {

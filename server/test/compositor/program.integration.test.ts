@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +10,10 @@ import { Program } from '../../src/compositor/Program.js';
 import type { SceneParticipant } from '../../src/compositor/scene.js';
 import { resolveFfmpegPath, resolveFfprobePath } from '../../src/media/ffmpegPath.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
+import { run } from '../../../e2e/fixtures/processes.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`))),
-  );
-}
 
 describe('Program on real parts (mediasoup, ffmpeg decoders and encoder)', { timeout: 120_000 }, () => {
   let worker: mediasoup.types.Worker;
