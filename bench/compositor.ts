@@ -8,7 +8,7 @@
  * layout switch, and the frames the program repeated around each.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
@@ -47,40 +47,21 @@ function rssMiB(pids: Array<number | null | undefined>): number {
   return pids.reduce<number>((sum, pid) => sum + rssBytesOf(pid), 0) / 1024 / 1024;
 }
 
-/** Camera-like moving input: a test pattern with temporal sensor noise, so encoders work as on real video. */
-async function cameraClip(size: string, frequency: number): Promise<string> {
-  const dir = join(tmpdir(), 'onair-fixture-clips');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `camera-${size}-${frequency}.webm`);
-  if (existsSync(path)) return path;
-  const partial = `${path}.${process.pid}.part.webm`;
-  await new Promise<void>((resolve, reject) =>
-    execFile(ffmpegPath, [
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30,noise=alls=14:allf=t+u`, '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=48000`,
-      '-t', '6', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '900k', '-g', '30', '-auto-alt-ref', '0',
-      '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', partial,
-    ], (e) => (e ? reject(e) : resolve())),
-  );
-  renameSync(partial, path);
-  return path;
-}
-
 const worker = await mediasoup.createWorker({ logLevel: 'warn' });
 const router = await worker.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
-// Nine senders (every input its own producer, as in a real room; each sender only loops a clip with -c copy).
+/**
+ * Nine senders, each its own producer as in a real room, each only looping a pre-encoded clip with
+ * -c copy: by default what the OnAir client sends for a 720p camera (three VP8 simulcast layers,
+ * 320x180 / 640x360 / 1280x720); BENCH_SIMULCAST=0 sends one 640x360 layer (the earlier figures).
+ */
+const simulcast = process.env.BENCH_SIMULCAST !== '0';
 const senders: RtpParticipant[] = [];
-for (let i = 0; i < 3; i += 1) {
-  const clip = await cameraClip('640x360', 300 + 200 * i);
-  // The fixture loops the cached clip named after size and frequency; point that name at the camera-like clip.
-  const link = join(tmpdir(), 'onair-fixture-clips', `clip-640x360-${300 + 200 * i}.webm`);
-  if (!existsSync(link) || readFileSync(link).length !== readFileSync(clip).length) {
-    await new Promise<void>((r) => execFile('cp', [clip, link], () => r()));
-  }
-}
 for (let i = 0; i < 9; i += 1) {
-  senders.push(await startRtpParticipant({ router, peerId: `s${i}`, size: '640x360', frequency: 300 + 200 * (i % 3), ffmpegPath }));
+  senders.push(await startRtpParticipant({ router, peerId: `s${i}`, size: simulcast ? '1280x720' : '640x360', simulcast, noise: true, frequency: 300 + 200 * (i % 3), ffmpegPath }));
 }
+// mediasoup switches a consumer to another simulcast layer only once it has had a sender report for
+// it, and ffmpeg sends its first one about 5 s after it starts.
+if (simulcast) await sleep(6000);
 const producers = new Map<string, mediasoup.types.Producer>();
 for (const s of senders) for (const { producer } of s.producers) producers.set(producer.id, producer);
 
@@ -145,7 +126,11 @@ async function measurePlain(resolution: Resolution, n: number): Promise<number> 
 }
 
 console.log(`cores on this machine: ${cpus().length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log('inputs: 9 senders of 640x360 VP8 camera-like clips (test pattern + temporal noise) + Opus; each input is its own producer');
+console.log(
+  simulcast
+    ? 'inputs: 9 senders of camera-like VP8 (test pattern + temporal noise) in 3 simulcast layers (320x180 150k, 640x360 500k, 1280x720 1500k, a keyframe each second) + Opus; each input is its own producer; the plain ffmpeg takes the top layer'
+    : 'inputs (BENCH_SIMULCAST=0): 9 senders of 640x360 VP8 camera-like clips (test pattern + temporal noise) + Opus; each input is its own producer',
+);
 const rows: string[] = ['| output | inputs | program cores (ffmpeg + node) | plain ffmpeg xstack | ratio | repeated / dropped frames | node ms per frame | RSS (program) |', '|---|---|---|---|---|---|---|---|'];
 const plan: Array<[Resolution, number]> = quick ? [['720p', 2], ['720p', 4], ['720p', 9]] : [['720p', 2], ['720p', 4], ['720p', 9], ['1080p', 2], ['1080p', 4], ['1080p', 9]];
 for (const [resolution, n] of part('cores') ? plan : []) {

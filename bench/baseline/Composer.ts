@@ -93,7 +93,7 @@ export class Composer extends TypedEmitter<ComposerEvents> {
     try {
       const rtpCapabilities = composerRtpCapabilities(options.router);
       const media: SdpMedia[] = [];
-      for (const [index, input] of options.composition.inputs.entries()) {
+      for (const input of options.composition.inputs) {
         const producer = options.producers.get(input.producerId);
         if (!producer || producer.closed) throw new Error(`producer ${input.producerId} is gone`);
         const port = await reservePortPair();
@@ -106,9 +106,9 @@ export class Composer extends TypedEmitter<ComposerEvents> {
           await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
           const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
           inputs.push({ port, transport, consumer });
+          // A plain compositor takes each camera's top simulcast layer and scales it down itself.
           if (consumer.type === 'simulcast' && producer.rtpParameters.encodings) {
-            const spatialLayer = simulcastLayerFor(options.composition, index, producer.rtpParameters.encodings.length);
-            await consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 });
+            await consumer.setPreferredLayers({ spatialLayer: producer.rtpParameters.encodings.length - 1, temporalLayer: 2 });
           }
           const codec = consumer.rtpParameters.codecs[0];
           if (!codec) throw new Error('consumer has no codec');
@@ -244,17 +244,4 @@ export class Composer extends TypedEmitter<ComposerEvents> {
       this.emit('tag', tag);
     }
   }
-}
-
-/**
- * The simulcast layer worth decoding for an input: the top one only for a tile most of the frame
- * wide, the middle one for grid-sized tiles, the lowest for strip thumbnails. Lower layers start
- * sooner after a join (the top one waits for the sender's bandwidth to ramp up) and cost less to
- * decode.
- */
-export function simulcastLayerFor(composition: Composition, inputIndex: number, layers: number): number {
-  const tile = composition.tiles.find((t) => t.content.kind === 'video' && t.content.input === inputIndex);
-  const share = tile ? tile.rect.w / composition.frame.width : 1;
-  const wanted = share >= 0.6 ? 2 : share > 0.3 ? 1 : 0;
-  return Math.max(0, Math.min(layers - 1, wanted));
 }
