@@ -16,6 +16,7 @@ import { scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
 import { diffParticipants, groupWants, type ParticipantWant } from './participants.js';
 import { buildScene, sourcesFor, type Scene, type SceneInput } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
+import { SharedTile } from './SharedTile.js';
 
 export type ProgramEvents = {
   /** A new encoder started (the first, or after a crash): its tags come with this id. */
@@ -402,16 +403,16 @@ export function verticalFrame(resolution: Resolution): { width: number; height: 
   return { width: height, height: width };
 }
 
-/** Keys of the vertical program's decoders in the sources map (its tiles are not the 16:9 program's sizes). */
+/** Keys of the vertical program's own decoders in the sources map (cameras the 16:9 program does not show). */
 const VERTICAL_KEY = 'v:';
 
 /**
  * The program of one broadcast, from Go live to Stop: one decoder per on-stage producer, a scene
  * drawn by this process on its own 30 fps clock (the newest picture of each source, name tiles,
  * bands, the slate) with the microphones mixed, and one encoder that never restarts for a change
- * in the room. A change of the scene shows on the next output frame. The same sources and mix can
- * feed a second, vertical (9:16) output with its own scene and encoder, started and stopped while
- * the 16:9 program goes on untouched.
+ * in the room. A change of the scene shows on the next output frame. The same decoded pictures and
+ * mix can feed a second, vertical (9:16) output with its own scene and encoder, started and stopped
+ * while the 16:9 program goes on untouched.
  */
 export class Program extends TypedEmitter<ProgramEvents> {
   readonly id: string;
@@ -431,8 +432,10 @@ export class Program extends TypedEmitter<ProgramEvents> {
   #input: Omit<SceneInput, 'frame'> | null = null;
   #producers = new Map<string, ms.Producer>();
   #wants = new Map<string, ParticipantWant>();
-  /** Sources by the video producer a tile shows (prefixed for the vertical program's). */
+  /** Sources by the video producer a tile shows (prefixed for the vertical program's own). */
   #byVideo = new Map<string, Source>();
+  /** The vertical program's tiles cut from the 16:9 program's pictures, by video producer. */
+  #shared = new Map<string, SharedTile>();
   #decoderRestarts = 0;
   #drawMs = 0;
   #closed = false;
@@ -503,14 +506,25 @@ export class Program extends TypedEmitter<ProgramEvents> {
     const landscape = buildScene({ ...input, frame: { width: this.#landscape.width, height: this.#landscape.height } });
     const wants = groupWants(sourcesFor(landscape), input.participants);
     let vertical: Scene | null = null;
+    const shared = new Map<string, SharedTile>();
     const v = this.#vertical;
     if (v && this.#verticalOptions) {
       vertical = buildScene({ ...input, vertical: this.#verticalOptions.layout, frame: { width: v.width, height: v.height } });
-      // The vertical program's tiles have sizes of their own: video-only decoders of their own.
+      const decoded = new Set([...wants.values()].flatMap((w) => (w.video ? [w.video.producerId] : [])));
       for (const [id, want] of sourcesFor(vertical, { exactSize: true, audio: false })) {
-        wants.set(VERTICAL_KEY + id, { key: VERTICAL_KEY + id, video: want, audio: null });
+        const size = { width: want.width, height: want.height, fit: want.fit };
+        if (decoded.has(id)) {
+          // One decode per camera: the vertical tile is cut from the 16:9 program's picture (SharedTile says why).
+          const tile = this.#shared.get(id) ?? new SharedTile(() => this.#byVideo.get(id), size);
+          tile.resize(size);
+          shared.set(id, tile);
+        } else {
+          // A camera only the vertical program shows (the 16:9 one shows at most nine): a video-only decoder of its own.
+          wants.set(VERTICAL_KEY + id, { key: VERTICAL_KEY + id, video: want, audio: null });
+        }
       }
     }
+    this.#shared = shared;
     const find = (id: string | undefined): ms.Producer | null => {
       const producer = id ? producers.get(id) : undefined;
       return producer && !producer.closed ? producer : null;
@@ -542,8 +556,9 @@ export class Program extends TypedEmitter<ProgramEvents> {
   }
 
   /**
-   * Starts the vertical output (its encoder and the decoders its tiles need) with these settings,
-   * changes its layout while it runs, or stops it (null). The 16:9 program is not touched.
+   * Starts the vertical output (its encoder; its tiles are cut from the 16:9 program's decoded
+   * pictures) with these settings, changes its layout while it runs, or stops it (null). The 16:9
+   * program is not touched: no decoder of it starts, stops or changes.
    */
   setVertical(options: VerticalOptions | null): void {
     if (this.#closed) return;
@@ -616,7 +631,6 @@ export class Program extends TypedEmitter<ProgramEvents> {
   }
 
   #output(kind: ProgramKind, id: string, frame: { width: number; height: number }, resolution: Resolution, scene: Scene, codecArgs?: string[]): ProgramOutput {
-    const prefix = kind === 'vertical' ? VERTICAL_KEY : '';
     return new ProgramOutput(
       {
         id,
@@ -628,7 +642,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
         logger: this.#logger,
         clock: this.#clock,
         stills: this.#stills,
-        source: (producerId) => this.#byVideo.get(prefix + producerId),
+        source: kind === 'vertical' ? (producerId) => this.#shared.get(producerId) ?? this.#byVideo.get(VERTICAL_KEY + producerId) : (producerId) => this.#byVideo.get(producerId),
         ...(codecArgs ? { codecArgs } : {}),
       },
       scene,

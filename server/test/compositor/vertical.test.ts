@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VerticalLayout } from '@onair/shared';
-import type { Rect } from '../../src/compositor/picture.js';
+import { allocPicture, type Rect } from '../../src/compositor/picture.js';
+import { fillWindow, fitSize } from '../../src/compositor/scalePicture.js';
+import { SharedTile } from '../../src/compositor/SharedTile.js';
 import { verticalFrame } from '../../src/compositor/Program.js';
 import { buildScene, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
 
@@ -159,5 +161,48 @@ describe('vertical program geometry (table)', () => {
     assert.deepEqual(verticalFrame('1080p'), { width: 1080, height: 1920 });
     const s = buildScene({ participants: people(1), layout: 'grid', vertical: 'single', speakerId: null, frame: verticalFrame('1080p'), title: null, lowerThird: null, slateText: '' });
     assert.deepEqual(s.tiles[0]?.rect, { x: 0, y: 0, w: 1080, h: 1920 });
+  });
+});
+
+describe('vertical tiles cut from the 16:9 pictures (one decode per camera)', () => {
+  it('the window a filled tile shows: centred, the tile’s aspect ratio, even (table)', () => {
+    const cases: Array<[string, { width: number; height: number }, { width: number; height: number }, Rect]> = [
+      ['16:9 picture, a 9:16 tile: a centred column', { width: 640, height: 360 }, { width: 360, height: 640 }, { x: 218, y: 0, w: 202, h: 360 }],
+      ['16:9 picture, a 720x640 tile', { width: 640, height: 360 }, { width: 720, height: 640 }, { x: 118, y: 0, w: 404, h: 360 }],
+      ['16:9 picture, a wider tile (title bands): a centred band', { width: 640, height: 360 }, { width: 720, height: 200 }, { x: 0, y: 92, w: 640, h: 176 }],
+      ['same aspect ratio: all of it', { width: 1280, height: 720 }, { width: 640, height: 360 }, { x: 0, y: 0, w: 1280, h: 720 }],
+    ];
+    for (const [name, src, tile, want] of cases) assert.deepEqual(fillWindow(src, tile), want, name);
+  });
+
+  it('a letterboxed tile (a screen share) keeps the picture’s aspect ratio inside the tile', () => {
+    assert.deepEqual(fitSize({ width: 1280, height: 720 }, { width: 720, height: 640 }), { width: 720, height: 404 });
+    assert.deepEqual(fitSize({ width: 640, height: 360 }, { width: 200, height: 720 }), { width: 200, height: 112 });
+    assert.deepEqual(fitSize({ width: 360, height: 640 }, { width: 720, height: 640 }), { width: 360, height: 640 });
+  });
+
+  it('a tile follows the picture the 16:9 program shows at this tick, scaled once per new picture', () => {
+    // A 16:9 picture whose luma is its column index / 4 (0..159), chroma constant.
+    const src = allocPicture(640, 360);
+    for (let y = 0; y < 360; y += 1) for (let x = 0; x < 640; x += 1) src.data[y * 640 + x] = x >> 2;
+    const shown = { current: { picture: src }, frameKey: 1, lastFrameAt: 5 };
+    const tile = new SharedTile(() => shown, { width: 360, height: 640, fit: 'fill' });
+    const first = tile.picture;
+    assert.ok(first);
+    assert.deepEqual([first.width, first.height], [360, 640]);
+    // Its left edge is column 218 of the picture, its right edge column 419 (the centred 202 columns).
+    assert.equal(first.data[0], 218 >> 2);
+    assert.equal(first.data[359], 419 >> 2);
+    assert.equal(first.data[639 * 360 + 359], 419 >> 2, 'every row, to the bottom');
+    assert.equal(tile.frameKey, 1);
+    assert.equal(tile.lastFrameAt, 5);
+    src.data.fill(0, 0, 640 * 360);
+    assert.equal(tile.picture?.data[0], 218 >> 2, 'the same picture (same key) is not scaled again');
+    shown.frameKey = 2;
+    assert.equal(tile.picture?.data[0], 0, 'a new picture is');
+    tile.resize({ width: 720, height: 640, fit: 'fit' });
+    assert.deepEqual([tile.picture?.width, tile.picture?.height], [720, 404], 'a layout change cuts the next picture for the new tile');
+    const none = new SharedTile(() => undefined, { width: 360, height: 640, fit: 'fill' });
+    assert.equal(none.picture, null, 'no 16:9 source yet: no picture (the name tile)');
   });
 });
