@@ -128,4 +128,58 @@ describe('Program on real parts (mediasoup, ffmpeg decoders and encoder)', { tim
     console.log('freeze starts', starts, 'crash at', crashAt);
     assert.deepEqual(unexpected, [], 'freezedetect finds no freeze through join, leave, mute, camera off/on, layout switches and a title edit');
   });
+  it('the vertical program starts no decoder: its tiles are the 16:9 decoders\' pictures, it comes and goes with the 16:9 decoders and encoder untouched, and its H.264 is High at 720x1280', async () => {
+    const producers = new Map<string, mediasoup.types.Producer>();
+    for (const p of people) for (const { producer } of p.producers) producers.set(producer.id, producer);
+    const input = {
+      participants: people.slice(0, 2).map((p): SceneParticipant => ({
+        peerId: p.peerId,
+        displayName: p.displayName,
+        camera: p.camera ? { producerId: p.camera.id, paused: false } : null,
+        screen: null,
+        mic: p.mic ? { producerId: p.mic.id, paused: false } : null,
+      })),
+      layout: 'grid' as const,
+      speakerId: null,
+      title: null,
+      lowerThird: null,
+      slateText: 'Starting soon',
+    };
+    const program = Program.create({ id: 'p2', router, resolution: '720p', ffmpegPath, logger }, input, producers);
+    program.on('tag', () => undefined);
+    const relay = new FlvRelay();
+    const path = join(dir, 'vertical.flv');
+    const file: WriteStream = createWriteStream(path);
+    relay.addSink({ id: 'file', write: (chunk) => file.write(chunk) });
+    program.on('vertical', (output) => {
+      output?.on('encoder', (id) => relay.expect(id));
+      output?.on('tag', (id, tag) => relay.push(id, tag));
+    });
+    const decoders = () => program.stats().decoders.map((d) => `${d.key}:${d.pid}`).sort();
+    try {
+      await sleep(2500);
+      const before = decoders();
+      assert.equal(before.length, 2);
+      program.setVertical({ layout: 'stack', resolution: '720p' });
+      await sleep(4000);
+      assert.deepEqual(decoders(), before, 'the vertical program started no decoder and changed none');
+      assert.ok(program.stats().vertical?.encoderPid, 'its own encoder runs');
+      program.setVertical(null);
+      await sleep(300);
+      assert.deepEqual(decoders(), before, 'stopping it touches no decoder either');
+      assert.equal(program.stats().encoderStarts, 1, 'one 16:9 encoder throughout');
+    } finally {
+      await program.close();
+      await new Promise((r) => file.end(r));
+    }
+    const ffprobe = resolveFfprobePath();
+    const stream = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,profile', '-of', 'csv=p=0', path]);
+    assert.equal(stream.trim(), 'High,720,1280');
+    // Both stacked tiles show a camera (testsrc2's saturated colours), not the grey-blue name tile.
+    for (const y of [0, 640]) {
+      const stats = await run(ffmpegPath, ['-hide_banner', '-ss', '2.5', '-i', path, '-frames:v', '1', '-vf', `crop=720:640:0:${y},signalstats,metadata=print`, '-f', 'null', '-']);
+      const sat = Number(/lavfi\.signalstats\.SATAVG=([\d.]+)/.exec(stats)?.[1]);
+      assert.ok(sat > 30, `the tile at y=${y} shows the camera (average saturation ${sat})`);
+    }
+  });
 });
