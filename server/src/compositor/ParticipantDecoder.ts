@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
+import { FifoReader, type FifoReadOptions } from '../media/fifo.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { releasePortPair, reservePortPair, waitForUdpPort } from '../media/ports.js';
 import { buildSdp, type SdpMedia } from '../media/sdp.js';
@@ -15,7 +16,7 @@ import { newContentKey } from './Stills.js';
 export type ParticipantDecoderEvents = {
   /** A whole decoded picture was queued (video). */
   frame: [];
-  /** Decoded s16le 48 kHz stereo PCM (audio), in order, continuing the previous chunk. */
+  /** Decoded s16le 48 kHz stereo PCM (audio), in order, continuing the previous chunk; the buffer is reused after the listeners return. */
   pcm: [Buffer];
   /** A producer paused / resumed (camera off, mute). */
   paused: ['audio' | 'video', boolean];
@@ -66,6 +67,8 @@ const PICTURE_QUEUE = 8;
 const PTS_RING = 64;
 /** An audio frame whose timestamp is off the running timeline by more than this starts a new anchor. */
 const AUDIO_JUMP_MS = 2;
+/** PCM read at most per read (a packet is 3840 bytes): one buffer, reused for every read. */
+const PCM_READ_BYTES = 65_536;
 
 /** Codecs a decoder can take; rtx is left out (ffmpeg does not ask for retransmissions). */
 function decoderRtpCapabilities(router: ms.Router): ms.RtpCapabilities {
@@ -106,6 +109,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
   readonly #ptsN = new Float64Array(PTS_RING).fill(-1);
   readonly #ptsMs = new Float64Array(PTS_RING);
   #process: FfmpegProcess | null = null;
+  #fifos: FifoReader[] = [];
+  #pcmBuffer: Buffer | null = null;
   #filling = 0;
   #filled = 0;
   #keyframeTimer: NodeJS.Timeout | null = null;
@@ -273,6 +278,7 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     const proc = this.#process;
     this.#process = null;
     await proc?.close({ graceMs: 500 });
+    for (const fifo of this.#fifos) fifo.close();
     for (const t of this.#tracks) releasePortPair(t.port);
     await rm(this.#workDir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -288,14 +294,22 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
 
   async #start(ffmpegPath: string, args: string[]): Promise<void> {
     const hasAudio = this.#track('audio') !== undefined;
+    const hasVideo = this.#queue.length > 0;
+    // Pictures are read straight into the queue and PCM into one reused buffer (no chunk per read).
+    const video = hasVideo ? await this.#fifo('video', { target: () => this.#pictureTarget(), read: (n) => this.#onPictureBytes(n), logger: this.#logger }) : null;
+    const audio = hasAudio ? await this.#fifo('audio', { target: () => this.#pcmTarget(), read: (n) => this.#onPcmBytes(n), logger: this.#logger }) : null;
     const proc = FfmpegProcess.spawn({
       ffmpegPath,
       args,
       logger: this.#logger,
-      stdout: this.#queue.length > 0,
+      stdout: hasVideo && !video,
+      ...(video?.writeFd != null ? { stdoutFd: video.writeFd } : {}),
       outputPipes: hasAudio ? 1 : 0,
+      ...(audio?.writeFd != null ? { outputFds: [audio.writeFd] } : {}),
       onStderrLine: (line) => this.#onStderr(line),
     });
+    video?.releaseWriteEnd();
+    audio?.releaseWriteEnd();
     this.#process = proc;
     let exitError: Error | null = null;
     const ended = (error: Error): void => {
@@ -351,38 +365,71 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     return true;
   }
 
-  #onVideo(chunk: Buffer): void {
-    if (this.#closed || this.#queue.length === 0) return;
-    const size = pictureBytes(this.width, this.height);
-    let offset = 0;
-    while (offset < chunk.length) {
-      const q = this.#queue[this.#filling]!;
-      if (this.#filled === 0) {
-        q.n = -1;
-        q.ptsMs = NaN;
-      }
-      const n = Math.min(size - this.#filled, chunk.length - offset);
-      chunk.copy(q.picture.data, this.#filled, offset, offset + n);
-      this.#filled += n;
-      offset += n;
-      if (this.#filled < size) break;
-      this.#filled = 0;
-      const index = this.pictures;
-      this.pictures += 1;
-      q.n = index;
-      q.key = newContentKey();
-      const i = index % PTS_RING;
-      if (this.#ptsN[i] === index) {
-        q.ptsMs = this.#ptsMs[i]!;
-        this.playout.observe(q.ptsMs, this.#clock());
-      }
-      this.#filling = (this.#filling + 1) % this.#queue.length;
-      this.#markOutput();
-      this.firstPictureAt ??= performance.now();
-      if (this.#keyframeTimer) clearInterval(this.#keyframeTimer);
-      this.#keyframeTimer = null;
-      this.emit('frame');
+  /** A FIFO for one of ffmpeg's outputs; null (read from an ordinary pipe) when none can be made. */
+  async #fifo(name: string, options: FifoReadOptions): Promise<FifoReader | null> {
+    try {
+      const fifo = await FifoReader.open(join(this.#workDir, `${name}.fifo`), options);
+      this.#fifos.push(fifo);
+      return fifo;
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'no FIFO; reading a pipe');
+      return null;
     }
+  }
+
+  /** Where the next bytes of pictures go: the rest of the picture being filled. */
+  #pictureTarget(): Buffer {
+    const q = this.#queue[this.#filling]!;
+    if (this.#filled === 0) {
+      q.n = -1;
+      q.ptsMs = NaN;
+    }
+    return q.picture.data.subarray(this.#filled);
+  }
+
+  #pcmTarget(): Buffer {
+    this.#pcmBuffer ??= Buffer.allocUnsafe(PCM_READ_BYTES);
+    return this.#pcmBuffer;
+  }
+
+  #onPcmBytes(n: number): void {
+    if (this.#pcmBuffer) this.#onAudio(this.#pcmBuffer.subarray(0, n));
+  }
+
+  /** Pictures from an ordinary pipe (no FIFO): copied from each chunk. */
+  #onVideo(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length && !this.#closed) {
+      const target = this.#pictureTarget();
+      const n = Math.min(target.length, chunk.length - offset);
+      chunk.copy(target, 0, offset, offset + n);
+      offset += n;
+      this.#onPictureBytes(n);
+    }
+  }
+
+  /** `n` more bytes of the picture being filled have landed. */
+  #onPictureBytes(n: number): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const q = this.#queue[this.#filling]!;
+    this.#filled += n;
+    if (this.#filled < pictureBytes(this.width, this.height)) return;
+    this.#filled = 0;
+    const index = this.pictures;
+    this.pictures += 1;
+    q.n = index;
+    q.key = newContentKey();
+    const i = index % PTS_RING;
+    if (this.#ptsN[i] === index) {
+      q.ptsMs = this.#ptsMs[i]!;
+      this.playout.observe(q.ptsMs, this.#clock());
+    }
+    this.#filling = (this.#filling + 1) % this.#queue.length;
+    this.#markOutput();
+    this.firstPictureAt ??= performance.now();
+    if (this.#keyframeTimer) clearInterval(this.#keyframeTimer);
+    this.#keyframeTimer = null;
+    this.emit('frame');
   }
 
   #onAudio(chunk: Buffer): void {

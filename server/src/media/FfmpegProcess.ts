@@ -28,6 +28,10 @@ export interface FfmpegProcessOptions {
   inputPipes?: number;
   /** Extra pipes ffmpeg writes to (after the input pipes), e.g. a second output `-f s16le pipe:3`. Default 0. */
   outputPipes?: number;
+  /** An fd to give ffmpeg as its stdout instead of a pipe (a FIFO's write end: media/fifo.ts). Default none. */
+  stdoutFd?: number;
+  /** Fds to give ffmpeg as its output pipes, in order, instead of pipes (FIFO write ends). Default none. */
+  outputFds?: number[];
   /**
    * Sees every stderr line first (unredacted); returning true consumes it (not logged, not kept for
    * error messages): for per-frame lines such as showinfo's. Default none.
@@ -70,10 +74,11 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     const child = spawn(options.ffmpegPath, options.args, {
       stdio: [
         options.stdin ? 'pipe' : 'ignore',
-        options.stdout ? 'pipe' : 'ignore',
+        options.stdoutFd ?? (options.stdout ? 'pipe' : 'ignore'),
         'pipe',
         ...(options.progress ? (['pipe'] as const) : []),
-        ...Array.from({ length: (options.inputPipes ?? 0) + (options.outputPipes ?? 0) }, () => 'pipe' as const),
+        ...Array.from({ length: options.inputPipes ?? 0 }, () => 'pipe' as const),
+        ...Array.from({ length: options.outputPipes ?? 0 }, (_, i) => options.outputFds?.[i] ?? ('pipe' as const)),
       ],
     });
     const proc = new FfmpegProcess(child, options.logger);
