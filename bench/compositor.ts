@@ -19,7 +19,7 @@ import { planComposition, type PlanParticipant } from './baseline/plan.js';
 import { Program, type ProgramStats } from '../server/src/compositor/Program.js';
 import type { SceneInput, SceneParticipant } from '../server/src/compositor/scene.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
-import { encoderArgs } from '../server/src/compositor/profile.js';
+import { encoderArgs, VERTICAL_X264_PARAMS } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 import { FlvTagRecorder, readLipSync, startFlashBeepParticipant } from '../e2e/fixtures/lipSync.js';
 import { cpuSecondsOf, rssBytesOf } from './proc.js';
@@ -229,15 +229,22 @@ async function encoderStudy(): Promise<string[]> {
     ['veryfast me=dia, no p8x8 partitions', 'veryfast', 'me=dia:partitions=i8x8,i4x4'],
     ['veryfast me=dia, subme=1', 'veryfast', 'me=dia:subme=1'],
     ['superfast', 'superfast', null],
+    ['ultrafast', 'ultrafast', null],
+    ['ultrafast + CABAC, 8x8 transform, deblocking (High profile)', 'ultrafast', VERTICAL_X264_PARAMS],
   ];
-  const contents: Array<[string, string]> = [
-    ['heavy sensor noise', 'noise=alls=14:allf=t+u'],
-    ['light sensor noise', 'noise=alls=3:allf=t+u'],
+  // The vertical program's content (BENCH_ONLY=encoder): four people stacked in two columns at 720x1280, each
+  // tile the centred 9:16 cut of a 640x360 camera picture scaled up by nearest sample, as SharedTile makes it.
+  const contents: Array<[string, string, boolean]> = [
+    ['heavy sensor noise', 'noise=alls=14:allf=t+u', false],
+    ['light sensor noise', 'noise=alls=3:allf=t+u', false],
+    ['vertical 720x1280, heavy noise', 'noise=alls=14:allf=t+u,crop=202:360,scale=360:640:flags=neighbor', true],
+    ['vertical 720x1280, light noise', 'noise=alls=3:allf=t+u,crop=202:360,scale=360:640:flags=neighbor', true],
   ];
-  const header = `| x264 settings (720p, 4000 kb/s CBR) | ${contents.map(([c]) => `${c}: CPU s for 6 s (vs today), PSNR dB (vs plain veryfast)`).join(' | ')} |`;
+  const header = `| x264 settings (4000 kb/s CBR) | ${contents.map(([c]) => `${c}: CPU s for 6 s (vs today), PSNR dB (vs plain veryfast)`).join(' | ')} |`;
   const lines: string[] = [header, `|---|${contents.map(() => '---|').join('')}`];
   const results = new Map<string, Array<{ cpu: number; psnr: number }>>(candidates.map(([name]) => [name, []]));
-  for (const [, noise] of contents) {
+  for (const [, noise, vertical] of contents) {
+    const size = vertical ? '720x1280' : '1280x720';
     const raw = join(tmpdir(), `onair-bench-program-${process.pid}.yuv`);
     const cell = `testsrc2=size=640x360:rate=30,${noise}`;
     await run([
@@ -257,9 +264,9 @@ async function encoderStudy(): Promise<string[]> {
         else args.push(a);
       }
       const out = join(tmpdir(), `onair-bench-enc-${process.pid}.mp4`);
-      const bench = await run(['-hide_banner', '-nostdin', '-benchmark', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, ...args, '-an', out]);
+      const bench = await run(['-hide_banner', '-nostdin', '-benchmark', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', size, '-r', '30', '-i', raw, ...args, '-an', out]);
       const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(bench);
-      const psnrOut = await run(['-hide_banner', '-nostdin', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '1280x720', '-r', '30', '-i', raw, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
+      const psnrOut = await run(['-hide_banner', '-nostdin', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', size, '-r', '30', '-i', raw, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
       rmSync(out, { force: true });
       results.get(name)!.push({ cpu: m ? Number(m[1]) + Number(m[2]) : NaN, psnr: Number(/average:([\d.]+)/.exec(psnrOut)?.[1] ?? NaN) });
     }
@@ -271,8 +278,13 @@ async function encoderStudy(): Promise<string[]> {
   for (const [name, r] of results) {
     lines.push(`| ${name} | ${r.map((x, i) => `${x.cpu.toFixed(2)} (${(x.cpu / today[i]!.cpu).toFixed(2)}×), ${x.psnr.toFixed(2)} (${sign(x.psnr - plain[i]!.psnr)})`).join(' | ')} |`);
   }
-  const ok = [...results].filter(([, r]) => r.every((x, i) => x.psnr >= plain[i]!.psnr - 0.3)).sort((a, b) => a[1][0]!.cpu - b[1][0]!.cpu)[0];
-  lines.push(`cheapest within 0.3 dB of plain veryfast on every content: ${ok?.[0] ?? 'none'}`);
+  const cheapest = (vertical: boolean): string => {
+    const kept = contents.flatMap(([, , v], i) => (v === vertical ? [i] : []));
+    const ok = [...results].filter(([, r]) => kept.every((i) => r[i]!.psnr >= plain[i]!.psnr - 0.3)).sort((a, b) => a[1][kept[0]!]!.cpu - b[1][kept[0]!]!.cpu)[0];
+    return ok?.[0] ?? 'none';
+  };
+  lines.push(`cheapest within 0.3 dB of plain veryfast on every 16:9 content: ${cheapest(false)}`);
+  lines.push(`cheapest within 0.3 dB of plain veryfast on every vertical content: ${cheapest(true)}`);
   return lines;
 }
 

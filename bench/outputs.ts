@@ -18,6 +18,10 @@ import { releasePortPair, reservePortPair } from '../server/src/media/ports.js';
 import { Program } from '../server/src/compositor/Program.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
 import type { SceneInput } from '../server/src/compositor/scene.js';
+import { participantDecoderArgs } from '../server/src/compositor/ParticipantDecoder.js';
+import { SharedTile } from '../server/src/compositor/SharedTile.js';
+import { run } from '../e2e/fixtures/processes.js';
+import { testClip } from '../e2e/fixtures/rtpParticipant.js';
 import { sampleTree } from './proc.js';
 
 export interface OutputsBenchContext {
@@ -173,6 +177,7 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
         `| ${ph.name} | ${ph.total.toFixed(2)} | ${ph === alone || ph === again ? '—' : ph === plusPreview ? `${previewAdded >= 0 ? '+' : ''}${previewAdded.toFixed(3)}` : `${verticalAdded >= 0 ? '+' : ''}${verticalAdded.toFixed(2)}`} | ${ph.landscapeEncoder.toFixed(2)} | ${ph.verticalEncoder.toFixed(2)} | ${ph.previewEncoder.toFixed(3)} | ${ph.decoders.toFixed(2)} | ${ph.node.toFixed(2)} |`,
     ),
   ];
+  rows.push('', ...(await decodeOnceStudy(ctx.ffmpegPath, await testClip('640x360', 300, ctx.ffmpegPath, { noise: true })).catch((error: unknown) => [`one decode per camera study failed: ${String(error)}`])));
   const latencies = await previewLatency(ctx).catch(() => [] as number[]);
   const sorted = [...latencies].filter(Number.isFinite).sort((a, b) => a - b);
   rows.push('', `preview delay, program picture → decoded at a receiver (ffmpeg, not a browser): median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${latencies.length} changes (target: at most 1 s behind)`);
@@ -182,5 +187,66 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
       `the vertical program adds ${verticalAdded.toFixed(2)} cores = ${(verticalAdded / Math.max(0.01, alone.landscapeEncoder)).toFixed(2)}× the 16:9 encoder (target ≤ 0.6×); ` +
       `its encoder alone ${(plusVertical.verticalEncoder / Math.max(0.01, plusVertical.landscapeEncoder)).toFixed(2)}× the 16:9 encoder; baseline noise ${Math.abs(alone.total - again.total).toFixed(2)} cores; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
   );
+  return rows;
+}
+
+/** The output half of a participant decoder's arguments (what follows its SDP input) for one picture size. */
+function decoderOutputs(width: number, height: number): string[] {
+  const args = participantDecoderArgs('in.sdp', { width, height, fit: 'fill' }, false);
+  return args.slice(args.indexOf('in.sdp') + 1).map((a) => (a === 'pipe:1' ? '/dev/null' : a));
+}
+
+/**
+ * One decode per camera: what it costs (cores per camera at 30 fps) to give the vertical program a
+ * camera's tile, three ways, on the bench's own camera clip (640x360 VP8, the 16:9 program's 2x2 tile
+ * size): a second decoder at the vertical tile's size (what the vertical program did before), one
+ * decoder with a second scaled output (split), and the 16:9 decoder's picture cut and scaled in this
+ * process (SharedTile, what it does now). ffmpeg's CPU from -benchmark (user + system), Node's from
+ * process.cpuUsage, so both little affected by the load.
+ */
+export async function decodeOnceStudy(ffmpegPath: string, clip: string): Promise<string[]> {
+  const loops = 4;
+  const input = ['-hide_banner', '-nostdin', '-y', '-benchmark', '-threads', '1', '-stream_loop', String(loops), '-i', clip, '-an'];
+  const cpu = async (outputs: string[]): Promise<{ seconds: number; frames: number }> => {
+    const out = await run(ffmpegPath, [...input, ...outputs]);
+    const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(out);
+    // showinfo prints one line per picture (the split run prints two).
+    const frames = [...out.matchAll(/showinfo.* n: *\d+ /g)].length;
+    return { seconds: m ? Number(m[1]) + Number(m[2]) : NaN, frames };
+  };
+  const perCamera = (seconds: number, frames: number): number => seconds / (frames / 30);
+  const vf = (args: string[]): string => args[args.indexOf('-vf') + 1] ?? '';
+  const rows = ['| the vertical program\'s tile of one camera (640x360 VP8 in) | 360x640 tile (four people) | 720x640 tile (two) |', '|---|---|---|'];
+  const landscape = decoderOutputs(640, 360);
+  const one = await cpu(landscape);
+  const cells: string[][] = [[], [], [], []];
+  for (const [w, h] of [[360, 640], [720, 640]] as const) {
+    const vertical = decoderOutputs(w, h);
+    const second = await cpu(vertical);
+    const split = await cpu(['-filter_complex_threads', '1', '-filter_complex', `[0:v]split=2[a][b];[a]${vf(landscape)}[o1];[b]${vf(vertical)}[o2]`, '-map', '[o1]', '-fps_mode', 'passthrough', '-f', 'rawvideo', '/dev/null', '-map', '[o2]', '-fps_mode', 'passthrough', '-f', 'rawvideo', '/dev/null']);
+    const src = allocPicture(640, 360);
+    for (let i = 0; i < src.data.length; i += 1) src.data[i] = (i * 7) & 0xff;
+    const shown = { current: { picture: src }, frameKey: 0, lastFrameAt: 0 };
+    const tile = new SharedTile(() => shown, { width: w, height: h, fit: 'fill' });
+    const pictures = 900;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < pictures; i += 1) {
+      shown.frameKey = i + 1;
+      void tile.picture;
+    }
+    const c1 = process.cpuUsage(c0);
+    cells[0]!.push(perCamera(one.seconds, one.frames).toFixed(3));
+    cells[1]!.push(perCamera(second.seconds, second.frames).toFixed(3));
+    cells[2]!.push(`+${perCamera(split.seconds - one.seconds, one.frames).toFixed(3)}`);
+    cells[3]!.push(`+${perCamera((c1.user + c1.system) / 1e6, pictures).toFixed(3)}`);
+  }
+  const names = [
+    'the 16:9 decoder alone (640x360 tile), for scale',
+    'a second decoder at the vertical tile\'s size (before)',
+    'one decoder, a second scaled output (split)',
+    'the 16:9 picture cut and scaled in the server (SharedTile, now)',
+  ];
+  rows.push(...names.map((name, i) => `| ${name} | ${cells[i]!.join(' | ')} |`));
+  for (const row of rows) console.log(row);
   return rows;
 }

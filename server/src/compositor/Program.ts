@@ -4,7 +4,7 @@ import type { Clock, Timer } from '../media/clock.js';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { FRAME_SIZES } from './layout.js';
-import { OUTPUT_FPS } from './profile.js';
+import { encoderArgs, OUTPUT_FPS } from './profile.js';
 import type { FlvTag } from '../flv/flv.js';
 import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
@@ -38,7 +38,7 @@ export interface ProgramOptions {
   clock?: Clock;
   /** Encoder settings (bench: encoder study); default the ingest profile. */
   codecArgs?: string[];
-  /** The vertical program's encoder settings (bench); default the ingest profile at the vertical size's bitrate. */
+  /** The vertical program's encoder settings (bench); default encoderArgs(resolution, 'vertical'). */
   verticalCodecArgs?: string[];
 }
 
@@ -578,7 +578,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       }
       if (!this.#vertical) {
         const empty = buildScene({ participants: [], layout: 'auto', vertical: options.layout, speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
-        const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty, this.#options.verticalCodecArgs);
+        const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty, this.#options.verticalCodecArgs ?? encoderArgs(options.resolution, 'vertical'));
         this.#vertical = output;
         this.emit('vertical', output);
         output.start();

@@ -19,13 +19,13 @@ export interface SharedTileSize {
 /**
  * A tile of the vertical program cut from the picture the 16:9 program shows of the same camera at
  * the same tick: no second decoder, so the tile shares that decoder's playout (lip sync) and costs
- * only the scaling, once per new picture. Measured here (bench/outputs.ts, "one decode per camera"):
- * a second ffmpeg decoder at the vertical tile's size cost ~0.03 cores per 640x360 camera, a second
- * scaled output of the same decoder (split) ~0.01–0.015 but means restarting every 16:9 decoder when
- * the vertical program starts or stops (the 16:9 program would lose up to 150 ms of each person's
- * sound at that moment); this scaler costs ~0.01 cores and touches nothing of the 16:9 program. Its
- * price: the tile has at most the pixels of the 16:9 program's picture (a nearest-sample upscale for
- * full-width vertical tiles).
+ * only the scaling, once per new picture. Measured per 640x360 camera at 30 fps (bench/outputs.ts,
+ * "one decode per camera"): a second ffmpeg decoder at the vertical tile's size cost 0.024–0.025
+ * cores (0.03–0.04 live, with its RTP input); a second scaled output of the same decoder (ffmpeg
+ * split) +0.012–0.015, before reading the extra pipe, and it would mean restarting every 16:9 decoder
+ * when the vertical program starts or stops (the 16:9 program losing up to 150 ms of each person's
+ * sound then); this scaler +0.007–0.012, and it touches nothing of the 16:9 program. Its price: the
+ * tile has at most the pixels of the 16:9 picture, scaled up by nearest sample for large tiles.
  */
 export class SharedTile implements TileSource {
   #size: SharedTileSize;

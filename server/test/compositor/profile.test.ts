@@ -67,6 +67,15 @@ describe('ffmpeg arguments', () => {
     assert.ok(encoderArgs('1080p').join(' ').includes('-b:v 6000k -maxrate 6000k -bufsize 12000k'));
   });
 
+  it("the vertical program's encoder differs from the 16:9 one only in x264's preset and parameters (same bitrate, GOP, profile, audio)", () => {
+    for (const resolution of ['720p', '1080p'] as const) {
+      const x264 = (args: string[]) => args.filter((a, i) => a !== '-preset' && a !== '-x264-params' && args[i - 1] !== '-preset' && args[i - 1] !== '-x264-params');
+      const vertical = encoderArgs(resolution, 'vertical');
+      assert.deepEqual(x264(vertical), x264(encoderArgs(resolution)), resolution);
+      assert.ok(vertical.join(' ').includes('-preset ultrafast -x264-params cabac=1:8x8dct=1:deblock=0,0'), resolution);
+    }
+  });
+
 });
 
 describe('SDP', () => {
