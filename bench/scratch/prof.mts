@@ -1,4 +1,5 @@
-// Scratch: run the Program alone at N inputs for a while (for --cpu-prof).
+// Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window.
+// node --import tsx bench/scratch/prof.mts
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import { Program } from '../../server/src/compositor/Program.js';
@@ -18,8 +19,18 @@ const participants: SceneParticipant[] = senders.map((s, i) => ({ peerId: `p${i}
 const program = Program.create({ id: 'prof', router, resolution: '720p', ffmpegPath: 'ffmpeg', logger: pino({ level: 'silent' }) }, { participants, layout: 'grid', speakerId: 'p0', title: null, lowerThird: null, slateText: 'x' }, producers);
 program.on('tag', () => undefined);
 await sleep(3000);
+// PROFILE=file.cpuprofile: a CPU profile of the measured window only.
+const { Session } = await import('node:inspector/promises');
+const session = process.env.PROFILE ? new Session() : null;
+session?.connect();
+await session?.post('Profiler.enable');
+await session?.post('Profiler.start');
 const c0 = process.cpuUsage(); const t0 = performance.now();
 await sleep(secs * 1000);
+if (session) {
+  const { profile } = await session.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
+}
 const c = process.cpuUsage(c0); const wall = (performance.now() - t0) / 1000;
 const st = program.stats();
 console.log(`node ${((c.user + c.system) / 1e6 / wall).toFixed(3)} cores (user ${(c.user / 1e6 / wall).toFixed(3)}, sys ${(c.system / 1e6 / wall).toFixed(3)}); draw ms/frame ${st.drawMsPerFrame}; repeated ${st.repeatedFrames}; dropped ${st.droppedFrames}; decoders ${st.decoders.map((d) => `${d.width}x${d.height}`).join(',')}`);
