@@ -144,7 +144,12 @@ const plan: Array<[Resolution, number]> = quick ? [['720p', 2], ['720p', 4], ['7
 for (const [resolution, n] of part('cores') ? plan : []) {
   try {
     const program = await measureProgram(resolution, n);
-    const plain = await measurePlain(resolution, n);
+    // On a busy machine the plain ffmpeg falls behind (its inputs then stall each other); up to two more tries.
+    let plain = await measurePlain(resolution, n);
+    for (let attempt = 0; attempt < 2 && plain.fps < 29; attempt += 1) {
+      const again = await measurePlain(resolution, n);
+      if (again.fps > plain.fps) plain = again;
+    }
     // A plain ffmpeg that fell behind real time used less than it needs: its ratio is no figure.
     const ratio = `${(program.cores / plain.cores).toFixed(2)}×${plain.fps < 29 ? ` (plain starved: ${plain.fps.toFixed(1)} fps)` : ''}`;
     const row = `| ${resolution}30 | ${n} | ${program.cores.toFixed(2)} (${program.ffmpeg.toFixed(2)} + ${program.node.toFixed(2)}) | ${plain.cores.toFixed(2)} | ${ratio} | ${program.stats.repeatedFrames} / ${program.stats.droppedFrames} | ${program.stats.drawMsPerFrame} | ${program.rss.toFixed(0)} MiB |`;
