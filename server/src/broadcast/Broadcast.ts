@@ -33,6 +33,7 @@ export interface BroadcastOptions {
   roomId: string;
   router: ms.Router;
   getParticipants: () => BroadcastParticipant[];
+  /** The speaker the speaker-led layouts feature, already held by the room (StageSpeaker); null for none. */
   getActiveSpeakerId: () => string | null;
   destinations: PublishTarget[];
   /** Default 'auto'. */
@@ -95,8 +96,6 @@ export interface BroadcastStats {
   program: ProgramStats;
 }
 
-/** The featured speaker stays at least this long. */
-const SPEAKER_HOLD_MS = 2000;
 const STATUS_INTERVAL_MS = 2000;
 /** The program that shows no keyframe in this time at Go live is given up on. */
 const FIRST_OUTPUT_TIMEOUT_MS = 15_000;
@@ -150,10 +149,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   #crashes = 0;
   #composerError: string | null = null;
   #firstOutputMs: number | null = null;
-  #shownSpeaker: string | null = null;
-  #shownSpeakerSince = 0;
   #refreshQueued = false;
-  #speakerTimer: NodeJS.Timeout | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #videoTags = 0;
   #fpsSample = { at: performance.now(), tags: 0, fps: 0 };
@@ -262,8 +258,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   }
 
   /**
-   * Membership, paused state or active speaker changed: the program's scene is rebuilt (once for a
-   * burst of calls in the same tick) and the next output frame shows it.
+   * Membership, paused state or the featured speaker changed: the program's scene is rebuilt (once
+   * for a burst of calls in the same tick) and the next output frame shows it.
    */
   refresh(): void {
     if (this.#closed || this.#refreshQueued) return;
@@ -404,7 +400,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#setState('stopping');
-    if (this.#speakerTimer) clearTimeout(this.#speakerTimer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
@@ -526,7 +521,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       input: {
         participants,
         layout: this.#layout,
-        speakerId: this.#featuredSpeaker(),
+        speakerId: this.#options.getActiveSpeakerId(),
         title: this.#title,
         lowerThird: this.#lowerThird,
         slateText: this.#everOnStage ? this.#breakText : this.#slateText,
@@ -565,29 +560,6 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       if (!this.#closed && this.#idleSince) this.emit('idle');
     }, Math.max(0, left));
     this.#idleTimer.unref();
-  }
-
-  /** The active speaker, held for at least SPEAKER_HOLD_MS so the speaker layout does not flicker. */
-  #featuredSpeaker(): string | null {
-    const active = this.#options.getActiveSpeakerId();
-    const now = performance.now();
-    if (this.#shownSpeaker === null || active === this.#shownSpeaker) {
-      if (active !== null && this.#shownSpeaker === null) this.#shownSpeakerSince = now;
-      this.#shownSpeaker = this.#shownSpeaker ?? active;
-      return this.#shownSpeaker;
-    }
-    if (active !== null && now - this.#shownSpeakerSince >= SPEAKER_HOLD_MS) {
-      this.#shownSpeaker = active;
-      this.#shownSpeakerSince = now;
-    } else if (active !== null && !this.#closed && !this.#speakerTimer) {
-      const wait = SPEAKER_HOLD_MS - (now - this.#shownSpeakerSince);
-      this.#speakerTimer = setTimeout(() => {
-        this.#speakerTimer = null;
-        this.refresh();
-      }, Math.max(0, wait) + 10);
-      this.#speakerTimer.unref();
-    }
-    return this.#shownSpeaker;
   }
 
   /** Starts the program (decoders, clock, encoder) and waits until the relay forwards its first keyframe. */

@@ -151,7 +151,7 @@ export class BroadcastService implements BroadcastControl {
       roomId: room.id,
       router: room.router,
       getParticipants: () => onAirParticipants(room),
-      getActiveSpeakerId: () => room.activeSpeakerId,
+      getActiveSpeakerId: () => room.stageSpeakerId,
       destinations,
       layout: data.layout ?? 'auto',
       resolution: data.resolution ?? '720p',

@@ -5,6 +5,7 @@ import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { Logger } from '../logger.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import type { Peer } from './Peer.js';
+import { StageSpeaker } from './StageSpeaker.js';
 import type { WebRtcListen } from './WorkerPool.js';
 import { toClientRtpParameters } from './wire.js';
 
@@ -27,8 +28,9 @@ export type RoomEvents = {
   /**
    * What the program shows may have changed: someone joined or left, a producer was added, closed,
    * paused or resumed, someone went on air or backstage, or an outside source changed state. The one
-   * fact a broadcast subscribes to (it re-reads the room). The active speaker is read by the
-   * broadcast when it re-reads, not pushed: it changes several times a second.
+   * fact a broadcast subscribes to (it re-reads the room). The speaker the program features
+   * (stageSpeakerId) changing is such a change too; the raw active speaker is not: it may flip
+   * several times a second, and is held first (StageSpeaker).
    */
   stagechanged: [];
   activespeaker: [string | null];
@@ -58,7 +60,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly router: types.Router;
   private readonly speakerObserver: types.ActiveSpeakerObserver;
   readonly peers = new Map<string, Peer>();
+  /** The meeting's active speaker, as mediasoup detects it (the meeting highlights them at once). */
   activeSpeakerId: string | null = null;
+  /** The on-air speaker the program features: the active speaker once they have held the floor (see StageSpeaker). */
+  private readonly stageSpeaker = new StageSpeaker({ onChange: () => this.emit('stagechanged') });
   broadcast: RoomBroadcast | null = null;
   closed = false;
   private emptyTimer: NodeJS.Timeout | null = null;
@@ -104,10 +109,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     return [...this.peers.values()].filter((p) => p.joined && !p.closed);
   }
 
+  /** The speaker the speaker-led layouts feature (null: none yet; the scene then features its first person). */
+  get stageSpeakerId(): string | null {
+    return this.stageSpeaker.peerId;
+  }
+
   private setActiveSpeaker(peerId: string | null): void {
     if (peerId === this.activeSpeakerId) return;
     this.activeSpeakerId = peerId;
     for (const p of this.joinedPeers) p.notify('activeSpeaker', { peerId });
+    // Someone backstage talking is heard in the meeting, not in the program: the floor stays.
+    const peer = peerId === null ? undefined : this.peers.get(peerId);
+    this.stageSpeaker.heard(peer?.joined && peer.onAir.camera ? peer.id : null);
     this.emit('activespeaker', peerId);
   }
 
@@ -214,6 +227,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     const next = { camera: source === 'screen' ? target.onAir.camera : onAir, screen: source === 'camera' ? target.onAir.screen : onAir };
     if (next.camera === target.onAir.camera && next.screen === target.onAir.screen) return;
     Object.assign(target.onAir, next);
+    if (!next.camera) this.stageSpeaker.left(target.id);
+    else if (this.activeSpeakerId === target.id) this.stageSpeaker.heard(target.id);
     target.notify('onAir', { onAir: { ...target.onAir } });
     this.peerChanged(target);
   }
@@ -392,6 +407,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (wasJoined) {
       for (const other of this.joinedPeers) other.notify('peerLeft', { peerId: peer.id });
       if (this.activeSpeakerId === peer.id) this.setActiveSpeaker(null);
+      this.stageSpeaker.left(peer.id);
       this.emit('peerleft', peer);
       this.emit('stagechanged');
     }
@@ -468,6 +484,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.closed) return;
     this.closed = true;
     this.cancelEmptyTimer();
+    this.stageSpeaker.close();
     for (const peer of this.peers.values()) {
       peer.notify('closing', reason);
       peer.close();

@@ -7,44 +7,12 @@ import {
   DEFAULT_RETRY_POLICY,
   Destination,
   MAX_BACKLOG_BYTES,
-  type Clock,
-  type Timer,
 } from '../../src/destinations/Destination.js';
 import type { Pusher, PusherHandlers } from '../../src/destinations/Pusher.js';
 import { resolvePublishTarget } from '../../src/destinations/PublishTarget.js';
+import { FakeClock } from '../fakeClock.js';
 
 const logger = pino({ level: 'silent' });
-
-/** Manual clock: timers fire only when advance() passes them. */
-class FakeClock implements Clock {
-  time = 0;
-  #timers: Array<{ at: number; every: number | null; fn: () => void; cancelled: boolean }> = [];
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): Timer {
-    const t = { at: this.time + ms, every: null, fn, cancelled: false };
-    this.#timers.push(t);
-    return { cancel: () => (t.cancelled = true) };
-  }
-  setInterval(fn: () => void, ms: number): Timer {
-    const t = { at: this.time + ms, every: ms, fn, cancelled: false };
-    this.#timers.push(t);
-    return { cancel: () => (t.cancelled = true) };
-  }
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      const next = this.#timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.time = next.at;
-      if (next.every === null) next.cancelled = true;
-      else next.at += next.every;
-      next.fn();
-    }
-    this.time = end;
-  }
-}
 
 /** A pusher process stand-in the test drives by hand. */
 class FakePusher implements Pusher {
