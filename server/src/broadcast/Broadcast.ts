@@ -11,7 +11,7 @@ import type { ProgramOutput } from '../compositor/ProgramOutput.js';
 import { Preview } from '../compositor/Preview.js';
 import { FRAME_SIZES } from '../compositor/layout.js';
 import { decodeLogo } from '../compositor/logo.js';
-import { logoBox, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
+import { logoBox, type Scene, type SceneInput, type SceneLogo, type SceneMedia, type SceneParticipant } from '../compositor/scene.js';
 import { newContentKey } from '../compositor/Stills.js';
 import { TAG_VIDEO } from '../flv/flv.js';
 import { FlvRelay, type FlvRelayStats, type SwitchInfo } from '../flv/FlvRelay.js';
@@ -197,6 +197,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   get state(): BroadcastState {
     return this.#state;
+  }
+
+  /** What the 16:9 program draws now (its tiles, bands, slate); null once stopped. */
+  get scene(): Scene | null {
+    return this.#program?.scene ?? null;
   }
 
   /**

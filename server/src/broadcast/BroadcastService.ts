@@ -187,10 +187,7 @@ export class BroadcastService implements BroadcastControl {
       watchPreview: () => broadcast.watchPreview(),
       unwatchPreview: () => broadcast.unwatchPreview(),
     };
-    // The program follows the room through one event; the room never calls into the broadcast.
-    const onStageChanged = (): void => broadcast.refresh();
-    room.on('stagechanged', onStageChanged);
-    broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
+    followStage(room, broadcast);
     const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
       eventPage: broadcast.hlsDir !== null, previewOnly: preview };
     if (broadcast.hlsDir) eventPages?.attach(room.id, broadcast.hlsDir);
@@ -591,6 +588,16 @@ function parseOutcomes(json: string): DestinationOutcome[] {
  * out, video and microphone); someone whose person is backstage but whose screen is on air
  * appears as that screen alone.
  */
+/**
+ * The program follows the room through one event (membership, media, on air, the featured
+ * speaker); the room never calls into the broadcast. Ends with the broadcast.
+ */
+export function followStage(room: Pick<Room, 'on' | 'off'>, broadcast: Pick<Broadcast, 'refresh' | 'once'>): void {
+  const onStageChanged = (): void => broadcast.refresh();
+  room.on('stagechanged', onStageChanged);
+  broadcast.once('closed', () => room.off('stagechanged', onStageChanged));
+}
+
 export function onAirParticipants(room: Pick<Room, 'joinedPeers'>): BroadcastParticipant[] {
   return room.joinedPeers.flatMap((p) => {
     const producers = [...p.producers.values()].filter((x) => p.isOnAir(x.source));

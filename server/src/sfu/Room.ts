@@ -86,8 +86,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.speakerObserver = speakerObserver;
     router.observer.once('close', () => void this.close());
     speakerObserver.on('dominantspeaker', ({ producer }) => {
-      const peerId = typeof producer.appData.peerId === 'string' ? producer.appData.peerId : null;
-      this.setActiveSpeaker(peerId);
+      // By the peer that published it: an outside source's producers carry no peer id of their own.
+      const peer = [...this.peers.values()].find((p) => p.producers.has(producer.id));
+      this.setActiveSpeaker(peer?.id ?? null);
     });
   }
 

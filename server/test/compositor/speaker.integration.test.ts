@@ -1,0 +1,130 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as mediasoup from 'mediasoup';
+import { pino } from 'pino';
+import { Broadcast } from '../../src/broadcast/Broadcast.js';
+import { followStage, onAirParticipants } from '../../src/broadcast/BroadcastService.js';
+import { resolveFfmpegPath } from '../../src/media/ffmpegPath.js';
+import { Peer } from '../../src/sfu/Peer.js';
+import { Room } from '../../src/sfu/Room.js';
+import { SPEAKER_HOLD_MS } from '../../src/sfu/StageSpeaker.js';
+import { startRtpParticipant, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
+import { run } from '../../../e2e/fixtures/processes.js';
+
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * RFC 6464 levels (−dBov): a voice at −20 to −40 dBov, and the room's noise at −90 to −98 dBov when
+ * quiet (mediasoup's detector measures speech against each microphone's own noise floor, so a mic
+ * that is never quieter than its voice reads as noise).
+ */
+const TALKING = (): number => 20 + Math.round(Math.random() * 20);
+const QUIET = (): number => 90 + Math.round(Math.random() * 8);
+
+describe('The speaker layout follows who is talking (real Room, mediasoup active speaker, ffmpeg senders, real Program)', { timeout: 120_000 }, () => {
+  let worker: mediasoup.types.Worker;
+  let room: Room;
+  let dir: string;
+  const ffmpegPath = resolveFfmpegPath();
+  const senders: RtpParticipant[] = [];
+  /** Who is talking now (the senders' audio levels follow it). */
+  let talking: string | null = null;
+
+  before(async () => {
+    worker = await mediasoup.createWorker({ logLevel: 'warn' });
+    room = await Room.create({ id: 'speaker-room', name: 'Speaker', worker, listen: { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] }, graceMs: 60_000, logger });
+    dir = mkdtempSync(join(tmpdir(), 'onair-speaker-'));
+    for (const [id, name, frequency] of [['ann', 'Ann', 440], ['bob', 'Bob', 1000]] as const) {
+      const peer = new Peer({ id, userKey: id, displayName: name, role: id === 'ann' ? 'host' : 'guest', notify: () => undefined });
+      room.addPeer(peer);
+      room.join(peer, room.router.rtpCapabilities);
+      const sender = await startRtpParticipant({
+        router: room.router, peerId: id, displayName: name, size: '640x360', frequency, ffmpegPath,
+        audioLevel: () => (talking === id ? TALKING() : QUIET()),
+      });
+      senders.push(sender);
+      for (const { producer, source } of sender.producers) room.publishProducer(peer, producer, source);
+    }
+  });
+
+  after(async () => {
+    for (const s of senders) await s.close();
+    await room?.close();
+    worker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two people take turns: the big tile follows each turn the hold after the room hears them (≤ hold + 2 s from their first word), with the same encoder and no freeze', async () => {
+    const recordPath = join(dir, 'program.flv');
+    const broadcast = await Broadcast.create({
+      id: 'b-speaker',
+      roomId: room.id,
+      router: room.router,
+      getParticipants: () => onAirParticipants(room),
+      getActiveSpeakerId: () => room.stageSpeakerId,
+      destinations: [],
+      layout: 'speaker',
+      recordPath,
+      ffmpegPath,
+      logger,
+    });
+    followStage(room, broadcast);
+    // The speaker layout's first tile is the big one.
+    const bigTile = (): string | undefined => broadcast.scene?.tiles[0]?.peerId;
+    const decoderPids = new Set<number>();
+    const sampler = setInterval(() => {
+      for (const d of broadcast.stats().program.decoders) if (d.pid !== null) decoderPids.add(d.pid);
+    }, 100);
+    try {
+      // Both on stage and decoding, and Ann has the floor, before the turns start.
+      talking = 'ann';
+      await sleep(1500);
+      while (bigTile() !== 'ann') await sleep(50);
+      // The next change may come SPEAKER_MIN_INTERVAL_MS after this one; Bob's turn would reach it sooner.
+      await sleep(2000);
+      const steady = broadcast.stats().program;
+      const startedAt = (broadcast.stats().relay.lastTimestamp ?? 0) / 1000;
+      const turns: Array<{ who: string; detectedMs: number | null; followedMs: number | null }> = [];
+      for (const who of ['bob', 'ann', 'bob']) {
+        talking = who;
+        const from = performance.now();
+        let detectedMs: number | null = null;
+        let followedMs: number | null = null;
+        // A turn lasts 4.5 s: longer than the minimum interval between two changes.
+        while (performance.now() - from < 4500) {
+          if (detectedMs === null && room.activeSpeakerId === who) detectedMs = Math.round(performance.now() - from);
+          if (followedMs === null && bigTile() === who) followedMs = Math.round(performance.now() - from);
+          await sleep(50);
+        }
+        turns.push({ who, detectedMs, followedMs });
+      }
+      const endedAt = (broadcast.stats().relay.lastTimestamp ?? 0) / 1000;
+      const stats = broadcast.stats();
+      const during = { repeated: stats.program.repeatedFrames - steady.repeatedFrames, dropped: stats.program.droppedFrames - steady.droppedFrames };
+      console.log('turns (ms after they start talking: the room detects them, the big tile shows them):', JSON.stringify(turns));
+      console.log(`before the turns: repeated ${steady.repeatedFrames}, dropped ${steady.droppedFrames}; during 3 turns: repeated ${during.repeated}, dropped ${during.dropped}; encoder starts ${stats.composerStarts}; decoder processes seen ${decoderPids.size}`);
+      for (const { who, detectedMs, followedMs } of turns) {
+        assert.ok(detectedMs !== null && followedMs !== null, `the room heard ${who} and the big tile went to them`);
+        // mediasoup's detector takes 0.3–1.2 s to be sure; the program then waits for the hold alone.
+        assert.ok(followedMs - detectedMs >= SPEAKER_HOLD_MS - 100, `not before the hold (${followedMs - detectedMs} ms after the room heard ${who})`);
+        assert.ok(followedMs - detectedMs <= SPEAKER_HOLD_MS + 500, `${who} reached the big tile ${followedMs - detectedMs} ms after the room heard them (hold ${SPEAKER_HOLD_MS} ms)`);
+        assert.ok(followedMs <= SPEAKER_HOLD_MS + 2000, `${who} reached the big tile ${followedMs} ms after starting to talk`);
+      }
+      assert.equal(stats.composerStarts, 1, 'no second encoder');
+      assert.equal(stats.switches, 1, 'the relay never switched encoders');
+      await broadcast.close();
+
+      const freeze = await run(ffmpegPath, ['-hide_banner', '-nostats', '-ss', String(startedAt), '-t', String(endedAt - startedAt), '-i', recordPath, '-map', '0:v', '-vf', 'freezedetect=n=0.003:d=0.3', '-f', 'null', '-']);
+      const starts = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(starts, [], 'freezedetect finds no freeze while the big tile moves');
+    } finally {
+      clearInterval(sampler);
+      await broadcast.close();
+    }
+  });
+});
+
