@@ -115,7 +115,7 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
       const during = { repeated: stats.program.repeatedFrames - steady.repeatedFrames, dropped: stats.program.droppedFrames - steady.droppedFrames };
       console.log('the room heard (ms, who):', heard.join('; '));
       console.log('turns (ms after they start talking: the room detects them, the big tile shows them):', JSON.stringify(turns));
-      console.log(`before the turns: repeated ${steady.repeatedFrames}, dropped ${steady.droppedFrames}; during 3 turns: repeated ${during.repeated}, dropped ${during.dropped}; encoder starts ${stats.composerStarts}; decoder processes seen ${decoderPids.size}`);
+      console.log(`before the turns: repeated ${steady.repeatedFrames}, dropped ${steady.droppedFrames}; during 3 turns: repeated ${during.repeated}, dropped ${during.dropped}; encoder starts ${stats.composerStarts}; decoder processes seen ${decoderPids.size}; largest burst of ticks ${steady.maxBurst} → ${stats.program.maxBurst}`);
       for (const { who, detectedMs, followedMs } of turns) {
         assert.ok(detectedMs !== null && followedMs !== null, `the room heard ${who} and the big tile went to them`);
         // mediasoup's detector takes 0.3–1.2 s to be sure; the program then waits for the hold alone.
