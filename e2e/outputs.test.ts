@@ -200,6 +200,7 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
         ['9:16', probedTall, [720, 1280]],
       ] as const) {
         assert.deepEqual([probed.video?.codec, probed.video?.width, probed.video?.height], ['h264', ...size], `${name}: H.264 ${size.join('x')}`);
+        assert.equal(probed.video?.profile, 'High', `${name}: H.264 High (the vertical encoder's cheaper x264 settings keep it)`);
         assert.equal(probed.audio?.codec, 'aac', `${name}: AAC`);
         assert.equal(probed.audio?.sampleRate, 48000, `${name}: 48 kHz`);
       }
