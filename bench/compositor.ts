@@ -56,6 +56,8 @@ const router = await worker.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
  * 320x180 / 640x360 / 1280x720); BENCH_SIMULCAST=0 sends one 640x360 layer (the earlier figures).
  */
 const simulcast = process.env.BENCH_SIMULCAST !== '0';
+/** BENCH_PLAIN_LAYER=1: the plain ffmpeg takes each camera's 640x360 layer instead of the top one. */
+const plainLayer = process.env.BENCH_PLAIN_LAYER ? Number(process.env.BENCH_PLAIN_LAYER) : null;
 const senders: RtpParticipant[] = [];
 for (let i = 0; i < 9; i += 1) {
   senders.push(await startRtpParticipant({ router, peerId: `s${i}`, size: simulcast ? '1280x720' : '640x360', simulcast, noise: true, frequency: 300 + 200 * (i % 3), ffmpegPath }));
@@ -116,7 +118,7 @@ async function measureProgram(resolution: Resolution, n: number): Promise<{ core
 async function measurePlain(resolution: Resolution, n: number): Promise<{ cores: number; fps: number }> {
   const participants: PlanParticipant[] = people(n).map((p) => ({ peerId: p.peerId, displayName: p.displayName, camera: p.camera?.producerId ?? null, screen: null, mic: p.mic?.producerId ?? null }));
   const composition = planComposition({ participants, layout: 'grid', speakerId: null, resolution, title: null, lowerThird: null, slateText: '' });
-  const composer = await Composer.create({ id: `plain-${resolution}-${n}`, router, composition, resolution, producers, ffmpegPath, logger, fontFile: '/nonexistent' });
+  const composer = await Composer.create({ id: `plain-${resolution}-${n}`, router, composition, resolution, producers, ffmpegPath, logger, fontFile: '/nonexistent', ...(plainLayer !== null ? { spatialLayer: plainLayer } : {}) });
   let videoTags = 0;
   composer.on('tag', (tag) => {
     if (tag.type === TAG_VIDEO) videoTags += 1;

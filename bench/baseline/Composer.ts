@@ -33,6 +33,8 @@ export interface ComposerOptions {
   logger: Logger;
   /** Font for names and titles; default DejaVu Sans, no text when the file is missing. */
   fontFile?: string;
+  /** The simulcast layer to take from every camera; default the top one. */
+  spatialLayer?: number;
 }
 
 interface RtpInput {
@@ -108,7 +110,8 @@ export class Composer extends TypedEmitter<ComposerEvents> {
           inputs.push({ port, transport, consumer });
           // A plain compositor takes each camera's top simulcast layer and scales it down itself.
           if (consumer.type === 'simulcast' && producer.rtpParameters.encodings) {
-            await consumer.setPreferredLayers({ spatialLayer: producer.rtpParameters.encodings.length - 1, temporalLayer: 2 });
+            const top = producer.rtpParameters.encodings.length - 1;
+            await consumer.setPreferredLayers({ spatialLayer: Math.min(top, options.spatialLayer ?? top), temporalLayer: 2 });
           }
           const codec = consumer.rtpParameters.codecs[0];
           if (!codec) throw new Error('consumer has no codec');
