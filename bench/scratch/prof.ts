@@ -1,5 +1,5 @@
 // Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window.
-// node --import tsx bench/scratch/prof.mts
+// node --import tsx bench/scratch/prof.ts
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
 import { Program } from '../../server/src/compositor/Program.js';
