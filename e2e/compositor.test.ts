@@ -1,50 +1,57 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
-import { joinAs, newParticipant } from './fixtures/browser.js';
+import { joinAs, launchBrowser, newParticipant } from './fixtures/browser.js';
+import { counterCameraFile, counterSteps, readRecording, THUMB } from './fixtures/frameCounter.js';
 import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
+import { startLiveViewer, timelineDrift } from './fixtures/liveViewer.js';
 import { encoders, run } from './fixtures/processes.js';
 
+/**
+ * Frames a camera's picture may get ahead of the time it was on air for before it counts as a jump
+ * cut: its jitter buffer may shrink by up to 150 ms (4.5 frames) as arrivals settle. Ticks the
+ * program drops (its encoder behind on busy cores) add to it: the output skips those frames.
+ */
+const LEAD_TOLERANCE_FRAMES = 6;
+
 const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
+const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 describe('live compositor: one program through everything a room does (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
-  const stack = liveStack();
+  const stack = liveStack(() => ({ METRICS_TOKEN }));
 
-  it('join, leave, mute, camera off and on, two layout switches and a title edit: one publish, one encoder, no freeze over 1 s, keyframes exactly 2 s, no audio holes', async () => {
+  it('a screen share, join, leave, mute, camera off and on, two layout switches and a title edit: one publish, one encoder, no freeze over 1 s, keyframes exactly 2 s, no audio holes, no jump cut in a camera, timeline on the wall clock', async () => {
     const { rtmp, server, browser } = stack;
     const token = await server.adminToken();
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
     assert.equal(dest.status, 201);
-    const { room, host, guest } = await hostAndGuest(stack, token, 'Program show');
-
+    // The guest's camera shows its own frame number (in a browser of its own: the fake camera file is a browser flag).
+    const counterBrowser = await launchBrowser([`--use-file-for-fake-video-capture=${await counterCameraFile(resolveFfmpegPath())}`]);
+    const dir = mkdtempSync(join(tmpdir(), 'onair-e2e-program-'));
+    const path = join(dir, 'viewer.flv');
+    let viewer: ReturnType<typeof startLiveViewer> | undefined;
+    let sampler: NodeJS.Timeout | undefined;
+    try {
+    const { room, host, guest } = await hostAndGuest(stack, token, 'Program show', counterBrowser);
     const wentLiveAt = Date.now();
     await host.page.getByTestId('btn-golive').click();
     await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${dest.body.id}"]`).check();
     await host.page.getByTestId('btn-start-broadcast').click();
     await host.page.locator(`[data-testid="dest-status"][data-destination-id="${dest.body.id}"][data-state="live"]`).waitFor({ timeout: 30_000 });
     const firstPublishMs = (rtmp.publishes.find((p) => p.name === KEY)?.at ?? NaN) - wentLiveAt;
-    // A viewer at nginx keeps what the platform receives, from the first keyframe it is sent.
-    const dir = mkdtempSync(join(tmpdir(), 'onair-e2e-program-'));
-    const path = join(dir, 'viewer.flv');
-    const viewer = spawn(resolveFfmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', `${rtmp.rtmpUrl('live')}/${KEY}`, '-c', 'copy', '-f', 'flv', path], { stdio: 'ignore' });
-    const viewerExited = new Promise((resolve) => viewer.once('exit', resolve));
-    // Never leave the viewer behind (it would keep the test process alive) whatever fails below.
-    const stopViewer = (): void => {
-      if (viewer.exitCode === null && viewer.signalCode === null) viewer.kill('SIGKILL');
-    };
-    process.once('exit', stopViewer);
-    try {
+    // A viewer at nginx keeps what the platform receives, from the first keyframe it is sent, and
+    // notes when each packet arrived.
+    viewer = startLiveViewer(`${rtmp.rtmpUrl('live')}/${KEY}`, path);
 
     // At no moment may a second encoder run: sample the server's children all along.
     const seen = new Set<number>();
     let most = 0;
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       const now = encoders(server.pid());
       for (const pid of now) seen.add(pid);
       most = Math.max(most, now.length);
@@ -55,6 +62,19 @@ describe('live compositor: one program through everything a room does (real Chro
       await page.waitForTimeout(3500);
     };
     await host.page.waitForTimeout(4000);
+    // The host shares a screen (Chromium's fake screen) while the layout is auto: the screen layout.
+    let sharedAt = NaN;
+    let unsharedAt = NaN;
+    await step(host.page, async () => {
+      await host.page.getByTestId('btn-screen').click();
+      await host.page.locator('[data-testid="btn-screen"][data-on="true"]').waitFor();
+      sharedAt = performance.now();
+    });
+    await step(host.page, async () => {
+      unsharedAt = performance.now();
+      await host.page.getByTestId('btn-screen').click();
+      await host.page.locator('[data-testid="btn-screen"][data-on="false"]').waitFor();
+    });
     const third = await newParticipant(browser, server.url);
     await step(host.page, async () => {
       await third.page.goto(room.body.joinUrl);
@@ -72,6 +92,11 @@ describe('live compositor: one program through everything a room does (real Chro
       await host.page.locator('details.overlay-edit button').click();
     });
     clearInterval(sampler);
+    // What the program itself counted: ticks it dropped because the encoder fell behind (the timeline then falls behind the wall clock).
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const programFrames = Object.fromEntries(
+      [...metrics.matchAll(/^onair_composer_(frames|dropped_frames|repeated_frames)_total\{[^}]*\} (\d+)/gm)].map((m) => [m[1], Number(m[2])]),
+    );
     const liveSeconds = (Date.now() - wentLiveAt) / 1000;
     await host.page.getByTestId('btn-stop-broadcast').click();
     const deadline = Date.now() + 15_000;
@@ -82,10 +107,10 @@ describe('live compositor: one program through everything a room does (real Chro
     assert.equal(seen.size, 1, `one encoder process for the whole broadcast (saw ${[...seen].join(', ')})`);
 
     // nginx ends the viewer's stream when the publish ends; ffmpeg then finishes its file.
-    await Promise.race([viewerExited, new Promise((r) => setTimeout(r, 3000))]);
-    viewer.kill('SIGINT');
-    await Promise.race([viewerExited, new Promise((r) => setTimeout(r, 3000))]);
-    stopViewer();
+    await Promise.race([viewer.exited, new Promise((r) => setTimeout(r, 3000))]);
+    await viewer.stop();
+    const videoDrift = timelineDrift(viewer.packets.filter((p) => p.kind === 'video'));
+    const audioDrift = timelineDrift(viewer.packets.filter((p) => p.kind === 'audio'));
     const packets = await run(resolveFfprobePath(), ['-v', 'error', '-show_entries', 'packet=codec_type,pts_time,flags', '-of', 'csv=p=0', path]);
     const rows = packets.split('\n').map((l) => l.split(','));
     const video = rows.filter((r) => r[0] === 'video').map((r) => ({ t: Number(r[1]), key: (r[2] ?? '').includes('K') }));
@@ -94,10 +119,31 @@ describe('live compositor: one program through everything a room does (real Chro
     const gops = keyframes.slice(1).map((t, i) => t - (keyframes[i] ?? 0));
     const vSteps = video.slice(1).map((v, i) => v.t - (video[i]?.t ?? 0));
     const aSteps = audio.slice(1).map((t, i) => t - (audio[i] ?? 0));
-    const duration = (video.at(-1)?.t ?? 0) - (video[0]?.t ?? 0);
-    if (process.env.KEEP_OUTPUT) await run('cp', [path, process.env.KEEP_OUTPUT]);
-    const freeze = await run(resolveFfmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:v', '-vf', 'freezedetect=n=0.003:d=0.3', '-f', 'null', '-']);
-    const freezes = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
+    const t0 = video[0]?.t ?? 0;
+    const duration = (video.at(-1)?.t ?? 0) - t0;
+    if (process.env.KEEP_OUTPUT) {
+      await run('cp', [path, process.env.KEEP_OUTPUT]);
+      writeFileSync(`${process.env.KEEP_OUTPUT}.packets.json`, JSON.stringify(viewer.packets));
+    }
+    // One decode of the recording: freezedetect, and the guest's frame number read from every frame.
+    const recording = await readRecording(resolveFfmpegPath(), path, 'freezedetect=n=0.003:d=0.3');
+    const freeze = recording.log;
+    const freezes = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]) - t0);
+    const dropped = programFrames.dropped_frames ?? 0;
+    const counter = counterSteps(recording.readings, LEAD_TOLERANCE_FRAMES + dropped);
+    // The recording's frames while the screen was shared (its first frame arrived at the first packet).
+    const firstAt = viewer.packets[0]?.at ?? 0;
+    const shareFrames = recording.readings.filter((r) => r.frame / 30 > (sharedAt - firstAt) / 1000 && r.frame / 30 < (unsharedAt - firstAt) / 1000);
+    const inScreenLayout = shareFrames.filter((r) => r.spot.scenes.some((s) => s.startsWith('screen 3 ')));
+    // …and its main tile (the top three quarters) showed the fake screen's turning disc, not a still name tile.
+    const moved = (f: number): number => {
+      const now = recording.thumbs[f];
+      const before = recording.thumbs[f - 15];
+      let most = 0;
+      for (let i = 0; now && before && i < THUMB.width * Math.round(540 * THUMB.scale); i += 1) most = Math.max(most, Math.abs((now[i] ?? 0) - (before[i] ?? 0)));
+      return most;
+    };
+    const screenMoving = inScreenLayout.filter((r) => inScreenLayout.some((o) => o.frame === r.frame - 15) && moved(r.frame) > 40).length;
     console.log(
       'program e2e',
       JSON.stringify({
@@ -107,7 +153,18 @@ describe('live compositor: one program through everything a room does (real Chro
         maxVideoStepMs: Math.round(Math.max(...vSteps) * 1000),
         maxAudioStepMs: Math.round(Math.max(...aSteps) * 1000),
         gops: gops.map((g) => g.toFixed(3)),
-        freezes: freezes.map((t, i) => `${t}+${[...freeze.matchAll(/freeze_duration: ([\d.]+)/g)][i]?.[1]}`),
+        freezes: freezes.map((t, i) => `${t.toFixed(2)}+${[...freeze.matchAll(/freeze_duration: ([\d.]+)/g)][i]?.[1]}`),
+        programFrames,
+        timeline: { video: videoDrift, audio: audioDrift },
+        counter: {
+          frames: recording.frames,
+          readings: counter.readings,
+          worstStep: counter.worstStep,
+          worstLead: counter.worstLead,
+          backwards: counter.backwards,
+          jumps: counter.jumps,
+          duringShare: `${inScreenLayout.length}/${shareFrames.length} in the screen layout, ${screenMoving} with the screen moving`,
+        },
       }),
     );
     // At least six whole GOPs: the viewer that records the program starts late when the 2 cores are
@@ -115,6 +172,12 @@ describe('live compositor: one program through everything a room does (real Chro
     assert.ok(gops.length >= 6 && gops.every((g) => Math.abs(g - 2) <= 0.034), `keyframes exactly every 2 s: ${gops.map((g) => g.toFixed(3)).join(' ')}`);
     assert.ok(Math.max(...vSteps) <= 0.034 + 0.002, `no gap above one frame in the video timeline (max ${Math.max(...vSteps)})`);
     assert.ok(Math.max(...aSteps) <= 0.0214 + 0.002, `no audio timestamp holes (max step ${Math.max(...aSteps)})`);
+    // The program's timeline is the wall clock: neither runs ahead of the other by more than 0.2 s,
+    // apart from the ticks the program says it dropped because its encoder fell behind (each puts the
+    // output 1/30 s further behind: on 2 cores shared with other suites, 0–0.7 s over a run).
+    const droppedMs = (dropped * 1000) / 30;
+    assert.ok(videoDrift.seconds >= 10 && videoDrift.driftMs - droppedMs <= 200, `the video timeline stays within 0.2 s of the wall clock (${JSON.stringify(videoDrift)}, ${dropped} ticks dropped)`);
+    assert.ok(audioDrift.seconds >= 10 && audioDrift.driftMs - droppedMs <= 200, `the audio timeline stays within 0.2 s of the wall clock (${JSON.stringify(audioDrift)}, ${dropped} ticks dropped)`);
     // The first seconds show name tiles until the cameras' first pictures are decoded. After that the
     // program never repeats a picture for long: a source that stalls shows its name tile after 1 s.
     // Shorter freezes remain possible when every camera stalls at once (on 2 busy cores the fake
@@ -122,11 +185,21 @@ describe('live compositor: one program through everything a room does (real Chro
     const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
     const long = freezes.map((t, i) => ({ t, d: durations[i] ?? 0 })).filter((f) => f.t > 3 && f.d > 1.0);
     assert.deepEqual(long, [], 'no freeze above 1 s after the start');
-    } finally {
-      stopViewer();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // The guest's picture only moves forward through every change: no older picture after a newer one
+    // (a replaced decoder's), no picture from ahead of the time it was on air for.
+    assert.ok(counter.readings >= recording.frames / 2, `the guest's frame number is read from most of the recording (${counter.readings} of ${recording.frames} frames)`);
+    assert.deepEqual(counter.backwards, [], "the guest's picture never steps back");
+    assert.deepEqual(counter.jumps, [], `the guest's picture never jumps ahead by more than ${LEAD_TOLERANCE_FRAMES} frames (+${dropped} dropped ticks)`);
+    // While the screen was shared the program was in the screen layout (the guest in its strip).
+    assert.ok(inScreenLayout.length >= 30, `the program laid out the screen share (${inScreenLayout.length} of ${shareFrames.length} frames with the guest in the screen layout's strip)`);
+    assert.ok(screenMoving >= 15, `the program showed the shared screen's picture (${screenMoving} frames with it moving)`);
     await host.context.close();
     await guest.context.close();
+    } finally {
+      clearInterval(sampler);
+      await viewer?.stop();
+      rmSync(dir, { recursive: true, force: true });
+      await counterBrowser.close();
+    }
   });
 });
