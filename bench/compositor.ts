@@ -215,9 +215,14 @@ async function measureLipSync(): Promise<string[]> {
   const flv = join(tmpdir(), `onair-bench-av-${process.pid}.flv`);
   const t0 = performance.now();
   const program = Program.create({ id: 'bench-av', router, resolution: '720p', ffmpegPath, logger }, { participants: [participant], layout: 'grid', speakerId: null, title: null, lowerThird: null, slateText: '' }, avProducers);
-  const recorder = new FlvTagRecorder(program);
-  const SECONDS = 40;
+  // BENCH_LIPSYNC_SECONDS=3600 measures the drift over an hour (the tags go straight to disk).
+  const SECONDS = Number(process.env.BENCH_LIPSYNC_SECONDS ?? 40);
+  const recorder = new FlvTagRecorder(program, SECONDS > 120 ? { file: flv } : {});
+  // The program's own A/V measure, once a minute (long runs).
+  const ownMeasure: Array<number | null> = [];
+  const sampler = setInterval(() => ownMeasure.push(program.stats().decoders[0]?.avOffsetMs ?? null), 60_000);
   await sleep(SECONDS * 1000);
+  clearInterval(sampler);
   const stats = program.stats();
   await program.close();
   await sender.close();
@@ -228,7 +233,16 @@ async function measureLipSync(): Promise<string[]> {
   const n = offsets.length;
   const decoder = stats.decoders[0];
   if (process.env.BENCH_DEBUG) console.log(sync.events.map((e) => `${(e.t / 1000).toFixed(1)}:${e.offsetMs.toFixed(0)}`).join(' '));
+  const windows: string[] = [];
+  if (SECONDS > 120) {
+    // The offset's median per 5 minutes: drift shows as a trend across them.
+    for (let from = 0; from < SECONDS * 1000; from += 300_000) {
+      const w = sync.events.filter((e) => e.t >= from && e.t < from + 300_000).map((e) => e.offsetMs).sort((a, b) => a - b);
+      if (w.length > 0) windows.push(`${from / 60_000}–${from / 60_000 + 5} min: ${w[Math.floor(w.length / 2)]!.toFixed(1)} ms (${w.length})`);
+    }
+  }
   return [
+    ...(windows.length > 0 ? [`lip sync median per 5 minutes: ${windows.join(', ')}`, `the program's own measure, once a minute (ms): ${ownMeasure.map((x) => x ?? '–').join(' ')}`, `frames ${stats.frames}, repeated ${stats.repeatedFrames}, dropped ${stats.droppedFrames}, program drift ${stats.driftMs} ms`] : []),
     `lip sync (a flash and a beep at the same instants, ${n} events over ${SECONDS - 3} s, read back from the program's FLV; + = sound early): median ${sync.medianMs.toFixed(1)} ms, ${offsets.filter((d) => Math.abs(d) <= 40).length}/${n} within ±40 ms, range ${offsets[0]?.toFixed(1)} to ${offsets[n - 1]?.toFixed(1)} ms, drift ${sync.driftMsPerMin.toFixed(2)} ms/min; the program's own measure ${decoder?.avOffsetMs ?? '–'} ms, jitter buffer ${decoder?.bufferMs ?? '–'} ms`,
     `go live → first video tag out of the encoder: ${recorder.firstVideoAt === null ? '–' : Math.round(recorder.firstVideoAt - t0)} ms; → the participant's first picture decoded: ${decoder?.startupMs ?? '–'} ms after its RTP started`,
   ];
