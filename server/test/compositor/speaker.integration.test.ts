@@ -12,7 +12,7 @@ import { Peer } from '../../src/sfu/Peer.js';
 import { Room } from '../../src/sfu/Room.js';
 import { SPEAKER_HOLD_MS, SPEAKER_MIN_INTERVAL_MS } from '../../src/sfu/StageSpeaker.js';
 import { startRtpParticipant, type RtpParticipant } from '../../../e2e/fixtures/rtpParticipant.js';
-import { run } from '../../../e2e/fixtures/processes.js';
+import { childrenRunning, run } from '../../../e2e/fixtures/processes.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,6 +24,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const TALKING = (): number => 20 + Math.round(Math.random() * 20);
 const QUIET = (): number => 90 + Math.round(Math.random() * 8);
+/** What tells a participant decoder among this process's children (it reads an SDP of RTP streams). */
+const DECODER_ARG = 'file,udp,rtp';
 /** Half a second of frames the program repeated or dropped: the machine, not the scene, held it back. */
 const STARVED_FRAMES = 15;
 
@@ -34,7 +36,7 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
   const ffmpegPath = resolveFfmpegPath();
   const senders: RtpParticipant[] = [];
   /** Who is talking now (the senders' audio levels follow it). */
-  let talking: string | null = null;
+  let talking: () => string | null = () => null;
 
   before(async () => {
     worker = await mediasoup.createWorker({ logLevel: 'warn' });
@@ -46,7 +48,7 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
       room.join(peer, room.router.rtpCapabilities);
       const sender = await startRtpParticipant({
         router: room.router, peerId: id, displayName: name, size: '640x360', frequency, ffmpegPath,
-        audioLevel: () => (talking === id ? TALKING() : QUIET()),
+        audioLevel: () => (talking() === id ? TALKING() : QUIET()),
       });
       senders.push(sender);
       for (const { producer, source } of sender.producers) room.publishProducer(peer, producer, source);
@@ -58,6 +60,60 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
     await room?.close();
     worker?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('why the program fell behind when it followed the raw active speaker: two people talking over each other flip it (every flip a scene, every grown tile a decoder); held, the big tile stays', async () => {
+    // What following every flip did: each one rebuilt the scene, and each one that grew a tile
+    // started a decoder for it, usually closed again before it took over.
+    const broadcast = await Broadcast.create({
+      id: 'b-raw-speaker',
+      roomId: room.id,
+      router: room.router,
+      getParticipants: () => onAirParticipants(room),
+      getActiveSpeakerId: () => room.activeSpeakerId,
+      destinations: [],
+      layout: 'speaker',
+      preview: true,
+      ffmpegPath,
+      logger,
+    });
+    let flips = 0;
+    const onFlip = (): void => {
+      flips += 1;
+      broadcast.refresh();
+    };
+    const decoderPids = new Set<number>();
+    const sampler = setInterval(() => {
+      for (const pid of childrenRunning(DECODER_ARG)) decoderPids.add(pid);
+    }, 50);
+    let floorChanges = 0;
+    let floor = room.stageSpeakerId;
+    const onStage = (): void => {
+      if (room.stageSpeakerId !== floor) floorChanges += 1;
+      floor = room.stageSpeakerId;
+    };
+    try {
+      // Crosstalk: whoever is loudest changes every 300 ms (mediasoup's detection interval).
+      const from = performance.now();
+      talking = () => (Math.floor((performance.now() - from) / 300) % 2 === 0 ? 'ann' : 'bob');
+      await sleep(2000);
+      room.on('activespeaker', onFlip);
+      room.on('stagechanged', onStage);
+      const before = { ...broadcast.stats().program, pids: decoderPids.size };
+      await sleep(6000);
+      const after = broadcast.stats().program;
+      console.log(
+        `following the raw active speaker for 6 s of crosstalk: ${flips} flips, ${after.sceneVersion - before.sceneVersion} scenes, ` +
+          `${decoderPids.size - before.pids} decoders started, ${after.repeatedFrames - before.repeatedFrames} frames repeated, ${after.droppedFrames - before.droppedFrames} dropped; ` +
+          `held (the room's stage speaker): ${floorChanges} change(s)`,
+      );
+      assert.ok(floorChanges <= 1, `the held stage speaker changes at most once in 6 s of crosstalk (${floorChanges})`);
+    } finally {
+      room.off('activespeaker', onFlip);
+      room.off('stagechanged', onStage);
+      clearInterval(sampler);
+      await broadcast.close();
+    }
   });
 
   it('two people take turns: the big tile follows each turn the hold after the room hears them (≤ hold + 2 s from their first word), with the same encoder and no freeze', async () => {
@@ -79,11 +135,11 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
     const bigTile = (): string | undefined => broadcast.scene?.tiles[0]?.peerId;
     const decoderPids = new Set<number>();
     const sampler = setInterval(() => {
-      for (const d of broadcast.stats().program.decoders) if (d.pid !== null) decoderPids.add(d.pid);
-    }, 100);
+      for (const pid of childrenRunning(DECODER_ARG)) decoderPids.add(pid);
+    }, 50);
     try {
       // Both on stage and decoding, and Ann has the floor, before the turns start.
-      talking = 'ann';
+      talking = () => 'ann';
       await sleep(1500);
       while (bigTile() !== 'ann') await sleep(50);
       // The next change may come SPEAKER_MIN_INTERVAL_MS after this one: Bob's turn starts late enough not to wait for it.
@@ -91,12 +147,13 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
       const steady = broadcast.stats().program;
       const t0 = performance.now();
       const heard: string[] = [];
-      room.on('activespeaker', (id) => heard.push(`${Math.round(performance.now() - t0)} ${id}`));
+      const onHeard = (id: string | null): void => void heard.push(`${Math.round(performance.now() - t0)} ${id}`);
+      room.on('activespeaker', onHeard);
       /** Where each move of the big tile lands on the recording's timeline (s). */
       const movedAt: number[] = [];
       const turns: Array<{ who: string; detectedMs: number | null; followedMs: number | null }> = [];
       for (const who of ['bob', 'ann', 'bob']) {
-        talking = who;
+        talking = () => who;
         const from = performance.now();
         let detectedMs: number | null = null;
         let followedMs: number | null = null;
@@ -111,6 +168,7 @@ describe('The speaker layout follows who is talking (real Room, mediasoup active
         }
         turns.push({ who, detectedMs, followedMs });
       }
+      room.off('activespeaker', onHeard);
       const stats = broadcast.stats();
       const during = { repeated: stats.program.repeatedFrames - steady.repeatedFrames, dropped: stats.program.droppedFrames - steady.droppedFrames };
       console.log('the room heard (ms, who):', heard.join('; '));
