@@ -286,6 +286,13 @@ export type Recording = Static<typeof Recording>;
 export const RoomBroadcastReply = Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) });
 export type RoomBroadcastReply = Static<typeof RoomBroadcastReply>;
 
+/**
+ * Watching the room's program preview from the dashboard: a short-lived token for the WebSocket
+ * (`authenticate` with it opens a receive-only session that never joins the meeting).
+ */
+export const PreviewTokenReply = Type.Object({ token: Type.String(), expiresAt: IsoTime }, { additionalProperties: false });
+export type PreviewTokenReply = Static<typeof PreviewTokenReply>;
+
 /** A room's stored logo: its corner and the PNG as a data URL (at most LOGO_MAX_BYTES), or null. */
 export const RoomLogoReply = Type.Object({
   logo: Type.Union([

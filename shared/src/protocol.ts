@@ -230,8 +230,12 @@ export const UpdateBroadcastRequest = request(
   },
 );
 export const StopBroadcastRequest = request('stopBroadcast', {});
-/** A host asks to watch the program preview: a consumer of it on their receive transport (resume it with resumeConsumer). */
-export const ConsumePreviewRequest = request('consumePreview', {});
+/**
+ * A host asks to watch the program preview: a consumer of it on their receive transport (resume it
+ * with resumeConsumer); asking again replaces it. A watcher (a preview token: the dashboard, never
+ * joined) sends its device's rtpCapabilities here; a participant's come from join.
+ */
+export const ConsumePreviewRequest = request('consumePreview', { rtpCapabilities: Type.Optional(RtpCapabilitiesSchema) });
 /** What setOnAir moves: the person (camera and microphone), their screen share, or both. */
 export const OnAirSource = Type.Union([Type.Literal('camera'), Type.Literal('screen'), Type.Literal('all')]);
 export type OnAirSource = Static<typeof OnAirSource>;

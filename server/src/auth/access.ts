@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { RoomsRepo } from '../persistence/rooms.js';
 import type { UsersRepo } from '../persistence/users.js';
 import type { WebinarsRepo } from '../persistence/webinars.js';
-import type { RoomClaims, SessionClaims } from './tokens.js';
+import type { PreviewClaims, RoomClaims, SessionClaims } from './tokens.js';
 
 export interface RoomAccessDeps {
   users: UsersRepo;
@@ -48,6 +48,16 @@ export class RoomAccess {
     if (claims.role === 'guest') return 'guest';
     const user = this.current(claims.sub, claims.ver ?? -1);
     return this.roleIn(user, claims.room);
+  }
+
+  /**
+   * The role of a preview token's holder in its room now: only the room's hosts (owner, webinar
+   * hosts, admins) watch its program; anyone else is refused with FORBIDDEN.
+   */
+  admitWatcher(claims: PreviewClaims): Role {
+    const role = this.roleIn(this.current(claims.sub, claims.ver), claims.room);
+    if (role === 'guest') throw new AppError('FORBIDDEN', 'Only the hosts of this room can watch its program preview.');
+    return role;
   }
 
   private current(userId: string, version: number): User {

@@ -23,6 +23,19 @@ export interface RoomClaims {
   ver?: number;
 }
 
+/**
+ * Watching one room's program preview from the dashboard (an admin or a host of the room, not in the
+ * meeting): the WebSocket session it opens is receive-only and never joins. Short-lived.
+ */
+export interface PreviewClaims {
+  typ: 'preview';
+  sub: string;
+  room: string;
+  name: string;
+  /** The user's token version when signed (see SessionClaims.ver). */
+  ver: number;
+}
+
 /** What a join link carries so a guest may ask for a room token. */
 export interface InviteClaims {
   typ: 'invite';
@@ -49,7 +62,7 @@ export interface WatchClaims {
   ver: number;
 }
 
-type Claims = SessionClaims | RoomClaims | InviteClaims | DownloadClaims | WatchClaims;
+type Claims = SessionClaims | RoomClaims | PreviewClaims | InviteClaims | DownloadClaims | WatchClaims;
 
 const ALGORITHM = 'HS256';
 
@@ -81,18 +94,17 @@ export class Tokens {
   }
 
   verifyRoom(token: string): RoomClaims {
+    return roomClaims(this.verifyRaw(token));
+  }
+
+  /** What a signalling socket authenticates with: a room token (a participant) or a preview token (a watcher of the program preview). */
+  verifySocket(token: string): RoomClaims | PreviewClaims {
     const p = this.verifyRaw(token);
-    if (
-      p.typ !== 'room' ||
-      typeof p.sub !== 'string' ||
-      typeof p.room !== 'string' ||
-      typeof p.name !== 'string' ||
-      (p.role !== 'admin' && p.role !== 'host' && p.role !== 'guest') ||
-      (p.role !== 'guest' && !Number.isInteger(p.ver))
-    ) {
+    if (p.typ !== 'preview') return roomClaims(p);
+    if (typeof p.sub !== 'string' || typeof p.room !== 'string' || typeof p.name !== 'string' || !Number.isInteger(p.ver)) {
       throw new AppError('TOKEN_INVALID', 'The token is not valid.');
     }
-    return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name, ...(p.role !== 'guest' ? { ver: Number(p.ver) } : {}) };
+    return { typ: 'preview', sub: p.sub, room: p.room, name: p.name, ver: Number(p.ver) };
   }
 
   /** A download link for another recording is refused like a forged one. */
@@ -136,4 +148,18 @@ export class Tokens {
     }
     return { typ: 'invite', room: roomId };
   }
+}
+
+function roomClaims(p: Record<string, unknown>): RoomClaims {
+  if (
+    p.typ !== 'room' ||
+    typeof p.sub !== 'string' ||
+    typeof p.room !== 'string' ||
+    typeof p.name !== 'string' ||
+    (p.role !== 'admin' && p.role !== 'host' && p.role !== 'guest') ||
+    (p.role !== 'guest' && !Number.isInteger(p.ver))
+  ) {
+    throw new AppError('TOKEN_INVALID', 'The token is not valid.');
+  }
+  return { typ: 'room', sub: p.sub, role: p.role, room: p.room, name: p.name, ...(p.role !== 'guest' ? { ver: Number(p.ver) } : {}) };
 }

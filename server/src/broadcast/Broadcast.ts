@@ -215,9 +215,12 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     if (this.#previewIdle) clearTimeout(this.#previewIdle);
     this.#previewIdle = null;
     this.#previewWatchers += 1;
-    this.#previewStart ??= this.#startPreview(program).finally(() => {
-      this.#previewStart = null;
-    });
+    // A running preview is shared: only the first watcher (or one after it stopped) starts an encoder.
+    if (!this.#preview) {
+      this.#previewStart ??= this.#startPreview(program).finally(() => {
+        this.#previewStart = null;
+      });
+    }
     const preview = this.#preview ?? (await this.#previewStart);
     const producer = preview && !preview.producer.closed && !this.#closed ? preview.producer : null;
     if (!producer) this.unwatchPreview();

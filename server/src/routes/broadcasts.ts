@@ -1,9 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BroadcastRecord, ErrorReply, IdParams, LOGO_MAX_BYTES, LogoCornerBody, LogoUploadQuery, RoomBroadcastReply, RoomLogoReply } from '@onair/shared';
+import { BroadcastRecord, ErrorReply, IdParams, LOGO_MAX_BYTES, LogoCornerBody, LogoUploadQuery, PreviewTokenReply, RoomBroadcastReply, RoomLogoReply } from '@onair/shared';
 import { AppError } from '../errors.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { signedIn } from '../plugins/auth.js';
+
+/** A preview token is used once, to authenticate; the dashboard asks for a new one on each connect. */
+const PREVIEW_TOKEN_TTL_SECONDS = 120;
 
 /** Broadcast history: every broadcast, manual or scheduled, with each destination's outcome. */
 export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
@@ -36,6 +39,30 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (req) => ({ broadcast: broadcasts.liveStatus(req.params.id) }),
+  );
+
+  /**
+   * A token to watch the room's program preview from the dashboard, for the room's hosts (owner,
+   * webinar hosts, admins). The WebSocket session it opens only receives and never joins; its rights
+   * and the account's token version are checked again when it authenticates.
+   */
+  app.post(
+    '/api/rooms/:id/broadcast/preview-token',
+    {
+      config: { auth: { roles: ['admin', 'host'], room: { param: 'id', right: 'host' } } },
+      schema: {
+        tags: ['broadcasts'],
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: PreviewTokenReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply },
+      },
+    },
+    async (req) => {
+      const user = signedIn(req);
+      const ver = app.users.identity(user.id)?.tokenVersion ?? -1;
+      const token = app.tokens.sign({ typ: 'preview', sub: user.id, room: req.params.id, name: user.name, ver }, PREVIEW_TOKEN_TTL_SECONDS);
+      return { token, expiresAt: new Date(Date.now() + PREVIEW_TOKEN_TTL_SECONDS * 1000).toISOString() };
+    },
   );
 
   // A logo arrives as the raw PNG bytes. The parser reads a little past the limit so that a file

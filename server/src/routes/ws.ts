@@ -18,6 +18,8 @@ export async function wsRoute(app: FastifyInstance): Promise<void> {
         tokens,
         openRoom,
         admit: (claims) => access.admit(claims),
+        admitWatcher: (claims) => access.admitWatcher(claims),
+        findRoom: (roomId) => registry.get(roomId),
         canHost: (userKey, roomId) => access.canHost(userKey, roomId),
         iceServers: (peerId) => iceServersFor(config.turn, peerId),
         guestsStartBackstage: (roomId) => webinarsRepo.guestsStartBackstage(roomId),

@@ -17,6 +17,11 @@ export interface PeerOptions {
   onAir?: OnAirState;
   /** Set for an outside source (RTMP encoder, RTSP camera) that has no browser; default null. */
   outside?: OutsideInfo | null;
+  /**
+   * Set for someone who only watches the program preview (an admin on the dashboard): a receive
+   * transport and the preview's consumer, never joined, never producing, in no participant list; default false.
+   */
+  watcher?: boolean;
   notify: <E extends NotificationEvent>(event: E, data: NotificationData[E]) => void;
 }
 
@@ -35,6 +40,7 @@ export class Peer {
   readonly onAir: OnAirState;
   /** An outside source's kind and state (its owner updates it, then calls room.peerChanged()); null for people. */
   outside: OutsideInfo | null;
+  readonly watcher: boolean;
   closed = false;
 
   constructor(options: PeerOptions) {
@@ -45,6 +51,7 @@ export class Peer {
     this.notify = options.notify;
     this.onAir = { ...(options.onAir ?? { camera: true, screen: true }) };
     this.outside = options.outside ?? null;
+    this.watcher = options.watcher ?? false;
   }
 
   /** Whether this producer goes into the program: the microphone and camera follow the person, the screen its own switch. */

@@ -60,6 +60,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly router: types.Router;
   private readonly speakerObserver: types.ActiveSpeakerObserver;
   readonly peers = new Map<string, Peer>();
+  /** Watchers of the program preview (admins on the dashboard): kept apart from the peers, so nobody in the meeting sees them and they do not keep the room open. */
+  readonly watchers = new Map<string, Peer>();
   /** The meeting's active speaker, as mediasoup detects it (the meeting highlights them at once). */
   activeSpeakerId: string | null = null;
   /** The on-air speaker the program features: the active speaker once they have held the floor (see StageSpeaker). */
@@ -138,6 +140,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (peer.outside === null) this.cancelEmptyTimer();
   }
 
+  /** Adds a watcher of the program preview (receive-only; another watching tab of the same person is kept). */
+  addWatcher(watcher: Peer): void {
+    if (this.closed) throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
+    if (!watcher.watcher) throw new Error('addWatcher() takes a watcher');
+    this.watchers.set(watcher.id, watcher);
+  }
+
   /**
    * Whether a person is in the room. Outside sources (an IP camera, an encoder) do not keep a room
    * open: a camera is pulled while people are in its room (or it is live), not the other way round.
@@ -149,6 +158,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async createTransport(peer: Peer, direction: 'send' | 'recv'): Promise<TransportOptions> {
     this.assertMember(peer);
+    if (peer.watcher && direction !== 'recv') throw new AppError('FORBIDDEN', 'A preview connection only receives the program: it cannot send media.');
     if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
       throw new AppError('BAD_REQUEST', 'Too many transports for one participant.');
     }
@@ -195,6 +205,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Marks the peer joined, tells the others, and starts consuming everyone's media. */
   join(peer: Peer, rtpCapabilities: types.RtpCapabilities): ResponseData['join'] {
     this.assertMember(peer);
+    if (peer.watcher) throw new AppError('FORBIDDEN', 'A preview connection only watches the program: it cannot join the meeting.');
     if (peer.joined) throw new AppError('ALREADY_JOINED', 'You are already in this meeting.');
     peer.rtpCapabilities = rtpCapabilities;
     const others = this.joinedPeers.filter((p) => p !== peer);
@@ -367,11 +378,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   /**
    * A consumer of the program preview on the peer's receive transport, created paused (the client
    * resumes it when ready). The caller checks that the peer hosts the room. Closed with the preview.
+   * A watcher, which never joins, says what its device can receive here (`rtpCapabilities`).
    */
-  async consumePreview(peer: Peer): Promise<{ consumerId: string; producerId: string; kind: 'video'; rtpParameters: ReturnType<typeof toClientRtpParameters> }> {
+  async consumePreview(
+    peer: Peer,
+    rtpCapabilities?: types.RtpCapabilities,
+  ): Promise<{ consumerId: string; producerId: string; kind: 'video'; rtpParameters: ReturnType<typeof toClientRtpParameters> }> {
+    this.assertMember(peer);
     const transport = peer.recvTransport();
-    const caps = peer.rtpCapabilities;
-    if (!transport || !caps) throw new AppError('NOT_JOINED', 'Join the meeting before opening the preview.');
+    const caps = peer.rtpCapabilities ?? (peer.watcher ? rtpCapabilities : undefined);
+    if (!transport || !caps) {
+      throw new AppError('NOT_JOINED', peer.watcher ? 'Create the receive transport and send rtpCapabilities to watch the preview.' : 'Join the meeting before opening the preview.');
+    }
+    // One preview consumer per peer: asking again replaces it (no client can pile them up).
+    for (const c of [...peer.consumers.values()]) {
+      if (c.appData.source !== 'program') continue;
+      c.close();
+      peer.consumers.delete(c.id);
+    }
     const broadcast = this.broadcast;
     const producer = (await broadcast?.watchPreview()) ?? null;
     if (!broadcast || !producer) throw new AppError('NOT_LIVE', 'There is no program preview: open the preview or go live first.');
@@ -401,6 +425,10 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Closes the peer and tells the others; the room closes after the grace period once empty. */
   removePeer(peer: Peer): void {
+    if (this.watchers.delete(peer.id)) {
+      peer.close();
+      return;
+    }
     if (!this.peers.has(peer.id)) return;
     const wasJoined = peer.joined;
     this.peers.delete(peer.id);
@@ -417,7 +445,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Tells the matching peers why, then removes them (their sessions close with that reason). */
   dismiss(which: (peer: Peer) => boolean, reason: ErrorBody): void {
-    for (const peer of [...this.peers.values()]) {
+    for (const peer of [...this.peers.values(), ...this.watchers.values()]) {
       if (!which(peer)) continue;
       peer.notify('closing', reason);
       this.removePeer(peer);
@@ -473,7 +501,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private assertMember(peer: Peer): void {
     if (this.closed) throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
-    if (peer.closed || !this.peers.has(peer.id)) throw new AppError('NOT_JOINED', 'You are not in this meeting.');
+    if (peer.closed || !(this.peers.has(peer.id) || this.watchers.has(peer.id))) throw new AppError('NOT_JOINED', 'You are not in this meeting.');
   }
 
   private assertJoined(peer: Peer): void {
@@ -486,11 +514,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.closed = true;
     this.cancelEmptyTimer();
     this.stageSpeaker.close();
-    for (const peer of this.peers.values()) {
+    for (const peer of [...this.peers.values(), ...this.watchers.values()]) {
       peer.notify('closing', reason);
       peer.close();
     }
     this.peers.clear();
+    this.watchers.clear();
     const broadcast = this.broadcast;
     this.broadcast = null;
     if (broadcast) {

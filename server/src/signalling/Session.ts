@@ -16,7 +16,7 @@ import {
   type ServerMessage,
 } from '@onair/shared';
 import { randomUUID } from 'node:crypto';
-import type { RoomClaims, Tokens } from '../auth/tokens.js';
+import type { PreviewClaims, RoomClaims, Tokens } from '../auth/tokens.js';
 import { parseUntrustedJson, trimStrings } from '../edge/input.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -48,6 +48,31 @@ export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'ho
   consumePreview: 'host',
 };
 
+/**
+ * What a watcher may send: a session opened with a preview token (an admin watching the program
+ * preview from the dashboard) only receives. It never joins, so nobody in the meeting sees it, it is
+ * in no participant list or count, and it cannot produce or change the broadcast.
+ */
+export const WATCHER_MAY: Record<ClientRequestType, boolean> = {
+  authenticate: true,
+  createTransport: true, // the receive transport only (the room refuses 'send')
+  connectTransport: true,
+  restartIce: true,
+  join: false,
+  produce: false,
+  closeProducer: false,
+  pauseProducer: false,
+  resumeProducer: false,
+  resumeConsumer: true,
+  setPreferredLayers: false,
+  leave: true,
+  startBroadcast: false,
+  updateBroadcast: false,
+  stopBroadcast: false,
+  setOnAir: false,
+  consumePreview: true,
+};
+
 /** What a session needs from the rest of the server. */
 export interface SessionDeps {
   tokens: Tokens;
@@ -58,6 +83,10 @@ export interface SessionDeps {
    * returns their role in that room now; throws TOKEN_INVALID / USER_DISABLED / SESSION_REVOKED.
    */
   admit: (claims: RoomClaims) => Role;
+  /** Likewise for a preview token: the holder's role in the room now, refused with FORBIDDEN unless they host it. */
+  admitWatcher: (claims: PreviewClaims) => Role;
+  /** The room if it is open now (a watcher never opens one: with no room there is no program to watch). */
+  findRoom: (roomId: string) => Room | undefined;
   /** Whether this participant may act as a host in the room right now (asked on every host action). */
   canHost: (userKey: string, roomId: string) => boolean;
   /** TURN servers with fresh credentials for this participant (none when TURN is not configured). */
@@ -208,6 +237,9 @@ export class Session {
     const peer = this.peer;
     const room = this.room;
     if (!peer || !room) throw new AppError('NOT_AUTHENTICATED', 'Authenticate first.');
+    if (peer.watcher && !WATCHER_MAY[request.type]) {
+      throw new AppError('FORBIDDEN', 'This connection only watches the program preview: it cannot join the meeting, send media or change the broadcast.');
+    }
     if (REQUEST_ACCESS[request.type] === 'host' && !this.deps.canHost(peer.userKey, room.id)) {
       throw new AppError('FORBIDDEN', 'Only the hosts of this room can do this.');
     }
@@ -255,7 +287,7 @@ export class Session {
         room.setOnAir(peer, request.data.peerId, request.data.source ?? 'all', request.data.onAir);
         return {};
       case 'consumePreview':
-        return room.consumePreview(peer);
+        return room.consumePreview(peer, request.data.rtpCapabilities);
       default:
         return assertNever(request);
     }
@@ -265,20 +297,32 @@ export class Session {
     if (this.peer || this.authenticating) throw new AppError('BAD_REQUEST', 'Already authenticated.');
     this.authenticating = true;
     try {
-      const claims = this.deps.tokens.verifyRoom(token);
+      const claims = this.deps.tokens.verifySocket(token);
       if (roomId !== undefined && roomId !== claims.room) throw new AppError('WRONG_ROOM', 'This token is for another meeting.');
-      const role = this.deps.admit(claims);
-      const room = await this.deps.openRoom(claims.room);
-      if (this.closed) throw new AppError('NOT_AUTHENTICATED', 'The connection closed.');
-      const peer = new Peer({
-        id: randomUUID(),
-        userKey: claims.sub,
-        displayName: claims.name,
-        role,
-        onAir: role === 'guest' && this.deps.guestsStartBackstage?.(claims.room) ? { camera: false, screen: false } : { camera: true, screen: true },
-        notify: (event, data) => this.notify(event, data),
-      });
-      room.addPeer(peer);
+      const notify: Peer['notify'] = (event, data) => this.notify(event, data);
+      let peer: Peer;
+      let room: Room;
+      if (claims.typ === 'preview') {
+        const role = this.deps.admitWatcher(claims);
+        const open = this.deps.findRoom(claims.room);
+        if (!open || open.closed) throw new AppError('NOT_LIVE', 'This room is not live: there is no program to watch.');
+        room = open;
+        peer = new Peer({ id: randomUUID(), userKey: claims.sub, displayName: claims.name, role, watcher: true, notify });
+        room.addWatcher(peer);
+      } else {
+        const role = this.deps.admit(claims);
+        room = await this.deps.openRoom(claims.room);
+        if (this.closed) throw new AppError('NOT_AUTHENTICATED', 'The connection closed.');
+        peer = new Peer({
+          id: randomUUID(),
+          userKey: claims.sub,
+          displayName: claims.name,
+          role,
+          onAir: role === 'guest' && this.deps.guestsStartBackstage?.(claims.room) ? { camera: false, screen: false } : { camera: true, screen: true },
+          notify,
+        });
+        room.addPeer(peer);
+      }
       this.peer = peer;
       this.room = room;
       clearTimeout(this.authTimer);
