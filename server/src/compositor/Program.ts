@@ -425,6 +425,8 @@ export class Program extends TypedEmitter<ProgramEvents> {
   /** Decoders by key: the producer id for the 16:9 program's, prefixed for the vertical program's. */
   readonly #sources = new Map<string, Source>();
   readonly #audioSlots: AudioSlot[];
+  /** Ticks skipped because no audio slot was free (the encoders had not taken the earlier ones yet). */
+  #skippedTicks = 0;
   readonly #silentTick: Int16Array;
   readonly #landscape: ProgramOutput;
   #vertical: ProgramOutput | null = null;
@@ -593,7 +595,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
     return {
       frames,
       repeatedFrames: landscape.repeatedFrames,
-      droppedFrames: landscape.droppedFrames,
+      droppedFrames: landscape.droppedFrames + this.#skippedTicks,
       maxBurst: this.#frameClock.maxBurst,
       driftMs: Math.round(this.#frameClock.driftMs),
       encoderStarts: landscape.encoderStarts,
@@ -671,7 +673,9 @@ export class Program extends TypedEmitter<ProgramEvents> {
     for (const source of this.#sources.values()) source.prepare(programMs);
     const audio = this.#audioSlots.find((s) => s.pending === 0);
     if (!audio) {
-      // Keep the jitter buffers moving so nothing piles up while the encoders are away.
+      // Keep the jitter buffers moving so nothing piles up while the encoders are away. The tick is
+      // lost to every output (the timeline falls 1/30 s further behind the wall clock): counted.
+      this.#skippedTicks += 1;
       this.#mixer.mix(this.#silentTick);
       this.#drawMs += performance.now() - started;
       return;
