@@ -11,6 +11,7 @@ import { joinAs, launchBrowser, newParticipant, signIn } from './fixtures/browse
 import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 import { run } from './fixtures/processes.js';
+import { previewShows } from './fixtures/preview.js';
 
 const KEY = `e2e-backstage-${randomBytes(4).toString('hex')}`;
 /** Only the guest's fake microphone plays this tone, in 0.2 s beeps (a steady tone is taken for noise and suppressed); the host's microphone is off. */
@@ -66,7 +67,7 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
     const dest = await server.api<{ id: string }>('POST', '/api/destinations', { name: 'Recorder', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: KEY }, token);
     assert.equal(dest.status, 201);
     const hour = 3_600_000;
-    const webinar = await server.api<{ roomId: string; panelistUrl: string; guestsStartBackstage: boolean }>(
+    const webinar = await server.api<{ id: string; roomId: string; panelistUrl: string; guestsStartBackstage: boolean }>(
       'POST',
       '/api/webinars',
       {
@@ -145,6 +146,32 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
       console.log('backstage e2e', JSON.stringify({ onAirToTwoTilesAtViewerMs: viewerLatencyMs }));
       assert.ok(viewerLatencyMs <= 3000, `a viewer sees two tiles within 3 s of the click (${viewerLatencyMs} ms)`);
       assert.ok(strip.slice(-30).every((f) => f.luma < TWO_TILES_BELOW), 'and two tiles from then on');
+
+      // An admin on the webinar's page (the same account as the host in the meeting) watches the
+      // program preview: two tiles decoded, and nobody in the meeting sees an extra participant.
+      const adminFrom = Date.now();
+      const admin = await newParticipant(browser, server.url);
+      try {
+        await signIn(admin.page, ADMIN.email, ADMIN.password);
+        await admin.page.goto(`/admin/webinars/${webinar.body.id}`);
+        await admin.page.locator('[data-testid="admin-preview"][data-state="showing"]').waitFor({ timeout: 30_000 });
+        await admin.page.getByTestId('admin-preview-state').filter({ hasText: 'Live preview' }).waitFor();
+        const watched = await previewShows(admin.page, 'grid', 20_000);
+        // It keeps decoding (a live picture, not one frame).
+        await admin.page.waitForFunction(
+          (first) => (document.querySelector<HTMLVideoElement>('[data-testid="program-preview-video"]')?.getVideoPlaybackQuality().totalVideoFrames ?? 0) >= first + 5,
+          watched.frames,
+          { timeout: 10_000 },
+        );
+        console.log('backstage e2e', JSON.stringify({ adminPreviewSize: watched.size, adminPageToPreviewMs: watched.at - adminFrom }));
+        assert.equal(watched.size, '320x180', 'the admin sees the program, small');
+        for (const page of [host.page, guest.page]) {
+          assert.equal(await page.getByTestId('tile').count(), 2, 'the meeting shows the host and the guest only');
+        }
+        assert.equal(await host.page.locator('[data-testid="tile"][data-local="true"]').count(), 1, "the host's meeting tab is not replaced by the same account watching");
+      } finally {
+        await admin.context.close();
+      }
 
       await host.page.getByTestId('btn-stop-broadcast').click();
       const deadline = Date.now() + 15_000;

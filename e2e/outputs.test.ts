@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { resolveFfmpegPath, resolveFfprobePath } from '../server/src/media/ffmpegPath.js';
 import { joinAs, newParticipant } from './fixtures/browser.js';
 import { probeStream } from './fixtures/ffprobe.js';
 import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
 import { encoders, run } from './fixtures/processes.js';
+import { previewShows } from './fixtures/preview.js';
 import { STALL_MS } from '../server/src/compositor/ProgramOutput.js';
 
 /** A viewer at nginx that keeps what a platform receives in a file, from the first keyframe it is sent. */
@@ -46,64 +46,6 @@ async function continuity(path: string): Promise<{ gops: number[]; maxVideoStep:
     maxVideoStep: Math.max(...video.slice(1).map((v, i) => v.t - (video[i]?.t ?? 0))),
     freezes: starts.map((t, i) => ({ t, d: durations[i] ?? 0 })),
   };
-}
-
-/** Points of the 16:9 program (fractions of its width and height) that tell the layouts apart. */
-const PROBES = { topCentre: [0.5, 0.1], leftMiddle: [0.25, 0.5], rightMiddle: [0.75, 0.5], bottomLeft: [0.1, 0.9], bottomCentre: [0.5, 0.9] } as const;
-type Probe = keyof typeof PROBES;
-/** What each layout shows at the probes with two people: picture (the fake camera is bright green) or black. */
-const LAYOUTS: Record<'grid' | 'speaker', Partial<Record<Probe, 'picture' | 'black'>>> = {
-  // Two 16:9 pictures side by side, black above and below.
-  grid: { topCentre: 'black', leftMiddle: 'picture', rightMiddle: 'picture' },
-  // The speaker across the top three quarters, the other person small and centred in the strip below
-  // (what the strip shows at once, while the resized tiles' new decoders are still starting).
-  speaker: { bottomLeft: 'black', bottomCentre: 'picture' },
-};
-
-/**
- * Waits until the preview <video> shows `layout` (drawn on a canvas, pixel by pixel at the probes)
- * and has decoded frames; resolves with the wall-clock time it first did, and the frames decoded.
- */
-function previewShows(page: Page, layout: 'grid' | 'speaker', timeoutMs: number): Promise<{ at: number; frames: number; size: string }> {
-  return page.evaluate(
-    ({ want, probes, timeoutMs }) =>
-      new Promise<{ at: number; frames: number; size: string }>((resolve, reject) => {
-        const video = document.querySelector<HTMLVideoElement>('[data-testid="program-preview-video"]');
-        if (!video) return reject(new Error('no preview video'));
-        const canvas = document.createElement('canvas');
-        const ctx = canvas.getContext('2d', { willReadFrequently: true });
-        if (!ctx) return reject(new Error('no canvas'));
-        const deadline = Date.now() + timeoutMs;
-        let last = '';
-        // Anonymous callbacks only: tsx names declared functions with a helper the page does not have.
-        const timer = setInterval(() => {
-          const w = video.videoWidth;
-          const h = video.videoHeight;
-          if (w > 0 && h > 0) {
-            canvas.width = w;
-            canvas.height = h;
-            ctx.drawImage(video, 0, 0, w, h);
-            const seen: Record<string, string> = {};
-            for (const [name, [fx, fy]] of Object.entries(probes)) {
-              const [r = 0, g = 0, b = 0] = ctx.getImageData(Math.floor(fx * w), Math.floor(fy * h), 1, 1).data;
-              seen[name] = g > 90 && g > r + 40 ? 'picture' : Math.max(r, g, b) < 40 ? 'black' : 'other';
-            }
-            last = JSON.stringify(seen);
-            const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-            if (frames > 0 && Object.entries(want).every(([name, v]) => seen[name] === v)) {
-              clearInterval(timer);
-              resolve({ at: Date.now(), frames, size: `${w}x${h}` });
-              return;
-            }
-          }
-          if (Date.now() > deadline) {
-            clearInterval(timer);
-            reject(new Error(`the preview did not show the layout; last seen ${last}`));
-          }
-        }, 30);
-      }),
-    { want: LAYOUTS[layout], probes: PROBES, timeoutMs },
-  );
 }
 
 describe('program outputs: a vertical program next to the 16:9 one (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {

@@ -1,6 +1,6 @@
 /** The program preview for hosts: what goes out, small, from the broadcast's own compositor. */
 import { markRaw, shallowRef, watch, type Ref, type ShallowRef } from 'vue';
-import type { Consumer, Transport } from 'mediasoup-client/types';
+import type { Consumer, RtpCapabilities, Transport } from 'mediasoup-client/types';
 import type { BroadcastStatus } from '@onair/shared';
 import type { SignalConnection } from '../../services/signalling';
 
@@ -11,6 +11,8 @@ export interface ProgramPreviewDeps {
   recvTransport: ShallowRef<Transport | null>;
   broadcast: ShallowRef<BroadcastStatus | null>;
   isHost: Ref<boolean>;
+  /** A watcher (the dashboard: it never joins) says what its device receives; a participant's are known from join. */
+  rtpCapabilities?: () => RtpCapabilities | undefined;
 }
 
 /**
@@ -40,7 +42,8 @@ export function useProgramPreview(deps: ProgramPreviewDeps) {
     state.value = 'opening';
     error.value = null;
     try {
-      const params = await conn.request('consumePreview', {});
+      const rtpCapabilities = deps.rtpCapabilities?.();
+      const params = await conn.request('consumePreview', rtpCapabilities ? { rtpCapabilities } : {});
       if (opening !== transport || transport.closed) return;
       const c = await transport.consume({ id: params.consumerId, producerId: params.producerId, kind: params.kind, rtpParameters: params.rtpParameters, appData: { source: 'program' } });
       if (opening !== transport) {
@@ -63,8 +66,18 @@ export function useProgramPreview(deps: ProgramPreviewDeps) {
     }
   }
 
+  const available = () => deps.broadcast.value?.preview === true && deps.broadcast.value.state !== 'stopped';
+
+  /** Opens it again when it is available but not showing (it failed, or its producer closed); the dashboard calls this on each status poll. */
+  function reopen(): void {
+    const transport = deps.recvTransport.value;
+    if (!transport || !available() || !deps.isHost.value || state.value === 'opening' || state.value === 'showing') return;
+    opening = null;
+    void open(transport);
+  }
+
   watch(
-    [() => deps.broadcast.value?.preview === true && deps.broadcast.value.state !== 'stopped', deps.isHost, deps.recvTransport],
+    [available, deps.isHost, deps.recvTransport],
     ([available, host, transport]) => {
       if (!available || !host || !transport) {
         close();
@@ -78,5 +91,5 @@ export function useProgramPreview(deps: ProgramPreviewDeps) {
     { immediate: true },
   );
 
-  return { state, track, error, close };
+  return { state, track, error, close, reopen };
 }

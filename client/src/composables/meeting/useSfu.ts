@@ -103,15 +103,15 @@ export function useSfu(activeSpeakerId: Ref<string | null>) {
     }
   }
 
-  /** Creates both transports for a session that has authenticated. */
-  async function connectTransports(session: SfuSession, dev: Device, iceServers: IceServer[]): Promise<void> {
-    const [sendOptions, recvOptions] = await Promise.all([
-      session.conn.request('createTransport', { direction: 'send' }),
-      session.conn.request('createTransport', { direction: 'recv' }),
-    ]);
+  /** Creates the transports for a session that has authenticated: both for a participant, the receive one alone for a watcher of the preview. */
+  async function connectTransports(session: SfuSession, dev: Device, iceServers: IceServer[], directions: ReadonlyArray<'send' | 'recv'> = ['send', 'recv']): Promise<void> {
+    const options = await Promise.all(directions.map((direction) => session.conn.request('createTransport', { direction })));
     session.signal.throwIfAborted();
-    sendTransport.value = buildTransport(session, dev, 'send', sendOptions, iceServers);
-    recvTransport.value = buildTransport(session, dev, 'recv', recvOptions, iceServers);
+    directions.forEach((direction, i) => {
+      const opts = options[i];
+      if (!opts) return;
+      (direction === 'send' ? sendTransport : recvTransport).value = buildTransport(session, dev, direction, opts, iceServers);
+    });
   }
 
   /** The join answer: who is already here. */
