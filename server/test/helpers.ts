@@ -74,6 +74,22 @@ export async function guestToken(server: TestServer, roomId: string, invite: str
   return res.json().token;
 }
 
+/** A room token for the admin as one of the room's hosts. */
+export async function hostToken(server: TestServer, roomId: string, displayName = 'Hana Host'): Promise<string> {
+  const res = await server.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/join`, headers: auth(server.adminToken), payload: { displayName } });
+  if (res.statusCode !== 200) throw new Error(`join failed: ${res.body}`);
+  return res.json().token;
+}
+
+/** Takes a connected socket into the room as a participant: authenticate, both transports, join. */
+export async function joinRoom(client: SignalClient, token: string, roomId: string) {
+  const authed = await client.ok('authenticate', { token, roomId });
+  const send = await client.ok('createTransport', { direction: 'send' });
+  await client.ok('createTransport', { direction: 'recv' });
+  const join = await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+  return { auth: authed, send, join };
+}
+
 const checkServerMessage = TypeCompiler.Compile(ServerMessageSchema);
 
 /**

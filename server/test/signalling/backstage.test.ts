@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, createRoom, guestToken, OPUS_PARAMETERS, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { auth, createRoom, guestToken, hostToken, joinRoom, OPUS_PARAMETERS, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -15,17 +15,7 @@ describe('backstage: hosts put people on air and take them off', () => {
 
   async function joined(token: string, roomId: string) {
     const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token, roomId });
-    const send = await client.ok('createTransport', { direction: 'send' });
-    await client.ok('createTransport', { direction: 'recv' });
-    const join = await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
-    return { client, auth: authed, send, join };
-  }
-
-  async function hostToken(roomId: string, displayName: string): Promise<string> {
-    const res = await server.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/join`, headers: auth(server.adminToken), payload: { displayName } });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json().token;
+    return { client, ...(await joinRoom(client, token, roomId)) };
   }
 
   it('in a plain meeting everyone starts on air', async () => {
@@ -40,7 +30,7 @@ describe('backstage: hosts put people on air and take them off', () => {
 
   it('a guest cannot set anyone on air (FORBIDDEN); a host can, the person is told and everyone else sees it', async () => {
     const room = await createRoom(server);
-    const host = await joined(await hostToken(room.id, 'Hana Host'), room.id);
+    const host = await joined(await hostToken(server, room.id, 'Hana Host'), room.id);
     const guest = await joined(await guestToken(server, room.id, room.invite, 'Gus'), room.id);
     const other = await joined(await guestToken(server, room.id, room.invite, 'Olga'), room.id);
 
@@ -81,7 +71,7 @@ describe('backstage: hosts put people on air and take them off', () => {
     const backstage = await create({});
     assert.equal(backstage.guestsStartBackstage, true);
     const invite = new URL(backstage.panelistUrl).searchParams.get('invite') ?? '';
-    const host = await joined(await hostToken(backstage.roomId, 'Hana Host'), backstage.roomId);
+    const host = await joined(await hostToken(server, backstage.roomId, 'Hana Host'), backstage.roomId);
     assert.deepEqual(host.join.onAir, { camera: true, screen: true });
     const guest = await joined(await guestToken(server, backstage.roomId, invite, 'Gus'), backstage.roomId);
     assert.deepEqual(guest.join.onAir, { camera: false, screen: false });

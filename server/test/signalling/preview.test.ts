@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, createRoom, guestToken, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { createRoom, guestToken, hostToken, joinRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 describe('program preview: only hosts watch it, and it composes before going live', { timeout: 90_000 }, () => {
   let server: TestServer;
@@ -13,22 +13,13 @@ describe('program preview: only hosts watch it, and it composes before going liv
 
   async function joined(token: string, roomId: string) {
     const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token, roomId });
-    await client.ok('createTransport', { direction: 'send' });
-    await client.ok('createTransport', { direction: 'recv' });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+    await joinRoom(client, token, roomId);
     return client;
-  }
-
-  async function hostToken(roomId: string): Promise<string> {
-    const res = await server.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/join`, headers: auth(server.adminToken), payload: { displayName: 'Hana Host' } });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json().token;
   }
 
   it('a guest asking for the preview is refused (FORBIDDEN); a host gets NOT_LIVE until the preview is open, then a VP8 consumer; Go live needs a destination', async () => {
     const room = await createRoom(server);
-    const host = await joined(await hostToken(room.id), room.id);
+    const host = await joined(await hostToken(server, room.id), room.id);
     const guest = await joined(await guestToken(server, room.id, room.invite, 'Gus'), room.id);
 
     const early = await host.request('consumePreview', {});

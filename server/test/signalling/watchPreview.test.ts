@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { childrenRunning } from '../../../e2e/fixtures/processes.js';
-import { auth, createRoom, guestToken, SignalClient, startServer, VP8_PARAMETERS, type TestServer } from '../helpers.js';
+import { auth, createRoom, guestToken, hostToken, joinRoom, SignalClient, startServer, VP8_PARAMETERS, type TestServer } from '../helpers.js';
 
 /** The error code of a reply, or 'ok'. */
 const codeOf = (reply: { kind: string; error?: { code: string } }): string => (reply.kind === 'error' ? (reply.error?.code ?? '?') : 'ok');
@@ -35,10 +35,7 @@ describe('watching the program preview from the dashboard: a receive-only sessio
 
   async function joined(token: string, roomId: string) {
     const client = await connect();
-    const authed = await client.ok('authenticate', { token, roomId });
-    await client.ok('createTransport', { direction: 'send' });
-    await client.ok('createTransport', { direction: 'recv' });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+    await joinRoom(client, token, roomId);
     return client;
   }
 
@@ -60,8 +57,8 @@ describe('watching the program preview from the dashboard: a receive-only sessio
 
   it('refuses a preview token to anyone but the room hosts, and forged, expired, foreign and meeting tokens in plain words; nothing reaches the meeting', async () => {
     const room = await createRoom(server, 'Rights');
-    const hostToken = (await post(`/api/rooms/${room.id}/join`, server.adminToken, { displayName: 'Hana Host' })).body.token as string;
-    const host = await joined(hostToken, room.id);
+    const hostRoomToken = await hostToken(server, room.id);
+    const host = await joined(hostRoomToken, room.id);
 
     const anonymous = await post(`/api/rooms/${room.id}/broadcast/preview-token`);
     assert.equal(anonymous.status, 401, 'signed-out callers get no preview token');
@@ -102,8 +99,8 @@ describe('watching the program preview from the dashboard: a receive-only sessio
 
   it('an admin watches it without joining: only the receive side, no join or produce, invisible to the meeting, and the socket closing ends the consumer', async () => {
     const room = await createRoom(server, 'Watched show');
-    const hostToken = (await post(`/api/rooms/${room.id}/join`, server.adminToken, { displayName: 'Hana Host' })).body.token as string;
-    const host = await joined(hostToken, room.id);
+    const hostRoomToken = await hostToken(server, room.id);
+    const host = await joined(hostRoomToken, room.id);
     const guest = await joined(await guestToken(server, room.id, room.invite, 'Gus'), room.id);
 
     const minted = await post(`/api/rooms/${room.id}/broadcast/preview-token`, server.adminToken);
