@@ -16,13 +16,13 @@ import { pino } from 'pino';
 import type { Resolution } from '@onair/shared';
 import { Composer } from './baseline/Composer.js';
 import { planComposition, type PlanParticipant } from './baseline/plan.js';
-import { Program, type ProgramStats } from '../server/src/compositor/Program.js';
+import { Program, type ProgramOptions, type ProgramStats } from '../server/src/compositor/Program.js';
 import type { SceneInput, SceneParticipant } from '../server/src/compositor/scene.js';
 import { resolveFfmpegPath } from '../server/src/media/ffmpegPath.js';
 import { encoderArgs, VERTICAL_X264_PARAMS } from '../server/src/compositor/profile.js';
 import { startRtpParticipant, TEST_MEDIA_CODECS, type RtpParticipant } from '../e2e/fixtures/rtpParticipant.js';
 import { FlvTagRecorder, readLipSync, startFlashBeepParticipant } from '../e2e/fixtures/lipSync.js';
-import { cpuSecondsOf, rssBytesOf } from './proc.js';
+import { CpuTracker, cpuSecondsOf, rssBytesOf } from './proc.js';
 import { TAG_VIDEO } from '../server/src/flv/flv.js';
 import { benchOutputs } from './outputs.js';
 
@@ -162,39 +162,113 @@ for (const [resolution, n] of part('cores') ? plan : []) {
   }
 }
 
-// Events while live (720p): peak cores in 500 ms windows around a join, a leave and a layout switch vs steady state.
-if (part('events')) {
-  const program = Program.create({ id: 'bench-events', router, resolution: '720p', ffmpegPath, logger }, sceneInput(3), producers);
+// Events while live (720p): peak cores in 500 ms windows around a join, a leave and a layout switch vs
+// steady state, split by component (BENCH_EVENT_RUNS=3 repeats it).
+type Component = 'encoder' | 'decoders' | 'new decoders' | 'stills' | 'node' | 'mediasoup';
+/**
+ * What the total counts: the program's processes and Node. "decoders": those on air before the event;
+ * "new decoders": the others (started for it, spares adopted or started); "stills": ffmpeg drawtext
+ * renders (names, labels), spare renderers and the mkfifo runs that make FIFOs.
+ */
+const COMPONENTS: Component[] = ['encoder', 'decoders', 'new decoders', 'stills', 'node'];
+
+/** One Program through 3 → 4 → 3 inputs and grid → speaker → grid; `options` are the Program's (bench switches). */
+async function measureEvents(label: string, options: Partial<ProgramOptions>): Promise<string[]> {
+  const tracker = new CpuTracker(50);
+  const createdAt = performance.now();
+  const program = Program.create({ id: `bench-events-${label}`, router, resolution: '720p', ffmpegPath, logger, ...options }, sceneInput(3), producers);
   program.on('tag', () => undefined);
+  const isDecoder = (pid: number): boolean => {
+    const command = tracker.commands.get(pid) ?? '';
+    return command.includes('onair-decoder-') && command.includes('-f sdp');
+  };
+  const encoderPids = new Set<number>();
+  const noteEncoder = (): void => {
+    const pid = program.stats().encoderPid;
+    if (pid) encoderPids.add(pid);
+  };
   await sleep(WARMUP_MS);
-  const window = async (ms: number): Promise<number> => {
-    // Decoders started during the window count from 0 (their whole CPU falls inside it).
-    const pids = [program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)];
-    const c0 = sumCpu(pids);
-    const n0 = process.cpuUsage();
-    const t0 = performance.now();
-    await sleep(ms);
-    const c1 = sumCpu([...pids, program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)]);
-    const n1 = process.cpuUsage(n0);
-    return (c1 - c0 + (n1.user + n1.system) / 1e6) / ((performance.now() - t0) / 1000);
+  noteEncoder();
+  /** Decoders on air before the current event. */
+  let onAir = new Set<number>();
+  const noteOnAir = (): void => {
+    onAir = new Set(program.stats().decoders.flatMap((d) => (d.pid ? [d.pid] : [])));
   };
-  const steady: number[] = [];
-  for (let i = 0; i < 6; i += 1) steady.push(await window(500));
-  const steadyCores = steady.reduce((a, b) => a + b, 0) / steady.length;
-  const event = async (name: string, change: () => void): Promise<string> => {
+  /** Cores of each component in [t0, t1]. */
+  const split = (t0: number, t1: number): Record<Component, number> => {
+    const out: Record<Component, number> = { encoder: 0, decoders: 0, 'new decoders': 0, stills: 0, node: 0, mediasoup: 0 };
+    const secs = (t1 - t0) / 1000;
+    for (const pid of tracker.pids()) {
+      const cpu = tracker.between(pid, t0, t1) / secs;
+      if (encoderPids.has(pid)) out.encoder += cpu;
+      else if (isDecoder(pid)) out[onAir.has(pid) ? 'decoders' : 'new decoders'] += cpu;
+      else if (pid === worker.pid) out.mediasoup += cpu;
+      else if ((tracker.born.get(pid) ?? 0) > createdAt) out.stills += cpu;
+    }
+    out.node = tracker.between('node', t0, t1) / secs;
+    return out;
+  };
+  const total = (c: Record<Component, number>): number => COMPONENTS.reduce((sum, k) => sum + c[k], 0);
+  const fmt = (c: Record<Component, number>, base?: Record<Component, number>): string =>
+    [...COMPONENTS, 'mediasoup' as const].map((k) => `${k} ${c[k].toFixed(2)}${base && k !== 'new decoders' ? ` (${base[k].toFixed(2)})` : ''}`).join(', ');
+  const windows = async (n: number): Promise<Array<Record<Component, number>>> => {
+    const out: Array<Record<Component, number>> = [];
+    let t0 = tracker.sample();
+    for (let i = 0; i < n; i += 1) {
+      await sleep(500);
+      noteEncoder();
+      const t1 = tracker.sample();
+      out.push(split(t0, t1));
+      t0 = t1;
+    }
+    return out;
+  };
+  noteOnAir();
+  const steadyWindows = await windows(6);
+  const steady = Object.fromEntries([...COMPONENTS, 'mediasoup' as const].map((k) => [k, steadyWindows.reduce((a, w) => a + w[k], 0) / steadyWindows.length])) as Record<Component, number>;
+  const steadyCores = total(steady);
+  const lines = [`steady (${label}, 720p, 3 inputs): ${steadyCores.toFixed(2)} cores = ${fmt(steady)}`];
+  const event = async (name: string, change: () => void): Promise<void> => {
     const before = program.stats();
+    noteOnAir();
+    const since = tracker.sample();
     change();
-    const peaks: number[] = [];
-    for (let i = 0; i < 6; i += 1) peaks.push(await window(500));
+    const w = await windows(6);
     const after = program.stats();
-    return `${name}: peak ${Math.max(...peaks).toFixed(2)} cores (${(Math.max(...peaks) / steadyCores).toFixed(2)}× steady), repeated frames ${after.repeatedFrames - before.repeatedFrames}, dropped ${after.droppedFrames - before.droppedFrames}, encoders started ${after.encoderStarts - before.encoderStarts}`;
+    const peak = w.reduce((a, b) => (total(b) > total(a) ? b : a));
+    const at = w.indexOf(peak);
+    // The new decoders' CPU from their start (start-up: linking, initialisation, the first keyframe).
+    const born = tracker.pids().filter((pid) => isDecoder(pid) && (tracker.born.get(pid) ?? 0) >= since);
+    const stills = tracker.pids().filter((pid) => (tracker.born.get(pid) ?? 0) >= since && tracker.commands.get(pid)?.includes('lavfi')).length;
+    const first = born.map((pid) => {
+      const b = tracker.born.get(pid)!;
+      return `${[100, 250, 500, 1000].map((ms) => `${(tracker.at(pid, b + ms) * 1000).toFixed(0)}`).join('/')} ms`;
+    });
+    if (process.env.BENCH_DEBUG) {
+      for (const pid of tracker.pids().filter((p) => (tracker.born.get(p) ?? 0) >= since)) lines.push(`  born +${((tracker.born.get(pid) ?? 0) - since).toFixed(0)} ms: ${pid} ${(tracker.at(pid, Infinity) * 1000).toFixed(0)} ms CPU: ${tracker.commands.get(pid)?.slice(0, 100)}`);
+    }
+    lines.push(
+      `${name}: peak ${total(peak).toFixed(2)} cores (${(total(peak) / steadyCores).toFixed(2)}× steady) in ${at * 500}–${at * 500 + 500} ms = ${fmt(peak, steady)}; windows ${w.map((x) => total(x).toFixed(2)).join(' ')}; ` +
+        `decoder processes started ${born.length}${first.length > 0 ? ` (CPU used 100/250/500/1000 ms after their start: ${first.join(', ')})` : ''}, still processes started ${stills}; repeated frames ${after.repeatedFrames - before.repeatedFrames}, dropped ${after.droppedFrames - before.droppedFrames}, encoders started ${after.encoderStarts - before.encoderStarts}`,
+    );
   };
-  console.log(`\nsteady (720p, 3 inputs): ${steadyCores.toFixed(2)} cores`);
-  console.log(await event('join (3 → 4)', () => program.setScene(sceneInput(4), producers)));
-  console.log(await event('leave (4 → 3)', () => program.setScene(sceneInput(3), producers)));
-  console.log(await event('layout switch (grid → speaker)', () => program.setScene(sceneInput(3, 'speaker'), producers)));
-  console.log(await event('layout switch (speaker → grid)', () => program.setScene(sceneInput(3, 'grid'), producers)));
+  await event('join (3 → 4)', () => program.setScene(sceneInput(4), producers));
+  await event('leave (4 → 3)', () => program.setScene(sceneInput(3), producers));
+  await event('layout switch (grid → speaker)', () => program.setScene(sceneInput(3, 'speaker'), producers));
+  await event('layout switch (speaker → grid)', () => program.setScene(sceneInput(3, 'grid'), producers));
   await program.close();
+  tracker.stop();
+  return lines;
+}
+
+if (part('events')) {
+  const runs = Number(process.env.BENCH_EVENT_RUNS ?? 1);
+  for (let run = 1; run <= runs; run += 1) {
+    console.log(`\nevents, run ${run} of ${runs} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}); cores per component, steady in brackets; mediasoup's worker is not in the total`);
+    // The same events without spare decoders (each started when needed, as before) and with them.
+    for (const line of await measureEvents('no spares', { spares: false })) console.log(line);
+    for (const line of await measureEvents('spares', {})) console.log(line);
+  }
 }
 
 const run = (args: string[]): Promise<string> =>

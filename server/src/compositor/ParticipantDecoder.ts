@@ -1,10 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
 import { FifoReader, type FifoReadOptions } from '../media/fifo.js';
+import { writeFifo } from '../media/WarmPool.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { releasePortPair, reservePortPair, waitForUdpPort } from '../media/ports.js';
 import { buildSdp, type SdpMedia } from '../media/sdp.js';
@@ -44,6 +47,8 @@ export interface ParticipantDecoderOptions {
   audio: ms.Producer | null;
   ffmpegPath: string;
   logger: Logger;
+  /** A spare ffmpeg started ahead (WarmPool); asked for only when the decoder takes a camera and a microphone. Default none. */
+  spare?: () => DecoderSpare | null;
 }
 
 /** A decoded picture waiting in the decoder's jitter queue. */
@@ -202,11 +207,22 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
           ),
         });
       }
+      const video = options.video;
+      const spare = video && options.audio ? (options.spare?.() ?? null) : null;
+      if (spare) {
+        // The spare reads its filter graph once its SDP is in: the script first, then the SDP into its FIFO.
+        await writeFile(spare.scriptPath, decoderVideoFilter(video!));
+        if (writeFifo(spare.sdpPath, buildSdp(media))) {
+          decoder = new ParticipantDecoder(options, tracks, spare.workDir, logger, clock);
+          await decoder.#adopt(spare);
+          return decoder;
+        }
+        spare.close();
+      }
       const workDir = await mkdtemp(join(tmpdir(), 'onair-decoder-'));
       decoder = new ParticipantDecoder(options, tracks, workDir, logger, clock);
       const sdpPath = join(workDir, 'in.sdp');
       await writeFile(sdpPath, buildSdp(media));
-      const video = options.video;
       await decoder.#start(options.ffmpegPath, participantDecoderArgs(sdpPath, video ? { width: video.width, height: video.height, fit: video.fit } : null, options.audio !== null));
       return decoder;
     } catch (error) {
@@ -310,6 +326,23 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     });
     video?.releaseWriteEnd();
     audio?.releaseWriteEnd();
+    await this.#run(proc);
+  }
+
+  /** Takes over a spare's ffmpeg (its SDP is written): its outputs and stderr now come here. */
+  async #adopt(spare: DecoderSpare): Promise<void> {
+    this.#fifos.push(...spare.fifos);
+    spare.sink = {
+      pictureTarget: () => this.#pictureTarget(),
+      pictureBytes: (n) => this.#onPictureBytes(n),
+      pcmTarget: () => this.#pcmTarget(),
+      pcmBytes: (n) => this.#onPcmBytes(n),
+      stderr: (line) => this.#onStderr(line),
+    };
+    await this.#run(spare.proc);
+  }
+
+  async #run(proc: FfmpegProcess): Promise<void> {
     this.#process = proc;
     let exitError: Error | null = null;
     const ended = (error: Error): void => {
@@ -466,7 +499,21 @@ async function setLayer(consumer: ms.Consumer, producer: ms.Producer | null, lay
  * s16le 48 kHz stereo on fd 3, flushed per packet; showinfo / ashowinfo print each picture's and
  * audio frame's media time (RTP timestamps through the sender reports) to stderr.
  */
-export function participantDecoderArgs(sdpPath: string, video: { width: number; height: number; fit: 'fill' | 'fit' } | null, audio: boolean): string[] {
+/** The decoder's video filter: scaled (cropped or letterboxed) to the tile, then showinfo for each picture's media time. */
+export function decoderVideoFilter(video: { width: number; height: number; fit: 'fill' | 'fit' }): string {
+  const size = `${video.width}:${video.height}`;
+  const scale =
+    video.fit === 'fill'
+      ? `scale=${size}:force_original_aspect_ratio=increase:flags=bilinear,crop=${size}`
+      : `scale=${size}:force_original_aspect_ratio=decrease:flags=bilinear,pad=${size}:(ow-iw)/2:(oh-ih)/2:color=black`;
+  return `${scale},setsar=1,format=yuv420p,showinfo=checksum=0`;
+}
+
+/**
+ * `video.filterScript`: the video filter is read from that file (a spare: ffmpeg reads it once
+ * the SDP has come in, so it is written with the SDP).
+ */
+export function participantDecoderArgs(sdpPath: string, video: { width: number; height: number; fit: 'fill' | 'fit' } | { filterScript: string } | null, audio: boolean): string[] {
   const input = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
     '-protocol_whitelist', 'file,udp,rtp',
@@ -480,14 +527,9 @@ export function participantDecoderArgs(sdpPath: string, video: { width: number; 
   ];
   const outputs: string[] = [];
   if (video) {
-    const size = `${video.width}:${video.height}`;
-    const scale =
-      video.fit === 'fill'
-        ? `scale=${size}:force_original_aspect_ratio=increase:flags=bilinear,crop=${size}`
-        : `scale=${size}:force_original_aspect_ratio=decrease:flags=bilinear,pad=${size}:(ow-iw)/2:(oh-ih)/2:color=black`;
     outputs.push(
       '-map', '0:v:0', '-filter_threads', '1',
-      '-vf', `${scale},setsar=1,format=yuv420p,showinfo=checksum=0`,
+      ...('filterScript' in video ? ['-filter_script:v', video.filterScript] : ['-vf', decoderVideoFilter(video)]),
       '-fps_mode', 'passthrough', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
     );
   }
@@ -499,4 +541,86 @@ export function participantDecoderArgs(sdpPath: string, video: { width: number; 
     );
   }
   return [...input, ...outputs];
+}
+
+const run = promisify(execFile);
+
+/** Where a spare's outputs go: nowhere until a decoder adopts it. */
+interface SpareSink {
+  pictureTarget: () => Buffer;
+  pictureBytes: (n: number) => void;
+  pcmTarget: () => Buffer;
+  pcmBytes: (n: number) => void;
+  stderr: (line: string) => boolean;
+}
+
+/**
+ * A camera-and-microphone decoder's ffmpeg started ahead of need (a WarmPool's spare): linked,
+ * initialised and blocked opening its SDP, which is a FIFO, with its picture and PCM FIFOs open.
+ * A decoder adopts it by writing the filter script and then the SDP (ParticipantDecoder.create).
+ */
+export class DecoderSpare {
+  readonly workDir: string;
+  readonly sdpPath: string;
+  readonly scriptPath: string;
+  readonly proc: FfmpegProcess;
+  readonly fifos: FifoReader[];
+  sink: SpareSink | null = null;
+  #closed = false;
+
+  private constructor(workDir: string, proc: FfmpegProcess, fifos: FifoReader[]) {
+    this.workDir = workDir;
+    this.sdpPath = join(workDir, 'in.sdp');
+    this.scriptPath = join(workDir, 'video.filter');
+    this.proc = proc;
+    this.fifos = fifos;
+  }
+
+  static async start(ffmpegPath: string, logger: Logger): Promise<DecoderSpare> {
+    const workDir = await mkdtemp(join(tmpdir(), 'onair-decoder-'));
+    const sdpPath = join(workDir, 'in.sdp');
+    let spare: DecoderSpare | null = null;
+    const fifos: FifoReader[] = [];
+    try {
+      // The SDP is a FIFO too: ffmpeg blocks opening it, after its start-up, until a decoder writes it.
+      await run('mkfifo', ['-m', '600', sdpPath]);
+      const route = (): SpareSink | null => spare?.sink ?? null;
+      const scratch = Buffer.allocUnsafe(4096);
+      fifos.push(await FifoReader.open(join(workDir, 'video.fifo'), { target: () => route()?.pictureTarget() ?? scratch, read: (n) => route()?.pictureBytes(n), logger }));
+      fifos.push(await FifoReader.open(join(workDir, 'audio.fifo'), { target: () => route()?.pcmTarget() ?? scratch, read: (n) => route()?.pcmBytes(n), logger }));
+      const [video, audio] = fifos;
+      const proc = FfmpegProcess.spawn({
+        ffmpegPath,
+        args: participantDecoderArgs(sdpPath, { filterScript: join(workDir, 'video.filter') }, true),
+        logger,
+        stdoutFd: video!.writeFd!,
+        outputPipes: 1,
+        outputFds: [audio!.writeFd!],
+        onStderrLine: (line) => route()?.stderr(line) ?? false,
+      });
+      video!.releaseWriteEnd();
+      audio!.releaseWriteEnd();
+      spare = new DecoderSpare(workDir, proc, fifos);
+      return spare;
+    } catch (error) {
+      for (const f of fifos) f.close();
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Still waiting for its SDP (not ended, not adopted). */
+  get usable(): boolean {
+    return !this.#closed && !this.proc.exited && this.sink === null;
+  }
+
+  /** Ends a spare nobody adopted. */
+  close(): void {
+    if (this.#closed || this.sink) return;
+    this.#closed = true;
+    void this.proc.close({ graceMs: 500 }).then(() => {
+      for (const f of this.fifos) f.close();
+      return rm(this.workDir, { recursive: true, force: true });
+    }).catch(() => undefined);
+  }
 }

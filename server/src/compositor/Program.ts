@@ -10,7 +10,8 @@ import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
 import { allocPicture, type Picture } from './picture.js';
 import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
-import { ParticipantDecoder, type QueuedPicture } from './ParticipantDecoder.js';
+import { DecoderSpare, ParticipantDecoder, type QueuedPicture } from './ParticipantDecoder.js';
+import { WarmPool } from '../media/WarmPool.js';
 import { audioCorrection } from './playout.js';
 import { scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
 import { diffParticipants, groupWants, type ParticipantWant } from './participants.js';
@@ -40,6 +41,8 @@ export interface ProgramOptions {
   codecArgs?: string[];
   /** The vertical program's encoder settings (bench); default encoderArgs(resolution, 'vertical'). */
   verticalCodecArgs?: string[];
+  /** Keep decoders and still renderers started ahead (WarmPool; default true); false starts each ffmpeg when needed (bench: the old behaviour). */
+  spares?: boolean;
 }
 
 /** One participant decoder (a camera and microphone, or a screen share). */
@@ -88,6 +91,13 @@ export interface ProgramStats {
   vertical: OutputStats | null;
 }
 
+/**
+ * Decoders kept started ahead: a join and a layout switch that enlarges a tile each take one, so
+ * two cover the usual burst (someone joins, the host switches to speaker)…
+ */
+const SPARE_DECODERS = 2;
+/** …and they are replaced once no decoder was started for this long (a refill during a burst would add to its peak). */
+const SPARE_REFILL_AFTER_MS = 10_000;
 /** Pictures a resized source's new decoder delivers before it replaces the old one. */
 const PROMOTE_AFTER_FRAMES = 3;
 const AUDIO_SLOTS = 16;
@@ -119,6 +129,8 @@ interface SourceContext {
   clock: Clock;
   mixer: AudioMixer;
   onRestart: () => void;
+  /** A spare decoder process, or null. */
+  spare: () => DecoderSpare | null;
 }
 
 /**
@@ -301,6 +313,7 @@ class Source {
           audio,
           ffmpegPath: this.ctx.ffmpegPath,
           logger: this.ctx.logger,
+          spare: this.ctx.spare,
         },
         () => this.ctx.clock.now(),
       );
@@ -441,6 +454,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
   #decoderRestarts = 0;
   #drawMs = 0;
   #closed = false;
+  readonly #spares: WarmPool<DecoderSpare> | null;
 
   private constructor(options: ProgramOptions) {
     super(options.logger);
@@ -452,7 +466,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
     const samplesPerTick = SAMPLE_RATE / OUTPUT_FPS;
     this.#mixer = new AudioMixer({ samplesPerTick });
     this.#silentTick = new Int16Array(samplesPerTick * CHANNELS);
-    this.#stills = new Stills({ ffmpegPath: options.ffmpegPath, logger: options.logger, ...(options.fontFile ? { fontFile: options.fontFile } : {}) });
+    this.#stills = new Stills({ ffmpegPath: options.ffmpegPath, logger: options.logger, clock: this.#clock, ...(options.fontFile ? { fontFile: options.fontFile } : {}), ...(options.spares === false ? { spares: 0 } : {}) });
     this.#audioSlots = Array.from({ length: AUDIO_SLOTS }, () => {
       const bytes = Buffer.from(new ArrayBuffer(samplesPerTick * CHANNELS * 2));
       const slot: AudioSlot = {
@@ -471,6 +485,18 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#landscape.on('tag', (id, tag) => this.emit('tag', id, tag));
     this.#landscape.on('encodercrash', (error) => this.emit('encodercrash', error));
     this.#frameClock = new FrameClock({ fps: OUTPUT_FPS, clock: this.#clock, onFrame: (index) => this.#onTick(index) });
+    this.#spares =
+      options.spares !== false
+        ? new WarmPool({
+            size: SPARE_DECODERS,
+            refillAfterMs: SPARE_REFILL_AFTER_MS,
+            start: () => DecoderSpare.start(options.ffmpegPath, options.logger.child({ decoder: `${options.id}-spare` })),
+            usable: (spare) => spare.usable,
+            discard: (spare) => spare.close(),
+            clock: this.#clock,
+            logger: options.logger,
+          })
+        : null;
   }
 
   /** Starts the encoder and the clock; the program shows `initial` at once. */
@@ -618,6 +644,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
     this.#logger.info(summary, 'program stopped');
     this.#closed = true;
     this.#frameClock.stop();
+    this.#spares?.close();
     this.removeAllListeners();
     const sources = [...this.#sources.values()];
     this.#sources.clear();
@@ -662,6 +689,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
       onRestart: () => {
         this.#decoderRestarts += 1;
       },
+      spare: () => this.#spares?.take() ?? null,
     };
   }
 

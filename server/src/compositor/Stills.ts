@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { monotonicClock, type Clock } from '../media/clock.js';
+import { WarmPool, writeFifo } from '../media/WarmPool.js';
 import type { Overlay, Picture } from './picture.js';
 
 /** Font for names and titles; without it, name tiles and bands are drawn without text. */
@@ -18,7 +20,16 @@ export interface StillsOptions {
   ffmpegPath: string;
   logger: Logger;
   fontFile?: string;
+  /** Renderers kept started ahead (WarmPool); default SPARE_RENDERERS, 0 starts one per still. */
+  spares?: number;
+  clock?: Clock;
 }
+
+/** A join renders a name tile and a label, a switch to speaker three labels: three spares cover either… */
+const SPARE_RENDERERS = 3;
+/** …and are replaced once nothing was rendered for this long. */
+const SPARE_REFILL_AFTER_MS = 10_000;
+const RENDER_TIMEOUT_MS = 10_000;
 
 /** Rendered stills kept; the oldest are forgotten first. */
 const MAX_CACHED = 96;
@@ -46,6 +57,7 @@ export class Stills {
   #queue: Promise<void> = Promise.resolve();
   #seq = 0;
   #closed = false;
+  readonly #spares: WarmPool<StillSpare> | null;
 
   constructor(options: StillsOptions) {
     this.#ffmpegPath = options.ffmpegPath;
@@ -53,6 +65,19 @@ export class Stills {
     const font = options.fontFile ?? DEFAULT_FONT_FILE;
     this.#fontFile = existsSync(font) && SAFE_PATH.test(font) ? font : null;
     this.#dir = mkdtempSync(join(tmpdir(), 'onair-stills-'));
+    const spares = options.spares ?? SPARE_RENDERERS;
+    this.#spares =
+      spares > 0
+        ? new WarmPool({
+            size: spares,
+            refillAfterMs: SPARE_REFILL_AFTER_MS,
+            start: () => StillSpare.start(this.#ffmpegPath, join(this.#dir, `spare-${(this.#seq += 1)}.fifo`)),
+            usable: (spare) => spare.usable,
+            discard: (spare) => spare.close(),
+            clock: options.clock ?? monotonicClock,
+            logger: options.logger,
+          })
+        : null;
   }
 
   /** An opaque picture: `text` centred (or at the left) on a background colour. */
@@ -87,6 +112,7 @@ export class Stills {
 
   close(): void {
     this.#closed = true;
+    this.#spares?.close();
     this.#cache.clear();
     rmSync(this.#dir, { recursive: true, force: true });
   }
@@ -125,9 +151,16 @@ export class Stills {
     return null;
   }
 
-  #render(source: string, width: number, height: number): Promise<Buffer> {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', source, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
+  async #render(source: string, width: number, height: number): Promise<Buffer> {
     const bytes = (width * height * 3) / 2;
+    const spare = this.#spares?.take();
+    if (spare) {
+      const out = await spare.render(source).catch(() => null);
+      if (out && out.length === bytes) return out;
+      if (out) throw new Error(`still has ${out.length} bytes, expected ${bytes}`);
+      // The spare was gone: rendered the usual way.
+    }
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', source, ...STILL_OUTPUT];
     return new Promise((resolve, reject) => {
       execFile(this.#ffmpegPath, args, { encoding: 'buffer', maxBuffer: bytes + 1024, timeout: 10_000 }, (error, stdout) => {
         if (error) reject(error);
@@ -135,6 +168,67 @@ export class Stills {
         else resolve(stdout);
       });
     });
+  }
+}
+
+const STILL_OUTPUT = ['-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
+
+/**
+ * A still renderer started ahead (WarmPool): ffmpeg's lavfi input reads its filter graph from
+ * `graph_file`, a FIFO, so the process blocks there after its start-up until `render` writes it.
+ */
+class StillSpare {
+  readonly #child: ChildProcess;
+  readonly #fifo: string;
+  readonly #chunks: Buffer[] = [];
+  readonly #exit: Promise<number | null>;
+  #exited = false;
+  #used = false;
+
+  private constructor(child: ChildProcess, fifo: string) {
+    this.#child = child;
+    this.#fifo = fifo;
+    child.stdout?.on('data', (chunk: Buffer) => this.#chunks.push(chunk));
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.resume();
+    this.#exit = new Promise<number | null>((resolve) => {
+      child.once('error', () => resolve(null));
+      child.once('close', (code) => resolve(code));
+    }).then((code) => {
+      this.#exited = true;
+      return code;
+    });
+  }
+
+  static async start(ffmpegPath: string, fifo: string): Promise<StillSpare> {
+    await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', fifo], (error) => (error ? reject(error) : resolve())));
+    const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-graph_file', fifo, '-i', 'still', ...STILL_OUTPUT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return new StillSpare(child, fifo);
+  }
+
+  get usable(): boolean {
+    return !this.#used && !this.#exited;
+  }
+
+  /** The still's bytes; rejects when the spare had ended. */
+  async render(graph: string): Promise<Buffer> {
+    this.#used = true;
+    if (!writeFifo(this.#fifo, graph)) {
+      this.close();
+      throw new Error('the spare renderer had ended');
+    }
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), RENDER_TIMEOUT_MS);
+    const code = await this.#exit;
+    clearTimeout(timer);
+    rmSync(this.#fifo, { force: true });
+    if (code !== 0) throw new Error(`ffmpeg exited (code ${code})`);
+    return Buffer.concat(this.#chunks);
+  }
+
+  close(): void {
+    this.#used = true;
+    if (!this.#exited) this.#child.kill('SIGKILL');
+    rmSync(this.#fifo, { force: true });
   }
 }
 
