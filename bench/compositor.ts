@@ -35,6 +35,7 @@ const only = process.env.BENCH_ONLY ?? null;
 const part = (name: string): boolean => only === null || only === name;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 8000;
+const EVENTS_WARMUP_MS = 15_000;
 
 const cpuSeconds = cpuSecondsOf;
 
@@ -187,7 +188,9 @@ async function measureEvents(label: string, options: Partial<ProgramOptions>): P
     const pid = program.stats().encoderPid;
     if (pid) encoderPids.add(pid);
   };
-  await sleep(WARMUP_MS);
+  // Live for a while before the events (as a broadcast is): past go-live's own start-ups, and long
+  // enough for the spares to be replaced after it (SPARE_REFILL_AFTER_MS); the same for both variants.
+  await sleep(EVENTS_WARMUP_MS);
   noteEncoder();
   /** Decoders on air before the current event. */
   let onAir = new Set<number>();

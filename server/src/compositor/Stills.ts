@@ -25,8 +25,8 @@ export interface StillsOptions {
   clock?: Clock;
 }
 
-/** A join renders a name tile and a label, a switch to speaker three labels: three spares cover either… */
-const SPARE_RENDERERS = 3;
+/** A join renders a name tile and a label (two batches), a switch to speaker its labels (one or two): four cover a join and a switch… */
+const SPARE_RENDERERS = 4;
 /** …and are replaced once nothing was rendered for this long. */
 const SPARE_REFILL_AFTER_MS = 10_000;
 const RENDER_TIMEOUT_MS = 10_000;
@@ -58,6 +58,10 @@ export class Stills {
   #seq = 0;
   #closed = false;
   readonly #spares: WarmPool<StillSpare> | null;
+  /** Renders asked for since the last batch started. */
+  #pending: Array<() => Promise<void>> = [];
+  /** The batch being gathered while the pending renders start. */
+  #batch: BatchItem[] | null = null;
 
   constructor(options: StillsOptions) {
     this.#ffmpegPath = options.ffmpegPath;
@@ -139,7 +143,7 @@ export class Stills {
       if (oldest === undefined) break;
       this.#cache.delete(oldest);
     }
-    this.#queue = this.#queue.then(async () => {
+    this.#pending.push(async () => {
       if (this.#closed || !this.#cache.has(key)) return;
       try {
         const image = await render();
@@ -148,10 +152,55 @@ export class Stills {
         this.#logger.warn({ err: error }, 'rendering a still failed');
       }
     });
+    if (this.#pending.length === 1) this.#queue = this.#queue.then(() => this.#drain());
     return null;
   }
 
-  async #render(source: string, width: number, height: number): Promise<Buffer> {
+  /**
+   * Renders what is pending, one ffmpeg for all the stills asked for meanwhile (a layout switch asks
+   * for a label per tile at once): each starts its render, whose picture joins the batch; then the batch runs.
+   */
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0 && !this.#closed) {
+      const renders = this.#pending.splice(0);
+      const batch: BatchItem[] = [];
+      this.#batch = batch;
+      const done = renders.map((render) => render());
+      this.#batch = null;
+      await this.#renderBatch(batch);
+      await Promise.all(done);
+    }
+  }
+
+  #render(source: string, width: number, height: number): Promise<Buffer> {
+    const batch = this.#batch;
+    if (batch) return new Promise((resolve, reject) => batch.push({ source, width, height, resolve, reject }));
+    return this.#renderOne(source, width, height);
+  }
+
+  /** One picture for the whole batch: each still padded to the widest and stacked, then cut apart here. */
+  async #renderBatch(batch: BatchItem[]): Promise<void> {
+    const stackable = batch.length > 1 && batch.every((b) => b.width % 2 === 0 && b.height % 2 === 0);
+    if (!stackable) {
+      for (const item of batch) await this.#renderOne(item.source, item.width, item.height).then(item.resolve, item.reject);
+      return;
+    }
+    const width = Math.max(...batch.map((b) => b.width));
+    const height = batch.reduce((sum, b) => sum + b.height, 0);
+    const graph = `${batch.map((b, i) => `${b.source},pad=${width}:${b.height}:0:0:black,format=yuv420p[s${i}]`).join(';')};${batch.map((_, i) => `[s${i}]`).join('')}vstack=inputs=${batch.length}`;
+    try {
+      const data = await this.#renderOne(graph, width, height);
+      let top = 0;
+      for (const item of batch) {
+        item.resolve(cutPicture(data, width, height, top, item.width, item.height));
+        top += item.height;
+      }
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+
+  async #renderOne(source: string, width: number, height: number): Promise<Buffer> {
     const bytes = (width * height * 3) / 2;
     const spare = this.#spares?.take();
     if (spare) {
@@ -169,6 +218,27 @@ export class Stills {
       });
     });
   }
+}
+
+interface BatchItem {
+  source: string;
+  width: number;
+  height: number;
+  resolve: (data: Buffer) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The yuv420p picture at rows top… of a stacked one (its planes cut row by row). */
+function cutPicture(data: Buffer, stackW: number, stackH: number, top: number, w: number, h: number): Buffer {
+  const out = Buffer.allocUnsafe((w * h * 3) / 2);
+  let o = 0;
+  for (let y = 0; y < h; y += 1, o += w) data.copy(out, o, (top + y) * stackW, (top + y) * stackW + w);
+  const cw = w / 2;
+  const sw = stackW / 2;
+  for (const plane of [stackW * stackH, stackW * stackH + (stackW * stackH) / 4]) {
+    for (let y = 0; y < h / 2; y += 1, o += cw) data.copy(out, o, plane + (top / 2 + y) * sw, plane + (top / 2 + y) * sw + cw);
+  }
+  return out;
 }
 
 const STILL_OUTPUT = ['-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
