@@ -250,8 +250,12 @@ async function measureEvents(label: string, options: Partial<ProgramOptions>): P
     if (process.env.BENCH_DEBUG) {
       for (const pid of tracker.pids().filter((p) => (tracker.born.get(p) ?? 0) >= since)) lines.push(`  born +${((tracker.born.get(pid) ?? 0) - since).toFixed(0)} ms: ${pid} ${(tracker.at(pid, Infinity) * 1000).toFixed(0)} ms CPU: ${tracker.commands.get(pid)?.slice(0, 100)}`);
     }
+    // The event's own CPU: 3 s of every component against as long in steady state (a starved window's
+    // work comes back in the next, so this holds on a busy machine where the peak windows do not).
+    const extra = (k: Component): number => w.reduce((sum, x) => sum + (x[k] - steady[k]) * 500, 0);
+    const extraAll = COMPONENTS.reduce((sum, k) => sum + extra(k), 0);
     lines.push(
-      `${name}: peak ${total(peak).toFixed(2)} cores (${(total(peak) / steadyCores).toFixed(2)}× steady) in ${at * 500}–${at * 500 + 500} ms = ${fmt(peak, steady)}; windows ${w.map((x) => total(x).toFixed(2)).join(' ')}; ` +
+      `${name}: extra CPU over 3 s ${extraAll.toFixed(0)} ms (${COMPONENTS.map((k) => `${k} ${extra(k).toFixed(0)}`).join(', ')}); peak ${total(peak).toFixed(2)} cores (${(total(peak) / steadyCores).toFixed(2)}× steady) in ${at * 500}–${at * 500 + 500} ms = ${fmt(peak, steady)}; windows ${w.map((x) => total(x).toFixed(2)).join(' ')}; ` +
         `decoder processes started ${born.length}${first.length > 0 ? ` (CPU used 100/250/500/1000 ms after their start: ${first.join(', ')})` : ''}, still processes started ${stills}; repeated frames ${after.repeatedFrames - before.repeatedFrames}, dropped ${after.droppedFrames - before.droppedFrames}, encoders started ${after.encoderStarts - before.encoderStarts}`,
     );
   };
