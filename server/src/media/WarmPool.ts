@@ -30,14 +30,17 @@ export class WarmPool<T> {
   readonly #spares: T[] = [];
   #starting = 0;
   #refill: Timer | null = null;
-  /** Until the pool is first full, spares start one after the other and none is handed out. */
+  /** Until the pool is first full, spares start one after the other (takes do not hold them back) and none is handed out. */
   #initial = true;
   #closed = false;
 
-  /** Starts the first spares at once, one after the other. */
+  /** The first spares start after `refillAfterMs` too: the owner's own start is a burst of start-ups already. */
   constructor(options: WarmPoolOptions<T>) {
     this.#options = options;
-    this.#fill();
+    this.#refill = options.clock.setTimeout(() => {
+      this.#refill = null;
+      this.#fill();
+    }, options.refillAfterMs);
   }
 
   /** Spares ready now. */
