@@ -494,11 +494,6 @@ async function setLayer(consumer: ms.Consumer, producer: ms.Producer | null, lay
   await consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 });
 }
 
-/**
- * RTP in (one SDP: the video m-line, the audio m-line); raw yuv420p at the tile size on stdout and
- * s16le 48 kHz stereo on fd 3, flushed per packet; showinfo / ashowinfo print each picture's and
- * audio frame's media time (RTP timestamps through the sender reports) to stderr.
- */
 /** The decoder's video filter: scaled (cropped or letterboxed) to the tile, then showinfo for each picture's media time. */
 export function decoderVideoFilter(video: { width: number; height: number; fit: 'fill' | 'fit' }): string {
   const size = `${video.width}:${video.height}`;
@@ -510,8 +505,11 @@ export function decoderVideoFilter(video: { width: number; height: number; fit: 
 }
 
 /**
- * `video.filterScript`: the video filter is read from that file (a spare: ffmpeg reads it once
- * the SDP has come in, so it is written with the SDP).
+ * RTP in (one SDP: the video m-line, the audio m-line); raw yuv420p at the tile size on stdout and
+ * s16le 48 kHz stereo on fd 3, flushed per packet; showinfo / ashowinfo print each picture's and
+ * audio frame's media time (RTP timestamps through the sender reports) to stderr.
+ * With `video.filterScript` the video filter is read from that file (a spare: ffmpeg reads it
+ * once the SDP has come in, so it is written just before the SDP).
  */
 export function participantDecoderArgs(sdpPath: string, video: { width: number; height: number; fit: 'fill' | 'fit' } | { filterScript: string } | null, audio: boolean): string[] {
   const input = [
