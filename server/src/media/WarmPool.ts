@@ -21,20 +21,22 @@ export interface WarmPoolOptions<T> {
  * Processes started ahead of need. Debian's ffmpeg spends 40–70 ms of CPU before it reads its
  * first input (dynamic linking of its ~215 libraries, their initialisers, option parsing); a spare
  * pays that at a quiet moment and then blocks opening an input that is a FIFO (`writeFifo`), so a
- * join or a layout switch only pays the work itself. A spare taken is replaced once the pool has
- * not been asked for anything for `refillAfterMs` (events come in bursts: a refill started during
- * one would add its start-up to the burst's peak).
+ * join or a layout switch only pays the work itself. Spares are started, first and after one
+ * was taken, only once the pool has not been asked for anything for `refillAfterMs`: events come
+ * in bursts (go-live itself, people joining once the show is on), and a start-up during one would
+ * add to its peak.
  */
 export class WarmPool<T> {
   readonly #options: WarmPoolOptions<T>;
   readonly #spares: T[] = [];
   #starting = 0;
   #refill: Timer | null = null;
-  /** Until the pool is first full, spares start one after the other (takes do not hold them back) and none is handed out. */
-  #initial = true;
   #closed = false;
 
-  /** The first spares start after `refillAfterMs` too: the owner's own start is a burst of start-ups already. */
+  /**
+   * The first spares start after `refillAfterMs` without a take too: the owner's own start is a
+   * burst of start-ups already, and events come right after it (people join once the show is on).
+   */
   constructor(options: WarmPoolOptions<T>) {
     this.#options = options;
     this.#refill = options.clock.setTimeout(() => {
@@ -48,13 +50,9 @@ export class WarmPool<T> {
     return this.#spares.length;
   }
 
-  /**
-   * A ready spare, or null (the caller starts one the usual way); either way the refill waits again.
-   * None is handed out before the pool was first full: what its owner starts with is one start-up
-   * anyway, and the spares are then there for the first event after it.
-   */
+  /** A ready spare, or null (the caller starts one the usual way); either way the next start-up of a spare waits again. */
   take(): T | null {
-    if (this.#closed || this.#initial) return null;
+    if (this.#closed) return null;
     let spare: T | undefined;
     while ((spare = this.#spares.shift()) !== undefined) {
       if (this.#options.usable(spare)) break;
@@ -92,7 +90,6 @@ export class WarmPool<T> {
       .then((spare) => {
         if (this.#closed) this.#options.discard(spare);
         else this.#spares.push(spare);
-        if (this.#spares.length >= this.#options.size) this.#initial = false;
       })
       .catch((error: unknown) => {
         failed = true;
@@ -101,9 +98,9 @@ export class WarmPool<T> {
       .finally(() => {
         this.#starting -= 1;
         if (this.#closed) return;
-        // A failure is tried again after a quiet spell; otherwise the next spare, unless something was taken meanwhile.
+        // A failure is tried again after a quiet spell; otherwise the next spare, unless something was asked for meanwhile.
         if (failed) this.#scheduleRefill();
-        else if (!this.#refill || this.#initial) this.#fill();
+        else if (!this.#refill) this.#fill();
       });
   }
 }

@@ -11,15 +11,17 @@ import { FakeClock } from '../fakeClock.js';
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe('WarmPool', () => {
-  it('starts its spares once its owner has been quiet, hands none out before it is full, and replaces a taken one only after a quiet spell', async () => {
+  it('starts its spares once its owner has asked for none for a while, and replaces a taken one only after a quiet spell', async () => {
     const clock = new FakeClock();
     let started = 0;
     const discarded: number[] = [];
     const pool = new WarmPool<number>({ size: 2, refillAfterMs: 10_000, start: async () => (started += 1), usable: () => true, discard: (n) => discarded.push(n), clock, logger: pino({ level: 'silent' }) });
     assert.equal(pool.take(), null, 'nothing before the first spares');
+    clock.advance(5_000);
+    assert.equal(pool.take(), null, 'still nothing, and the first spares wait again');
     clock.advance(9_999);
     await settle();
-    assert.equal(started, 0, 'the owner\'s own start is left alone');
+    assert.equal(started, 0, 'no start-up while its owner keeps asking');
     clock.advance(1);
     for (let i = 0; i < 4; i += 1) await settle();
     assert.equal(pool.ready, 2, 'both spares, one after the other');
