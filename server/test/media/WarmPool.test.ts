@@ -24,7 +24,10 @@ describe('WarmPool', () => {
     assert.equal(started, 0, 'no start-up while its owner keeps asking');
     clock.advance(1);
     for (let i = 0; i < 4; i += 1) await settle();
-    assert.equal(pool.ready, 2, 'both spares, one after the other');
+    assert.equal(pool.ready, 1, 'one start-up at a time…');
+    clock.advance(1_000);
+    for (let i = 0; i < 4; i += 1) await settle();
+    assert.equal(pool.ready, 2, '…a second apart');
     assert.equal(pool.take(), 1);
     clock.advance(5_000);
     assert.equal(pool.take(), 2);
@@ -33,6 +36,8 @@ describe('WarmPool', () => {
     await settle();
     assert.equal(started, 2, 'no refill while takes keep coming');
     clock.advance(1);
+    for (let i = 0; i < 4; i += 1) await settle();
+    clock.advance(1_000);
     for (let i = 0; i < 4; i += 1) await settle();
     assert.equal(started, 4);
     pool.close();
