@@ -1,6 +1,6 @@
 import { allocPicture, type Picture } from './picture.js';
 import type { TileSource } from './ProgramOutput.js';
-import { fillWindow, fitSize, scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
+import { bilinearMap, fillWindow, fitSize, scaleBilinear, scaleMap, scalePicture, type BilinearMap, type ScaleMap } from './scalePicture.js';
 
 /** What a shared tile reads from the 16:9 program's source: the decoder's picture chosen for this tick. */
 export interface TickPicture {
@@ -16,6 +16,9 @@ export interface SharedTileSize {
   fit: 'fill' | 'fit';
 }
 
+/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else interpolated. */
+type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap };
+
 /**
  * A tile of the vertical program cut from the picture the 16:9 program shows of the same camera at
  * the same tick: no second decoder, so the tile shares that decoder's playout (lip sync) and costs
@@ -24,13 +27,18 @@ export interface SharedTileSize {
  * cores (0.03–0.04 live, with its RTP input); a second scaled output of the same decoder (ffmpeg
  * split) +0.012–0.015, before reading the extra pipe, and it would mean restarting every 16:9 decoder
  * when the vertical program starts or stops (the 16:9 program losing up to 150 ms of each person's
- * sound then); this scaler +0.007–0.012, and it touches nothing of the 16:9 program. Its price: the
- * tile has at most the pixels of the 16:9 picture, scaled up by nearest sample for large tiles.
+ * sound then); this scaler +0.007–0.012 by nearest sample, and it touches nothing of the 16:9 program.
+ * Its price: the tile has at most the pixels of the 16:9 picture. A cut smaller than the tile (two
+ * people: 404x360 for 720x640, ×1.78) is scaled up bilinearly, not by nearest sample, which showed
+ * blocks ("vertical tile sharpness" in bench/outputs.ts: SSIM and PSNR against the camera's top layer
+ * decoded at the tile's size, and each way's cost; the 16:9 decoder taking the top layer instead was
+ * sharper still but cost 3–4× more per camera and restarted the 16:9 decoders).
  */
 export class SharedTile implements TileSource {
   #size: SharedTileSize;
   #out: Picture | null = null;
-  #map: ScaleMap | null = null;
+  #map: TileMap | null = null;
+  #mapFor = '';
   #key = -1;
 
   constructor(
@@ -63,11 +71,15 @@ export class SharedTile implements TileSource {
     const tile = this.#size;
     const size = tile.fit === 'fill' ? tile : fitSize(src, tile);
     if (!this.#out || this.#out.width !== size.width || this.#out.height !== size.height) this.#out = allocPicture(size.width, size.height);
-    const m = this.#map;
-    if (!m || m.srcWidth !== src.width || m.srcHeight !== src.height || m.dstWidth !== size.width || m.dstHeight !== size.height || this.#key === -1) {
-      this.#map = scaleMap(src, size, tile.fit === 'fill' ? fillWindow(src, tile) : undefined);
+    const mapFor = `${src.width}x${src.height}>${size.width}x${size.height}/${tile.fit}`;
+    if (!this.#map || this.#mapFor !== mapFor) {
+      const window = tile.fit === 'fill' ? fillWindow(src, tile) : { x: 0, y: 0, w: src.width, h: src.height };
+      this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window) } : { kind: 'nearest', map: scaleMap(src, size, window) };
+      this.#mapFor = mapFor;
     }
-    scalePicture(this.#out, src, this.#map!);
+    const m = this.#map;
+    if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map);
+    else scalePicture(this.#out, src, m.map);
     this.#key = source.frameKey;
     return this.#out;
   }
