@@ -302,12 +302,14 @@ export async function verticalSharpnessStudy(ffmpegPath: string, clip: string, f
     };
     const l1 = read(small, 640, 360);
     const l2 = read(large, 1280, 720);
-    type Scaler = 'nearest' | 'bilinear' | 'bilinear luma';
+    type Scaler = 'nearest' | 'bilinear' | 'bilinear luma' | 'across' | 'across luma';
     type Way = { name: string; pictures: Picture[]; scaler: Scaler; decodeCores: number };
     const ways: Way[] = [
       { name: '640x360 picture, nearest sample (before)', pictures: l1, scaler: 'nearest', decodeCores: 0 },
       { name: '640x360 picture, bilinear luma, nearest chroma', pictures: l1, scaler: 'bilinear luma', decodeCores: 0 },
       { name: '640x360 picture, bilinear', pictures: l1, scaler: 'bilinear', decodeCores: 0 },
+      { name: '**640x360 picture, blended along rows, nearest row (SharedTile, now)**', pictures: l1, scaler: 'across', decodeCores: 0 },
+      { name: '640x360 picture, luma blended along rows, the rest nearest', pictures: l1, scaler: 'across luma', decodeCores: 0 },
       { name: 'the 16:9 decoder at 1280x720 from the top layer, nearest sample', pictures: l2, scaler: 'nearest', decodeCores: largeCores - smallCores },
       { name: 'the 16:9 decoder at 1280x720 from the top layer, bilinear', pictures: l2, scaler: 'bilinear', decodeCores: largeCores - smallCores },
     ];
@@ -341,10 +343,10 @@ export async function verticalSharpnessStudy(ffmpegPath: string, clip: string, f
         const tile = allocPicture(w, h);
         const window = fillWindow(src, tile);
         const nearest = scaleMap(src, tile, window);
-        const bilinear = bilinearMap(src, tile, window);
+        const bilinear = bilinearMap(src, tile, window, way.scaler.startsWith('across') ? 'nearest' : 'bilinear');
         const scale = (picture: Picture): void => {
           if (way.scaler === 'nearest') scalePicture(tile, picture, nearest);
-          else scaleBilinear(tile, picture, bilinear, way.scaler === 'bilinear' ? 'bilinear' : 'nearest');
+          else scaleBilinear(tile, picture, bilinear, way.scaler === 'bilinear' || way.scaler === 'across' ? 'bilinear' : 'nearest');
         };
         // Timed on a second pass (the JIT has compiled the scaler by then).
         for (const picture of way.pictures) scale(picture);

@@ -16,7 +16,7 @@ export interface SharedTileSize {
   fit: 'fill' | 'fit';
 }
 
-/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else interpolated. */
+/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else blended along rows. */
 type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap };
 
 /**
@@ -29,10 +29,14 @@ type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: Bil
  * when the vertical program starts or stops (the 16:9 program losing up to 150 ms of each person's
  * sound then); this scaler +0.007–0.012 by nearest sample, and it touches nothing of the 16:9 program.
  * Its price: the tile has at most the pixels of the 16:9 picture. A cut smaller than the tile (two
- * people: 404x360 for 720x640, ×1.78) is scaled up bilinearly, not by nearest sample, which showed
- * blocks ("vertical tile sharpness" in bench/outputs.ts: SSIM and PSNR against the camera's top layer
- * decoded at the tile's size, and each way's cost; the 16:9 decoder taking the top layer instead was
- * sharper still but cost 3–4× more per camera and restarted the 16:9 decoders).
+ * or four people: 404x360 for 720x640, 202x360 for 360x640, ×1.78) is blended along its rows with
+ * the nearest row repeated, not sampled: +1.2 and +2.6 dB PSNR, +0.003 and +0.005 SSIM against the
+ * camera's top layer decoded at the tile's size, for +0.012 and +0.007 cores per camera ("vertical
+ * tile sharpness" in bench/outputs.ts). A full bilinear blend gained +1.7 and +3.0 dB for +0.033 and
+ * +0.013, and the 16:9 decoder taking the top layer +4.9 dB (two people) for about +0.04 plus 4× the
+ * pipe, with the 16:9 tile 4.3 dB worse and the 16:9 decoders restarted. Under the vertical
+ * program's cost target (≤ 0.6× the 16:9 encoder) the row blend was taken: most of the full blend's
+ * gain for about 40 % of its cost.
  */
 export class SharedTile implements TileSource {
   #size: SharedTileSize;
@@ -74,7 +78,7 @@ export class SharedTile implements TileSource {
     const mapFor = `${src.width}x${src.height}>${size.width}x${size.height}/${tile.fit}`;
     if (!this.#map || this.#mapFor !== mapFor) {
       const window = tile.fit === 'fill' ? fillWindow(src, tile) : { x: 0, y: 0, w: src.width, h: src.height };
-      this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window) } : { kind: 'nearest', map: scaleMap(src, size, window) };
+      this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window, 'nearest') } : { kind: 'nearest', map: scaleMap(src, size, window) };
       this.#mapFor = mapFor;
     }
     const m = this.#map;

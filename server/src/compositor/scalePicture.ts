@@ -133,13 +133,14 @@ export interface BilinearMap {
 
 /**
  * Destination index → the source sample at or left of its centre inside [start, start + src) and the
- * next one's weight, pixel centres aligned as ffmpeg's scalers do. The edge clamps to the window: the
+ * next one's weight, pixel centres aligned as ffmpeg's scalers do (or the nearest sample). The edge clamps to the window: the
  * last pair is (src - 2, src - 1) with weight up to 256, so no tap reads outside it.
  */
-function taps(dst: number, src: number, start = 0): Taps {
+function taps(dst: number, src: number, start = 0, nearest = false): Taps {
   const t: Taps = { i0: new Int32Array(dst), w: new Int32Array(dst), packed: new Int32Array(dst) };
   for (let i = 0; i < dst; i += 1) {
-    const c = Math.min(src - 1, Math.max(0, ((i + 0.5) * src) / dst - 0.5));
+    // Nearest: the sample under the centre, weight 0 (or 256 on the last one).
+    const c = nearest ? Math.min(src - 1, Math.floor(((i + 0.5) * src) / dst)) : Math.min(src - 1, Math.max(0, ((i + 0.5) * src) / dst - 0.5));
     const i0 = Math.max(0, Math.min(src - 2, Math.floor(c)));
     t.i0[i] = start + i0;
     t.w[i] = src < 2 ? 0 : Math.round((c - i0) * 256);
@@ -148,23 +149,27 @@ function taps(dst: number, src: number, start = 0): Taps {
   return t;
 }
 
-/** The bilinear map from `src` (or the window `from` of it, even coordinates; default all of it) to `dst`. */
-export function bilinearMap(src: { width: number; height: number }, dst: { width: number; height: number }, from?: Rect): BilinearMap {
+/**
+ * The bilinear map from `src` (or the window `from` of it, even coordinates; default all of it) to
+ * `dst`. `rows: 'nearest'` blends along rows only and repeats the nearest row (about 40 % of the
+ * full blend's extra cost for most of its gain on the vertical tiles: bench/outputs.ts).
+ */
+export function bilinearMap(src: { width: number; height: number }, dst: { width: number; height: number }, from?: Rect, rows: 'bilinear' | 'nearest' = 'bilinear'): BilinearMap {
   const w = from ?? { x: 0, y: 0, w: src.width, h: src.height };
   const row = (): Uint8Array => new Uint8Array(Math.ceil(dst.width / 4) * 4);
-  const rows: [Uint8Array, Uint8Array] = [row(), row()];
+  const buffers: [Uint8Array, Uint8Array] = [row(), row()];
   return {
     srcWidth: src.width,
     srcHeight: src.height,
     dstWidth: dst.width,
     dstHeight: dst.height,
     xs: taps(dst.width, w.w, w.x),
-    ys: taps(dst.height, w.h, w.y),
+    ys: taps(dst.height, w.h, w.y, rows === 'nearest'),
     cxs: taps(dst.width / 2, w.w / 2, w.x / 2),
-    cys: taps(dst.height / 2, w.h / 2, w.y / 2),
+    cys: taps(dst.height / 2, w.h / 2, w.y / 2, rows === 'nearest'),
     nearest: { cxs: table(dst.width / 2, w.w / 2, w.x / 2), cys: table(dst.height / 2, w.h / 2, w.y / 2) },
-    rows,
-    words: [new Uint32Array(rows[0].buffer), new Uint32Array(rows[1].buffer)],
+    rows: buffers,
+    words: [new Uint32Array(buffers[0].buffer), new Uint32Array(buffers[1].buffer)],
   };
 }
 

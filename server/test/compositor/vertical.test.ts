@@ -217,14 +217,14 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
   };
 
   /** Float bilinear from the window of `src`, pixel centres aligned, clamped to the window: what scaleBilinear approximates with 8-bit weights. */
-  function reference(src: Picture, dst: { width: number; height: number }, win: Rect, p: number, x: number, y: number): number {
+  function reference(src: Picture, dst: { width: number; height: number }, win: Rect, p: number, x: number, y: number, rows: 'bilinear' | 'nearest'): number {
     const [base, sw] = plane(src, p);
     const [, dw, dh] = plane(dst, p);
     const k = p === 0 ? 1 : 2;
     const [wx, wy, ww, wh] = [win.x / k, win.y / k, win.w / k, win.h / k];
     const at = (i: number, n: number, span: number) => Math.min(span - 1, Math.max(0, ((i + 0.5) * span) / n - 0.5));
     const cx = at(x, dw, ww);
-    const cy = at(y, dh, wh);
+    const cy = rows === 'nearest' ? Math.min(wh - 1, Math.floor(((y + 0.5) * wh) / dh)) : at(y, dh, wh);
     const x0 = Math.floor(cx);
     const y0 = Math.floor(cy);
     const x1 = Math.min(ww - 1, x0 + 1);
@@ -236,24 +236,26 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
   }
 
   it('matches float bilinear within 1.5 levels (8-bit weights, rows rounded to 8 bits between the passes), every plane, word-aligned or not (table)', () => {
-    const cases: Array<[string, [number, number], [number, number], 'fill' | 'all']> = [
-      ['the two-person vertical tile: a 404x360 cut ×1.78', [640, 360], [720, 640], 'fill'],
-      ['the four-person tile: a 202x360 cut', [640, 360], [360, 640], 'fill'],
-      ['a width that is not a multiple of four (no 32-bit path)', [64, 36], [90, 80], 'fill'],
-      ['twice the size, whole picture', [32, 18], [64, 36], 'all'],
-      ['a slight shrink', [80, 40], [72, 36], 'all'],
+    const cases: Array<[string, [number, number], [number, number], 'fill' | 'all', 'bilinear' | 'nearest']> = [
+      ['the two-person vertical tile: a 404x360 cut ×1.78', [640, 360], [720, 640], 'fill', 'bilinear'],
+      ['the same, blended along rows only (what SharedTile does)', [640, 360], [720, 640], 'fill', 'nearest'],
+      ['the four-person tile: a 202x360 cut', [640, 360], [360, 640], 'fill', 'bilinear'],
+      ['the four-person tile, along rows only', [640, 360], [360, 640], 'fill', 'nearest'],
+      ['a width that is not a multiple of four (no 32-bit path)', [64, 36], [90, 80], 'fill', 'bilinear'],
+      ['twice the size, whole picture', [32, 18], [64, 36], 'all', 'bilinear'],
+      ['a slight shrink', [80, 40], [72, 36], 'all', 'bilinear'],
     ];
-    for (const [name, [sw, sh], [dw, dh], mode] of cases) {
+    for (const [name, [sw, sh], [dw, dh], mode, rows] of cases) {
       const src = allocPicture(sw, sh);
       let seed = 7;
       for (let i = 0; i < src.data.length; i += 1) src.data[i] = seed = (seed * 1103515245 + 12345) & 0xff;
       const dst = allocPicture(dw, dh);
       const win = mode === 'fill' ? fillWindow(src, dst) : { x: 0, y: 0, w: sw, h: sh };
-      scaleBilinear(dst, src, bilinearMap(src, dst, win));
+      scaleBilinear(dst, src, bilinearMap(src, dst, win, rows));
       let worst = 0;
       for (let p = 0; p < 3; p += 1) {
         const [base, w, h] = plane(dst, p);
-        for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) worst = Math.max(worst, Math.abs(dst.data[base + y * w + x]! - reference(src, dst, win, p, x, y)));
+        for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) worst = Math.max(worst, Math.abs(dst.data[base + y * w + x]! - reference(src, dst, win, p, x, y, rows)));
       }
       assert.ok(worst <= 1.5, `${name}: worst difference ${worst.toFixed(2)}`);
     }
@@ -267,9 +269,11 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
     const dst = allocPicture(72, 128);
     scaleBilinear(dst, src, bilinearMap(src, dst, win));
     assert.equal(Math.max(...dst.data), 0);
+    scaleBilinear(dst, src, bilinearMap(src, dst, win, 'nearest'));
+    assert.equal(Math.max(...dst.data), 0, 'along rows only');
   });
 
-  it('a tile cut smaller than itself is interpolated (a ramp gets the levels between its steps), one as large is sampled', () => {
+  it('a tile cut smaller than itself is blended (a ramp across it gets the levels between its steps), one as large is sampled', () => {
     // Luma steps by 16 every column: nearest sample only repeats those levels, bilinear blends them.
     const src = allocPicture(64, 36);
     for (let y = 0; y < 36; y += 1) for (let x = 0; x < 64; x += 1) src.data[y * 64 + x] = 16 * (x % 8);
