@@ -16,7 +16,7 @@ export interface SharedTileSize {
   fit: 'fill' | 'fit';
 }
 
-/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else blended along rows. */
+/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else its luma blended along rows. */
 type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap };
 
 /**
@@ -29,14 +29,15 @@ type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: Bil
  * when the vertical program starts or stops (the 16:9 program losing up to 150 ms of each person's
  * sound then); this scaler +0.007–0.012 by nearest sample, and it touches nothing of the 16:9 program.
  * Its price: the tile has at most the pixels of the 16:9 picture. A cut smaller than the tile (two
- * or four people: 404x360 for 720x640, 202x360 for 360x640, ×1.78) is blended along its rows with
- * the nearest row repeated, not sampled: +1.2 and +2.6 dB PSNR, +0.003 and +0.005 SSIM against the
- * camera's top layer decoded at the tile's size, for +0.012 and +0.007 cores per camera ("vertical
- * tile sharpness" in bench/outputs.ts). A full bilinear blend gained +1.7 and +3.0 dB for +0.033 and
- * +0.013, and the 16:9 decoder taking the top layer +4.9 dB (two people) for about +0.04 plus 4× the
- * pipe, with the 16:9 tile 4.3 dB worse and the 16:9 decoders restarted. Under the vertical
- * program's cost target (≤ 0.6× the 16:9 encoder) the row blend was taken: most of the full blend's
- * gain for about 40 % of its cost.
+ * or four people: 404x360 for 720x640, 202x360 for 360x640, ×1.78) has its luma blended along the
+ * rows (the nearest row repeated) and its chroma sampled, not all of it sampled: +0.8 and +1.9 dB
+ * PSNR, +0.0013 and +0.0034 SSIM against the camera's top layer decoded at the tile's size, for
+ * +0.004 to +0.008 cores per camera ("vertical tile sharpness" in bench/outputs.ts). Blending the
+ * chroma too gained +1.2 and +2.6 dB for +0.007 to +0.012, a full bilinear blend +1.7 and +3.0 dB
+ * for +0.013 to +0.033 (live it put the vertical program at 0.80× the 16:9 encoder), and the 16:9
+ * decoder taking the top layer +4.9 dB (two people) for about +0.04 plus 4× the pipe, with the 16:9
+ * tile 4.3 dB worse and the 16:9 decoders restarted. Under the vertical program's cost target
+ * (≤ 0.6× the 16:9 encoder) the cheapest blend was taken: the most gain per core.
  */
 export class SharedTile implements TileSource {
   #size: SharedTileSize;
@@ -82,7 +83,7 @@ export class SharedTile implements TileSource {
       this.#mapFor = mapFor;
     }
     const m = this.#map;
-    if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map);
+    if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map, 'nearest');
     else scalePicture(this.#out, src, m.map);
     this.#key = source.frameKey;
     return this.#out;

@@ -238,7 +238,7 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
   it('matches float bilinear within 1.5 levels (8-bit weights, rows rounded to 8 bits between the passes), every plane, word-aligned or not (table)', () => {
     const cases: Array<[string, [number, number], [number, number], 'fill' | 'all', 'bilinear' | 'nearest']> = [
       ['the two-person vertical tile: a 404x360 cut ×1.78', [640, 360], [720, 640], 'fill', 'bilinear'],
-      ['the same, blended along rows only (what SharedTile does)', [640, 360], [720, 640], 'fill', 'nearest'],
+      ['the same, blended along rows only (SharedTile, luma)', [640, 360], [720, 640], 'fill', 'nearest'],
       ['the four-person tile: a 202x360 cut', [640, 360], [360, 640], 'fill', 'bilinear'],
       ['the four-person tile, along rows only', [640, 360], [360, 640], 'fill', 'nearest'],
       ['a width that is not a multiple of four (no 32-bit path)', [64, 36], [90, 80], 'fill', 'bilinear'],
@@ -273,14 +273,16 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
     assert.equal(Math.max(...dst.data), 0, 'along rows only');
   });
 
-  it('a tile cut smaller than itself is blended (a ramp across it gets the levels between its steps), one as large is sampled', () => {
+  it('a tile cut smaller than itself has its luma blended (a ramp across it gets the levels between its steps), one as large is sampled', () => {
     // Luma steps by 16 every column: nearest sample only repeats those levels, bilinear blends them.
     const src = allocPicture(64, 36);
     for (let y = 0; y < 36; y += 1) for (let x = 0; x < 64; x += 1) src.data[y * 64 + x] = 16 * (x % 8);
+    for (let i = 0; i < 32 * 18; i += 1) src.data[64 * 36 + i] = 16 * (i % 8);
     const shown = { current: { picture: src }, frameKey: 1, lastFrameAt: 0 };
     const up = new SharedTile(() => shown, { width: 72, height: 64, fit: 'fill' }).picture!;
     const levels = new Set(up.data.subarray(0, 72 * 64));
-    assert.ok([...levels].some((v) => v % 16 !== 0), 'scaled up: levels between the steps');
+    assert.ok([...levels].some((v) => v % 16 !== 0), 'scaled up: luma levels between the steps');
+    assert.ok([...up.data.subarray(72 * 64, 72 * 64 + 36 * 32)].every((v) => v % 16 === 0), 'chroma sampled (nearest)');
     const same = new SharedTile(() => shown, { width: 20, height: 36, fit: 'fill' }).picture!;
     assert.ok([...same.data.subarray(0, 20 * 36)].every((v) => v % 16 === 0), 'a cut as large as the tile: its own pixels');
   });
