@@ -32,9 +32,9 @@ type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: Bil
  * or four people: 404x360 for 720x640, 202x360 for 360x640, ×1.78) has its luma blended along the
  * rows (the nearest row repeated) and its chroma sampled, not all of it sampled: +0.8 and +1.9 dB
  * PSNR, +0.0013 and +0.0034 SSIM against the camera's top layer decoded at the tile's size, for
- * +0.004 to +0.008 cores per camera ("vertical tile sharpness" in bench/outputs.ts). Blending the
- * chroma too gained +1.2 and +2.6 dB for +0.007 to +0.012, a full bilinear blend +1.7 and +3.0 dB
- * for +0.013 to +0.033 (live it put the vertical program at 0.80× the 16:9 encoder), and the 16:9
+ * +0.005 to +0.013 cores per camera ("vertical tile sharpness" in bench/outputs.ts). Blending the
+ * chroma too gained +1.2 and +2.6 dB for +0.007 to +0.019, a full bilinear blend +1.7 and +3.0 dB
+ * for +0.013 to +0.040 (live it put the vertical program at 0.80× the 16:9 encoder), and the 16:9
  * decoder taking the top layer +4.9 dB (two people) for about +0.04 plus 4× the pipe, with the 16:9
  * tile 4.3 dB worse and the 16:9 decoders restarted. Under the vertical program's cost target
  * (≤ 0.6× the 16:9 encoder) the cheapest blend was taken: the most gain per core.
