@@ -88,29 +88,40 @@ async function measureProgram(resolution: Resolution, n: number): Promise<{ core
   program.on('tag', () => undefined);
   await sleep(WARMUP_MS);
   const pids = () => [program.stats().encoderPid, ...program.stats().decoders.map((d) => d.pid)];
-  const p0 = pids();
-  const groups = () => {
+  // Decoders come and go during the window (a decoder at the tile's own size takes over from a
+  // larger one): every process is sampled every 200 ms, a process seen first during the window counts
+  // from 0 and one that ends keeps its last reading (at most 200 ms of it lost).
+  const first = new Map<number, number>();
+  const last = new Map<number, { cpu: number; group: 'encoder' | 'decoders' }>();
+  const sample = (start: boolean) => {
     const s = program.stats();
-    return {
-      encoder: cpuSeconds(s.encoderPid),
-      decoders: sumCpu(s.decoders.map((d) => d.pid)),
-    };
+    const seen: Array<[number | null | undefined, 'encoder' | 'decoders']> = [[s.encoderPid, 'encoder'], ...s.decoders.map((d): [number | null | undefined, 'decoders'] => [d.pid, 'decoders'])];
+    for (const [pid, group] of seen) {
+      if (!pid) continue;
+      const cpu = cpuSeconds(pid);
+      if (cpu === 0 && last.has(pid)) continue;
+      if (!first.has(pid)) first.set(pid, start ? cpu : 0);
+      last.set(pid, { cpu, group });
+    }
   };
-  const g0 = groups();
-  const c0 = sumCpu(p0);
+  sample(true);
   const n0 = process.cpuUsage();
   const t0 = performance.now();
+  const sampler = setInterval(() => sample(false), 200);
   await sleep(MEASURE_MS);
-  const c1 = sumCpu(p0);
-  const g1 = groups();
+  sample(false);
+  clearInterval(sampler);
   const n1 = process.cpuUsage(n0);
   const wall = (performance.now() - t0) / 1000;
+  const used = { encoder: 0, decoders: 0 };
+  for (const [pid, { cpu, group }] of last) used[group] += cpu - (first.get(pid) ?? 0);
+  const decodersSeen = [...last.values()].filter((v) => v.group === 'decoders').length;
   const stats = program.stats();
   const rss = rssMiB(pids()) + process.memoryUsage().rss / 1024 / 1024;
   await program.close();
-  const ffmpeg = (c1 - c0) / wall;
+  const ffmpeg = (used.encoder + used.decoders) / wall;
   const node = (n1.user + n1.system) / 1e6 / wall;
-  const split = `encoder ${((g1.encoder - g0.encoder) / wall).toFixed(2)}, participant decoders ${((g1.decoders - g0.decoders) / wall).toFixed(2)}, node ${node.toFixed(2)}`;
+  const split = `encoder ${(used.encoder / wall).toFixed(2)}, participant decoders ${(used.decoders / wall).toFixed(2)} (${decodersSeen} processes), node ${node.toFixed(2)}`;
   return { cores: ffmpeg + node, ffmpeg, node, rss, stats, split };
 }
 
@@ -166,7 +177,7 @@ for (const [resolution, n] of part('cores') ? plan : []) {
     const ratio = `${(program.cores / (behind ? plain.coresAt30 : plain.cores)).toFixed(2)}×${behind ? ' (per picture)' : ''}`;
     const plainCell = behind
       ? `${plain.coresAt30.toFixed(2)} at 30 fps (ran ${plain.fps.toFixed(1)} fps on ${plain.cores.toFixed(2)} cores${plain.lossLines > 0 ? `; ${plain.lossLines} RTP loss lines` : ''})`
-      : `${plain.cores.toFixed(2)}${plain.lossLines > 0 ? ` (${plain.lossLines} RTP loss lines)` : ''}`;
+      : `${plain.cores.toFixed(2)} (${plain.fps.toFixed(1)} fps${plain.lossLines > 0 ? `; ${plain.lossLines} RTP loss lines` : ''})`;
     const row = `| ${resolution}30 | ${n} | ${program.cores.toFixed(2)} (${program.ffmpeg.toFixed(2)} + ${program.node.toFixed(2)}) | ${plainCell} | ${ratio} | ${program.stats.repeatedFrames} / ${program.stats.droppedFrames} | ${program.stats.drawMsPerFrame} | ${program.rss.toFixed(0)} MiB |`;
     rows.push(row);
     console.log(`${row}  [${program.split}; load average ${loadavg()[0]!.toFixed(1)}]`);
