@@ -1,8 +1,8 @@
-// Reproduction harness (not a benchmark): N=9 simulcast senders + the plain ffmpeg xstack composer's
-// inputs only (PlainTransports + consumers on each camera's top layer, one SDP), then runs ffmpeg by
-// hand so its stderr can be read. node --import tsx bench/scratch/plain9.ts
-// N inputs (default 9), SECS (default 15), MICS=0 leaves the microphones out, ARGS_IN: extra
-// input options (space-separated) after / instead of the composer's, LOG=<file> for ffmpeg's stderr.
+// Reproduction harness (not a benchmark): N=9 simulcast senders and the plain ffmpeg xstack composer's
+// inputs alone (PlainTransports + consumers on each camera's top layer, one SDP per m-line), then its
+// command line run by hand so its stderr can be read: node --import tsx bench/scratch/plain9.ts
+// N inputs (default 9), SECS (default 15), MICS=0 leaves the microphones out, ONE_SDP=1 the earlier
+// single-SDP baseline, ARGS_IN: extra options (space-separated) before every input, LOG=<file> for stderr.
 import { spawn } from 'node:child_process';
 import { writeFileSync, createWriteStream } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -49,6 +49,13 @@ const dir = '/tmp/plain9';
 const sdpPaths = media.map((m, k) => { writeFileSync(`${dir}/in${k}.sdp`, buildSdp([m])); return `${dir}/in${k}.sdp`; });
 const graph = buildFilterGraph(composition, { fontFile: null, textDir: dir });
 let args = buildComposerArgs({ sdpPaths, filterGraph: graph.graph, resolution: '720p' });
+// ONE_SDP=1: the earlier baseline, every m-line in one SDP (one input, read on ffmpeg's main thread).
+if (process.env.ONE_SDP === '1') {
+  writeFileSync(`${dir}/inputs.sdp`, buildSdp(media));
+  args = buildComposerArgs({ sdpPaths: [`${dir}/inputs.sdp`], filterGraph: graph.graph.replace(/\[(\d+):0\]/g, (_, k: string) => `[0:${k}]`), resolution: '720p' });
+  args.splice(args.indexOf('-thread_queue_size'), 2);
+  args.splice(args.indexOf('-analyzeduration'), 4, '-analyzeduration', '1000000', '-probesize', '20000000');
+}
 // ARGS_IN: extra options before every input's -f sdp.
 if (process.env.ARGS_IN) args = args.flatMap((a, k) => (a === '-f' && args[k + 1] === 'sdp' ? [...process.env.ARGS_IN!.split(' '), a] : [a]));
 args = args.map((a) => (a === '-nostats' ? '-stats' : a === 'pipe:1' ? '/dev/null' : a));
@@ -70,7 +77,8 @@ const c0 = cpuSecondsOf(child.pid); const t0 = performance.now(); const f0 = Num
 for (let s = 0; s < secs; s += 5) { await sleep(5000); console.log(`t+${s + 5}s: ${last}`); }
 const wall = (performance.now() - t0) / 1000;
 const f1 = Number(last.split(' ')[0] ?? 0);
-console.log(`plain ffmpeg: ${((cpuSecondsOf(child.pid) - c0) / wall).toFixed(2)} cores, ${((f1 - f0) / wall).toFixed(1)} fps; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+const cpu = cpuSecondsOf(child.pid) - c0;
+console.log(`plain ffmpeg: ${(cpu / wall).toFixed(2)} cores, ${((f1 - f0) / wall).toFixed(1)} fps, ${f1 > f0 ? ((cpu / (f1 - f0)) * 30).toFixed(2) : '–'} cores per picture × 30; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 child.kill('SIGKILL');
 // Upstream loss: what mediasoup saw missing from the senders (it relays gaps as they are).
 const lost = await Promise.all(senders.map(async (s) => (await s.camera!.getStats()).map((st) => `${st.rid ?? st.ssrc}:${st.packetsLost}/${st.packetCount}`).join(' ')));
