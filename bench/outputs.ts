@@ -7,13 +7,14 @@
  * Imported by bench/compositor.ts; it runs nothing by itself.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../server/src/logger.js';
 import { Preview } from '../server/src/compositor/Preview.js';
-import { allocPicture, fillRect } from '../server/src/compositor/picture.js';
+import { allocPicture, fillRect, pictureBytes, type Picture } from '../server/src/compositor/picture.js';
+import { bilinearMap, fillWindow, scaleBilinear, scaleMap, scalePicture } from '../server/src/compositor/scalePicture.js';
 import { releasePortPair, reservePortPair } from '../server/src/media/ports.js';
 import { Program } from '../server/src/compositor/Program.js';
 import { encoderArgs } from '../server/src/compositor/profile.js';
@@ -179,6 +180,7 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
     ),
   ];
   rows.push('', ...(await decodeOnceStudy(ctx.ffmpegPath, await testClip('640x360', 300, ctx.ffmpegPath, { noise: true })).catch((error: unknown) => [`one decode per camera study failed: ${String(error)}`])));
+  rows.push('', ...(await verticalSharpnessStudy(ctx.ffmpegPath, await testClip('1280x720', 440, ctx.ffmpegPath, { simulcast: true })).catch((error: unknown) => [`vertical tile sharpness study failed: ${String(error)}`])));
   const latencies = await previewLatency(ctx).catch(() => [] as number[]);
   const sorted = [...latencies].filter(Number.isFinite).sort((a, b) => a - b);
   rows.push('', `preview delay, program picture → decoded at a receiver (ffmpeg, not a browser): median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${latencies.length} changes (target: at most 1 s behind)`);
@@ -252,4 +254,129 @@ export async function decodeOnceStudy(ffmpegPath: string, clip: string): Promise
   rows.push(...names.map((name, i) => `| ${name} | ${cells[i]!.join(' | ')} |`));
   for (const row of rows) console.log(row);
   return rows;
+}
+
+/** A picture's pixels as ffmpeg's `ssim` and `psnr` filters read them against a reference (both raw yuv420p files of one size). */
+async function compareRaw(ffmpegPath: string, size: string, file: string, reference: string): Promise<{ ssim: number; psnr: number }> {
+  const raw = ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', size, '-r', '30'];
+  const out = await run(ffmpegPath, ['-hide_banner', '-nostdin', ...raw, '-i', file, ...raw, '-i', reference, '-lavfi', '[0:v]split[a0][a1];[1:v]split[b0][b1];[a0][b0]ssim;[a1][b1]psnr', '-f', 'null', '-']);
+  return { ssim: Number(/SSIM .*All:([\d.]+)/.exec(out)?.[1] ?? NaN), psnr: Number(/PSNR .*average:([\d.inf]+)/.exec(out)?.[1] ?? NaN) };
+}
+
+/**
+ * How sharp the vertical program's tiles are, and what each way of making them costs: on a simulcast
+ * camera clip (its 640x360 and 1280x720 layers, as a browser sends them), each way's tile is compared
+ * (SSIM, PSNR over `frames` pictures) with the same camera decoded straight at the tile's size from
+ * its top layer. The ways: the 16:9 decoder's 640x360 picture (the two- and four-person 16:9 tile)
+ * cut and scaled by nearest sample (before) or bilinear; or the 16:9 decoder taking the 1280x720
+ * layer at 1280x720 (enough pixels for the cut), whose 16:9 tile is then scaled down in Node (the
+ * path Source has for shrunken tiles, nearest sample; its own SSIM against the top layer scaled
+ * straight to 640x360 is in the last rows). Cores per camera at 30 fps: Node's scaling
+ * (process.cpuUsage) plus, for the 1280x720 decoder, what ffmpeg (-benchmark) spends more than
+ * on the 640x360 layer; reading 4× the bytes from the decoder's pipe is not in it.
+ */
+export async function verticalSharpnessStudy(ffmpegPath: string, clip: string, frames = 60): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'onair-sharpness-'));
+  const decode = async (layer: number, width: number, height: number, file: string): Promise<void> => {
+    await run(ffmpegPath, ['-hide_banner', '-nostdin', '-y', '-threads', '1', '-i', clip, '-map', `0:v:${layer}`, '-filter_threads', '1', '-vf', vf(decoderOutputs(width, height)), '-frames:v', String(frames), '-f', 'rawvideo', file]);
+  };
+  // A decoder's cores (user + system from -benchmark) over the clip five times, at 30 fps.
+  const decodeCores = async (layer: number, width: number, height: number): Promise<number> => {
+    const out = await run(ffmpegPath, ['-hide_banner', '-nostdin', '-y', '-benchmark', '-threads', '1', '-stream_loop', '4', '-i', clip, '-map', `0:v:${layer}`, '-filter_threads', '1', '-vf', vf(decoderOutputs(width, height)), '-f', 'rawvideo', '/dev/null']);
+    const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(out);
+    const pictures = [...out.matchAll(/showinfo.* n: *\d+ /g)].length;
+    return m ? (Number(m[1]) + Number(m[2])) / (pictures / 30) : NaN;
+  };
+  const vf = (args: string[]): string => args[args.indexOf('-vf') + 1] ?? '';
+  try {
+    const small = join(dir, 'l1.yuv');
+    const large = join(dir, 'l2.yuv');
+    await decode(1, 640, 360, small);
+    await decode(2, 1280, 720, large);
+    const smallCores = await decodeCores(1, 640, 360);
+    const largeCores = await decodeCores(2, 1280, 720);
+    const read = (file: string, width: number, height: number): Picture[] => {
+      const bytes = readFileSync(file);
+      const n = pictureBytes(width, height);
+      return Array.from({ length: Math.floor(bytes.length / n) }, (_, i) => ({ width, height, data: bytes.subarray(i * n, (i + 1) * n) }));
+    };
+    const l1 = read(small, 640, 360);
+    const l2 = read(large, 1280, 720);
+    type Scaler = 'nearest' | 'bilinear' | 'bilinear luma' | 'across' | 'across luma';
+    type Way = { name: string; pictures: Picture[]; scaler: Scaler; decodeCores: number };
+    const ways: Way[] = [
+      { name: '640x360 picture, nearest sample (before)', pictures: l1, scaler: 'nearest', decodeCores: 0 },
+      { name: '640x360 picture, bilinear luma, nearest chroma', pictures: l1, scaler: 'bilinear luma', decodeCores: 0 },
+      { name: '640x360 picture, bilinear', pictures: l1, scaler: 'bilinear', decodeCores: 0 },
+      { name: '640x360 picture, blended along rows, nearest row', pictures: l1, scaler: 'across', decodeCores: 0 },
+      { name: '**640x360 picture, luma blended along rows, the rest nearest (SharedTile, now)**', pictures: l1, scaler: 'across luma', decodeCores: 0 },
+      { name: 'the 16:9 decoder at 1280x720 from the top layer, nearest sample', pictures: l2, scaler: 'nearest', decodeCores: largeCores - smallCores },
+      { name: 'the 16:9 decoder at 1280x720 from the top layer, bilinear', pictures: l2, scaler: 'bilinear', decodeCores: largeCores - smallCores },
+    ];
+    // What the 16:9 tile costs and looks like when its decoder delivers 1280x720 (scaled down in Node, as Source does).
+    const landscapeRef = join(dir, 'ref-640x360.yuv');
+    await decode(2, 640, 360, landscapeRef);
+    const down = allocPicture(640, 360);
+    const downMap = scaleMap(l2[0]!, down);
+    const downFile = join(dir, 'down.yuv');
+    for (const p of l2) scalePicture(down, p, downMap);
+    const d0 = process.cpuUsage();
+    for (const p of l2) scalePicture(down, p, downMap);
+    const dc = process.cpuUsage(d0);
+    const downBytes = l2.map((p) => {
+      scalePicture(down, p, downMap);
+      return Buffer.from(down.data);
+    });
+    writeFileSync(downFile, Buffer.concat(downBytes));
+    const downCores = ((dc.user + dc.system) / 1e6) / (l2.length / 30);
+    const rows = [
+      `| the vertical tile of one camera (1280x720 simulcast clip, ${frames} pictures), vs the top layer decoded at the tile's size | 720x640 tile (two people): SSIM, PSNR dB, cores | 360x640 tile (four): SSIM, PSNR dB, cores |`,
+      '|---|---|---|',
+    ];
+    const cells: string[][] = ways.map(() => []);
+    for (const [w, h] of [[720, 640], [360, 640]] as const) {
+      const size = `${w}x${h}`;
+      const ref = join(dir, `ref-${size}.yuv`);
+      await decode(2, w, h, ref);
+      for (const [i, way] of ways.entries()) {
+        const src = way.pictures[0]!;
+        const tile = allocPicture(w, h);
+        const window = fillWindow(src, tile);
+        const nearest = scaleMap(src, tile, window);
+        const bilinear = bilinearMap(src, tile, window, way.scaler.startsWith('across') ? 'nearest' : 'bilinear');
+        const scale = (picture: Picture): void => {
+          if (way.scaler === 'nearest') scalePicture(tile, picture, nearest);
+          else scaleBilinear(tile, picture, bilinear, way.scaler === 'bilinear' || way.scaler === 'across' ? 'bilinear' : 'nearest');
+        };
+        // Timed after a first pass (the JIT has compiled the scaler by then), over five more.
+        for (const picture of way.pictures) scale(picture);
+        const passes = 5;
+        const c0 = process.cpuUsage();
+        for (let n = 0; n < passes; n += 1) for (const picture of way.pictures) scale(picture);
+        const c = process.cpuUsage(c0);
+        const cpu = (c.user + c.system) / 1e6 / passes;
+        const out = way.pictures.map((picture) => {
+          scale(picture);
+          return Buffer.from(tile.data);
+        });
+        const file = join(dir, `way${i}-${size}.yuv`);
+        writeFileSync(file, Buffer.concat(out));
+        const q = await compareRaw(ffmpegPath, size, file, ref);
+        const cores = cpu / (way.pictures.length / 30) + way.decodeCores + (way.pictures === l2 ? downCores : 0);
+        cells[i]!.push(`${q.ssim.toFixed(4)}, ${q.psnr.toFixed(2)}, ${cores.toFixed(3)}`);
+      }
+    }
+    rows.push(...ways.map((way, i) => `| ${way.name} | ${cells[i]!.join(' | ')} |`));
+    const q1 = await compareRaw(ffmpegPath, '640x360', small, landscapeRef);
+    const q2 = await compareRaw(ffmpegPath, '640x360', downFile, landscapeRef);
+    rows.push(
+      `| *the 16:9 tile (640x360) itself:* the 640x360 layer (today) | ${q1.ssim.toFixed(4)}, ${q1.psnr.toFixed(2)}, ${smallCores.toFixed(3)} (its decoder) | |`,
+      `| *the 16:9 tile:* the 1280x720 picture scaled down by nearest sample | ${q2.ssim.toFixed(4)}, ${q2.psnr.toFixed(2)}, ${(largeCores + downCores).toFixed(3)} (decoder + scaling) | |`,
+    );
+    for (const row of rows) console.log(row);
+    console.log(`sharpness study: load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

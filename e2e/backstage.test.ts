@@ -131,11 +131,18 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
       const backstage = strip.slice(-30);
       assert.ok(backstage.length >= 20, `the viewer decodes the program (${strip.length} frames)`);
       assert.ok(backstage.every((f) => f.luma > ONE_TILE_ABOVE), `backstage: one tile fills the program (strip luma ${backstage.map((f) => f.luma).join(' ')})`);
+      // Backstage, the guest watches what goes out: the program preview, the host alone on air.
+      const watchedFrom = Date.now();
+      await guest.page.getByTestId('backstage-card').waitFor({ timeout: 15_000 });
+      const guestWatch = await previewShows(guest.page, 'single', 15_000);
+      console.log('backstage e2e', JSON.stringify({ guestPreviewSize: guestWatch.size, guestCardToPreviewMs: guestWatch.at - watchedFrom }));
 
       const clickedAt = Date.now();
       await guestTile.getByTestId('btn-onair').click();
       await guestTile.locator('[data-testid="onair-badge"]', { hasText: 'On air' }).waitFor();
       await guest.page.locator('[data-testid="tile"][data-local="true"][data-on-air="true"]').waitFor();
+      // On air, the guest is in the program itself: the backstage card goes.
+      await guest.page.getByTestId('backstage-card').waitFor({ state: 'detached' });
       await host.page.waitForTimeout(6000);
       const twoTiles = strip.find((f) => f.at >= clickedAt && f.luma < TWO_TILES_BELOW);
       assert.ok(twoTiles, `on air: the program shows two tiles (strip luma after the click ${strip.filter((f) => f.at >= clickedAt).map((f) => f.luma).join(' ')})`);

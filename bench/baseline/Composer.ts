@@ -45,6 +45,8 @@ interface RtpInput {
 
 /** How often keyframes are asked for until the first video frame comes out. */
 const KEYFRAME_REQUEST_MS = 500;
+/** ffmpeg's stderr lines for lost RTP, a broken picture or a full demuxer queue. */
+const RTP_LOSS = /RTP: missed|jitter buffer full|sequence broken|Thread message queue blocking/;
 /** How long ffmpeg gets to open its RTP ports. */
 const BIND_TIMEOUT_MS = 10_000;
 
@@ -76,6 +78,8 @@ export class Composer extends TypedEmitter<ComposerEvents> {
   resumedAt: number | null = null;
   /** performance.now() of the first video tag out. */
   firstVideoAt: number | null = null;
+  /** Stderr lines so far that say RTP was lost or a picture broken (what a falling-behind ffmpeg prints). */
+  rtpLossLines = 0;
 
   private constructor(options: ComposerOptions, inputs: RtpInput[], workDir: string) {
     super(options.logger);
@@ -140,12 +144,9 @@ export class Composer extends TypedEmitter<ComposerEvents> {
         textDir: workDir,
       });
       await Promise.all(graph.texts.map((t) => writeFile(t.path, t.text)));
-      let sdpPath: string | null = null;
-      if (media.length > 0) {
-        sdpPath = join(workDir, 'inputs.sdp');
-        await writeFile(sdpPath, buildSdp(media));
-      }
-      const args = buildComposerArgs({ sdpPath, filterGraph: graph.graph, resolution: options.resolution });
+      const sdpPaths = media.map((_, i) => join(workDir, `input-${i}.sdp`));
+      await Promise.all(media.map((m, i) => writeFile(sdpPaths[i]!, buildSdp([m]))));
+      const args = buildComposerArgs({ sdpPaths, filterGraph: graph.graph, resolution: options.resolution });
       logger.debug({ args }, 'starting composer');
       await composer.#start(options.ffmpegPath, args);
       return composer;
@@ -190,7 +191,16 @@ export class Composer extends TypedEmitter<ComposerEvents> {
   }
 
   async #start(ffmpegPath: string, args: string[]): Promise<void> {
-    const proc = FfmpegProcess.spawn({ ffmpegPath, args, logger: this.#logger, stdout: true });
+    const proc = FfmpegProcess.spawn({
+      ffmpegPath,
+      args,
+      logger: this.#logger,
+      stdout: true,
+      onStderrLine: (line) => {
+        if (RTP_LOSS.test(line)) this.rtpLossLines += 1;
+        return false;
+      },
+    });
     this.#process = proc;
     let exitError: Error | null = null;
     proc.on('failed', (error) => {
@@ -203,9 +213,10 @@ export class Composer extends TypedEmitter<ComposerEvents> {
     proc.stdout?.on('data', (chunk: Buffer) => this.#onData(chunk, proc));
 
     if (this.#inputs.length === 0) return;
-    // ffmpeg must be listening before RTP flows, or the first keyframe is lost.
-    const lastPort = this.#inputs[this.#inputs.length - 1]?.port ?? 0;
-    await waitForUdpPort(lastPort, {
+    // ffmpeg opens its inputs one after another, each reading a packet before the next binds: RTP
+    // flows once the first listens; keyframes lost on ports not yet bound are asked for again below.
+    const firstPort = this.#inputs[0]?.port ?? 0;
+    await waitForUdpPort(firstPort, {
       timeoutMs: BIND_TIMEOUT_MS,
       fallbackMs: 500,
       stopped: () => exitError ?? (this.#closed ? new Error('composer closed while starting') : null),

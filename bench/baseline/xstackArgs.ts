@@ -33,7 +33,7 @@ const SAFE_PATH = /^[\w/.+-]+$/;
  * The -filter_complex graph for a composition: every video input scaled into its tile (aspect
  * kept, padded), name tiles for participants without camera, stacked with xstack, `fps` right
  * after stacking, title and lower third on top; all audio inputs mixed (silence when none).
- * Outputs are labelled [vout] and [aout].
+ * Composition input i is ffmpeg input i (one SDP each, stream 0). Outputs are labelled [vout] and [aout].
  */
 export function buildFilterGraph(c: Composition, options: FilterGraphOptions): FilterGraph {
   if (options.fontFile !== null && !SAFE_PATH.test(options.fontFile)) throw new Error('font path has characters drawtext cannot take');
@@ -67,7 +67,7 @@ export function buildFilterGraph(c: Composition, options: FilterGraphOptions): F
       const { w, h } = tile.rect;
       if (tile.content.kind === 'video') {
         chains.push(
-          `[0:${tile.content.input}]scale=${w}:${h}:force_original_aspect_ratio=decrease,` +
+          `[${tile.content.input}:0]scale=${w}:${h}:force_original_aspect_ratio=decrease,` +
             `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1` +
             `${tile.content.label ? tileLabel(tile, tile.content.label) : ''}[t${i}]`,
         );
@@ -108,9 +108,9 @@ export function buildFilterGraph(c: Composition, options: FilterGraphOptions): F
   if (c.audio.length === 0) {
     chains.push(`anullsrc=r=48000:cl=stereo${realtime ? ',arealtime' : ''},${audioFormat}[aout]`);
   } else if (c.audio.length === 1) {
-    chains.push(`[0:${c.audio[0]}]aresample=48000:async=1000,${audioFormat}[aout]`);
+    chains.push(`[${c.audio[0]}:0]aresample=48000:async=1000,${audioFormat}[aout]`);
   } else {
-    c.audio.forEach((input, k) => chains.push(`[0:${input}]aresample=48000:async=1000,${audioFormat}[a${k}]`));
+    c.audio.forEach((input, k) => chains.push(`[${input}:0]aresample=48000:async=1000,${audioFormat}[a${k}]`));
     const inputs = c.audio.map((_, k) => `[a${k}]`).join('');
     chains.push(`${inputs}amix=inputs=${c.audio.length}:normalize=0:dropout_transition=0,${audioFormat}[aout]`);
   }
@@ -118,28 +118,45 @@ export function buildFilterGraph(c: Composition, options: FilterGraphOptions): F
 }
 
 export interface ComposerArgsOptions {
-  /** SDP file with every RTP input; null when the composition has no inputs. */
-  sdpPath: string | null;
+  /** One SDP file per RTP input (one m-line each), in the composition's input order; empty when it has none. */
+  sdpPaths: string[];
   filterGraph: string;
   resolution: Resolution;
 }
 
-/** The composer's full command line: RTP in (one SDP), composed FLV out on stdout. */
+/**
+ * Packets each input's demuxer thread may queue ahead of the main thread (ffmpeg's default is 8):
+ * about 30 s of video frames, so a main thread that falls behind delays the picture instead of
+ * making the kernel drop RTP.
+ */
+export const INPUT_THREAD_QUEUE = 1024;
+
+/**
+ * The composer's full command line: RTP in, composed FLV out on stdout.
+ *
+ * Every m-line is its own input: ffmpeg 5.1 reads a single input on its main thread, the one that
+ * also runs the whole filter graph (nine swscale downscales of 1280x720) and the audio encoder.
+ * With nine 720p cameras in one SDP that thread needs about a core; once it falls behind it stops
+ * draining the RTP sockets, they overflow ("RTP: missed N packets", "jitter buffer full"), broken
+ * VP8 pictures wait for the next keyframe and xstack waits for every tile: the output stalls.
+ * Separate inputs each get a demuxer thread (with `-thread_queue_size`) that keeps reading.
+ * `-analyzeduration 0 -probesize 32`, as the program's decoders: inputs are opened one after
+ * another, and the first decoded picture gives the size.
+ */
 export function buildComposerArgs(options: ComposerArgsOptions): string[] {
-  const input = options.sdpPath
-    ? [
-        '-protocol_whitelist', 'file,udp,rtp',
-        '-use_wallclock_as_timestamps', '1',
-        '-analyzeduration', '1000000', '-probesize', '20000000',
-        '-reorder_queue_size', '64',
-        // Larger socket buffers ride out short scheduling hiccups without losing RTP packets.
-        '-buffer_size', '2097152',
-        '-f', 'sdp', '-i', options.sdpPath,
-      ]
-    : [];
+  const inputs = options.sdpPaths.flatMap((sdpPath) => [
+    '-protocol_whitelist', 'file,udp,rtp',
+    '-use_wallclock_as_timestamps', '1',
+    '-analyzeduration', '0', '-probesize', '32',
+    '-reorder_queue_size', '64',
+    // Larger socket buffers ride out short scheduling hiccups without losing RTP packets.
+    '-buffer_size', '2097152',
+    '-thread_queue_size', String(INPUT_THREAD_QUEUE),
+    '-f', 'sdp', '-i', sdpPath,
+  ]);
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats',
-    ...input,
+    ...inputs,
     '-filter_complex', options.filterGraph,
     '-map', '[vout]', '-map', '[aout]',
     ...encoderArgs(options.resolution),

@@ -1,4 +1,4 @@
-// Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window.
+// Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window; VERTICAL=1 adds the vertical program (720x1280, automatic layout).
 // node --import tsx bench/scratch/prof.ts
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
@@ -18,6 +18,7 @@ for (const s of senders) for (const { producer } of s.producers) producers.set(p
 const participants: SceneParticipant[] = senders.map((s, i) => ({ peerId: `p${i}`, displayName: `Person ${i + 1}`, camera: { producerId: s.camera!.id, paused: false }, screen: null, mic: { producerId: s.mic!.id, paused: false } }));
 const program = Program.create({ id: 'prof', router, resolution: '720p', ffmpegPath: 'ffmpeg', logger: pino({ level: 'silent' }) }, { participants, layout: 'grid', speakerId: 'p0', title: null, lowerThird: null, slateText: 'x' }, producers);
 program.on('tag', () => undefined);
+if (process.env.VERTICAL) program.setVertical({ layout: 'auto', resolution: '720p' });
 await sleep(3000);
 // PROFILE=file.cpuprofile: a CPU profile of the measured window only.
 const { Session } = await import('node:inspector/promises');

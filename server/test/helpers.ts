@@ -81,6 +81,15 @@ export async function hostToken(server: TestServer, roomId: string, displayName 
   return res.json().token;
 }
 
+/** The admin in the room as a host, over a real socket: authenticated and joined (no transports). */
+export async function hostInRoom(server: TestServer, roomId: string, displayName = 'Host'): Promise<SignalClient> {
+  const token = await hostToken(server, roomId, displayName);
+  const client = await SignalClient.connect(server.wsUrl);
+  const authed = await client.ok('authenticate', { token, roomId });
+  await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+  return client;
+}
+
 /** Takes a connected socket into the room as a participant: authenticate, both transports, join. */
 export async function joinRoom(client: SignalClient, token: string, roomId: string) {
   const authed = await client.ok('authenticate', { token, roomId });

@@ -39,7 +39,7 @@ export function useProgramWatch(roomId: () => string, broadcast: Ref<BroadcastSt
     connection: () => session.connection(),
     recvTransport: sfu.recvTransport,
     broadcast,
-    isHost: computed(() => true),
+    mayWatch: computed(() => true),
     rtpCapabilities: () => sfu.device.value?.recvRtpCapabilities,
   });
 

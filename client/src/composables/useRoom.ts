@@ -141,7 +141,9 @@ export function useRoom() {
     };
   });
   const isHost = computed(() => self.value?.role === 'host' || self.value?.role === 'admin');
-  const preview = useProgramPreview({ connection: joinedConnection, recvTransport: sfu.recvTransport, broadcast: control.broadcast, isHost });
+  /** Backstage (not on air ourselves): the hosts hear us, the program does not; we may watch the program. */
+  const backstage = computed(() => self.value !== null && !selfOnAir.value.camera);
+  const preview = useProgramPreview({ connection: joinedConnection, recvTransport: sfu.recvTransport, broadcast: control.broadcast, mayWatch: computed(() => isHost.value || backstage.value) });
 
   async function join(opts: JoinOptions): Promise<void> {
     if (state.value !== 'idle' && state.value !== 'closed') return;
@@ -218,7 +220,8 @@ export function useRoom() {
     updateBroadcast: control.updateBroadcast,
     stopBroadcast: control.stopBroadcast,
     setOnAir,
-    /** Hosts: the program preview's video while the broadcast's preview is on. */
+    backstage,
+    /** Hosts, and guests while backstage: the program preview's video while the broadcast's preview is on. */
     previewTrack: preview.track,
     previewState: preview.state,
   };

@@ -1,6 +1,6 @@
 import { allocPicture, type Picture } from './picture.js';
 import type { TileSource } from './ProgramOutput.js';
-import { fillWindow, fitSize, scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
+import { bilinearMap, fillWindow, fitSize, scaleBilinear, scaleMap, scalePicture, type BilinearMap, type ScaleMap } from './scalePicture.js';
 
 /** What a shared tile reads from the 16:9 program's source: the decoder's picture chosen for this tick. */
 export interface TickPicture {
@@ -16,6 +16,9 @@ export interface SharedTileSize {
   fit: 'fill' | 'fit';
 }
 
+/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else its luma blended along rows. */
+type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap };
+
 /**
  * A tile of the vertical program cut from the picture the 16:9 program shows of the same camera at
  * the same tick: no second decoder, so the tile shares that decoder's playout (lip sync) and costs
@@ -24,13 +27,23 @@ export interface SharedTileSize {
  * cores (0.03–0.04 live, with its RTP input); a second scaled output of the same decoder (ffmpeg
  * split) +0.012–0.015, before reading the extra pipe, and it would mean restarting every 16:9 decoder
  * when the vertical program starts or stops (the 16:9 program losing up to 150 ms of each person's
- * sound then); this scaler +0.007–0.012, and it touches nothing of the 16:9 program. Its price: the
- * tile has at most the pixels of the 16:9 picture, scaled up by nearest sample for large tiles.
+ * sound then); this scaler +0.007–0.012 by nearest sample, and it touches nothing of the 16:9 program.
+ * Its price: the tile has at most the pixels of the 16:9 picture. A cut smaller than the tile (two
+ * or four people: 404x360 for 720x640, 202x360 for 360x640, ×1.78) has its luma blended along the
+ * rows (the nearest row repeated) and its chroma sampled, not all of it sampled: +0.8 and +1.9 dB
+ * PSNR, +0.0013 and +0.0034 SSIM against the camera's top layer decoded at the tile's size, for
+ * +0.005 to +0.013 cores per camera ("vertical tile sharpness" in bench/outputs.ts). Blending the
+ * chroma too gained +1.2 and +2.6 dB for +0.007 to +0.019, a full bilinear blend +1.7 and +3.0 dB
+ * for +0.013 to +0.040 (live it put the vertical program at 0.80× the 16:9 encoder), and the 16:9
+ * decoder taking the top layer +4.9 dB (two people) for about +0.04 plus 4× the pipe, with the 16:9
+ * tile 4.3 dB worse and the 16:9 decoders restarted. Under the vertical program's cost target
+ * (≤ 0.6× the 16:9 encoder) the cheapest blend was taken: the most gain per core.
  */
 export class SharedTile implements TileSource {
   #size: SharedTileSize;
   #out: Picture | null = null;
-  #map: ScaleMap | null = null;
+  #map: TileMap | null = null;
+  #mapFor = '';
   #key = -1;
 
   constructor(
@@ -63,11 +76,15 @@ export class SharedTile implements TileSource {
     const tile = this.#size;
     const size = tile.fit === 'fill' ? tile : fitSize(src, tile);
     if (!this.#out || this.#out.width !== size.width || this.#out.height !== size.height) this.#out = allocPicture(size.width, size.height);
-    const m = this.#map;
-    if (!m || m.srcWidth !== src.width || m.srcHeight !== src.height || m.dstWidth !== size.width || m.dstHeight !== size.height || this.#key === -1) {
-      this.#map = scaleMap(src, size, tile.fit === 'fill' ? fillWindow(src, tile) : undefined);
+    const mapFor = `${src.width}x${src.height}>${size.width}x${size.height}/${tile.fit}`;
+    if (!this.#map || this.#mapFor !== mapFor) {
+      const window = tile.fit === 'fill' ? fillWindow(src, tile) : { x: 0, y: 0, w: src.width, h: src.height };
+      this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window, 'nearest') } : { kind: 'nearest', map: scaleMap(src, size, window) };
+      this.#mapFor = mapFor;
     }
-    scalePicture(this.#out, src, this.#map!);
+    const m = this.#map;
+    if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map, 'nearest');
+    else scalePicture(this.#out, src, m.map);
     this.#key = source.frameKey;
     return this.#out;
   }

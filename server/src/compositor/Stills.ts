@@ -149,7 +149,8 @@ export class Stills {
         const image = await render();
         if (!this.#closed && this.#cache.has(key)) this.#cache.set(key, { key: newContentKey(), image });
       } catch (error) {
-        this.#logger.warn({ err: error }, 'rendering a still failed');
+        // A render in flight when the program closed finds its text file gone: nothing to report.
+        if (!this.#closed) this.#logger.warn({ err: error }, 'rendering a still failed');
       }
     });
     if (this.#pending.length === 1) this.#queue = this.#queue.then(() => this.#drain());

@@ -17,14 +17,17 @@ export const VIDEO_KBPS: Record<Resolution, number> = { '720p': 4000, '1080p': 6
 export const AUDIO_KBPS = 128;
 
 /**
- * The vertical program's x264 settings on top of `ultrafast`: CABAC, the 8x8 transform and the
- * deblocking filter back on, so the stream is H.264 High like the 16:9 one. Its tiles are 9:16 cuts
- * of the 16:9 pictures scaled up (about a third of their pixels), which x264 codes well at the 720p
- * bitrate with little analysis: in the encoder study (bench/compositor.ts, vertical content) this
- * was 0.33–0.37× the CPU of veryfast `me=dia` at +0.4 dB (heavy sensor noise) and +2.3 dB (light)
- * PSNR, SSIM within 0.005; on 16:9 camera content the same cheap presets lose 0.6–0.9 dB.
+ * The vertical program's x264 settings on top of `ultrafast`: the 8x8 transform and the deblocking
+ * filter back on, so the stream is H.264 High like the 16:9 one (the 8x8 transform is what makes it
+ * High; ffprobe reads High back). Its tiles are 9:16 cuts of the 16:9 pictures scaled up (about a
+ * third of their pixels), which x264 codes well at the 720p bitrate with little analysis: in the
+ * encoder study (bench/compositor.ts, vertical content) ultrafast with CABAC as well was 0.33–0.37×
+ * the CPU of veryfast `me=dia` at +0.4 dB (heavy sensor noise) and +2.3 dB (light) PSNR, SSIM within
+ * 0.005; leaving CABAC out (CAVLC, as plain ultrafast) takes 5–20 % less CPU again (four runs of
+ * vertical content, -benchmark) for 0.09–0.26 dB and at most 0.0025 SSIM, inside the study's 0.3 dB
+ * rule. On 16:9 camera content the same cheap presets lose 0.6–0.9 dB.
  */
-export const VERTICAL_X264_PARAMS = 'cabac=1:8x8dct=1:deblock=0,0';
+export const VERTICAL_X264_PARAMS = '8x8dct=1:deblock=0,0';
 
 /** Encoder settings: H.264 high@4.1 CBR-ish with a 2 s GOP, AAC-LC 48 kHz stereo 128k; the vertical program's x264 is cheaper (VERTICAL_X264_PARAMS). */
 export function encoderArgs(resolution: Resolution, program: ProgramKind = 'landscape'): string[] {

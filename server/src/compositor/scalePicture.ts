@@ -62,7 +62,7 @@ export function fitSize(src: { width: number; height: number }, tile: { width: n
 export function scalePicture(dst: Picture, src: Picture, map: ScaleMap): void {
   const s = src.data;
   const d = dst.data;
-  const { xs, ys, cxs, cys } = map;
+  const { xs, ys } = map;
   const sw = src.width;
   const dw = dst.width;
   for (let y = 0; y < dst.height; y += 1) {
@@ -74,6 +74,16 @@ export function scalePicture(dst: Picture, src: Picture, map: ScaleMap): void {
     const sRow = ys[y]! * sw;
     for (let x = 0; x < dw; x += 1) d[dRow + x] = s[sRow + xs[x]!]!;
   }
+  nearestChroma(dst, src, map);
+}
+
+/** The chroma planes of `scalePicture` (nearest sample). */
+function nearestChroma(dst: Picture, src: Picture, map: Pick<ScaleMap, 'cxs' | 'cys'>): void {
+  const s = src.data;
+  const d = dst.data;
+  const { cxs, cys } = map;
+  const sw = src.width;
+  const dw = dst.width;
   const scw = sw / 2;
   const dcw = dw / 2;
   const sU = sw * src.height;
@@ -94,4 +104,155 @@ export function scalePicture(dst: Picture, src: Picture, map: ScaleMap): void {
       d[dV + dRow + x] = s[sV + sx]!;
     }
   }
+}
+
+/** Along one axis, per destination index: the first of the two source samples blended (inside the window; the second follows it) and the second one's weight in 1/256. */
+interface Taps {
+  i0: Int32Array;
+  w: Int32Array;
+  /** i0 << 9 | w, one load per destination pixel in the horizontal pass. */
+  packed: Int32Array;
+}
+
+/** The blending map of `scaleBilinear`: taps per plane and axis, and two row buffers (made once per size pair). */
+export interface BilinearMap {
+  srcWidth: number;
+  srcHeight: number;
+  dstWidth: number;
+  dstHeight: number;
+  xs: Taps;
+  ys: Taps;
+  cxs: Taps;
+  cys: Taps;
+  /** Nearest-sample chroma tables, for `scaleBilinear(…, 'nearest')`. */
+  nearest: Pick<ScaleMap, 'cxs' | 'cys'>;
+  /** Source rows blended horizontally (scratch, the destination's width rounded up to 4), each with a 32-bit view. */
+  rows: [Uint8Array, Uint8Array];
+  words: [Uint32Array, Uint32Array];
+}
+
+/**
+ * Destination index → the source sample at or left of its centre inside [start, start + src) and the
+ * next one's weight, pixel centres aligned as ffmpeg's scalers do (or the nearest sample). The edge clamps to the window: the
+ * last pair is (src - 2, src - 1) with weight up to 256, so no tap reads outside it.
+ */
+function taps(dst: number, src: number, start = 0, nearest = false): Taps {
+  const t: Taps = { i0: new Int32Array(dst), w: new Int32Array(dst), packed: new Int32Array(dst) };
+  for (let i = 0; i < dst; i += 1) {
+    // Nearest: the sample under the centre, weight 0 (or 256 on the last one).
+    const c = nearest ? Math.min(src - 1, Math.floor(((i + 0.5) * src) / dst)) : Math.min(src - 1, Math.max(0, ((i + 0.5) * src) / dst - 0.5));
+    const i0 = Math.max(0, Math.min(src - 2, Math.floor(c)));
+    t.i0[i] = start + i0;
+    t.w[i] = src < 2 ? 0 : Math.round((c - i0) * 256);
+    t.packed[i] = (t.i0[i]! << 9) | t.w[i]!;
+  }
+  return t;
+}
+
+/**
+ * The bilinear map from `src` (or the window `from` of it, even coordinates; default all of it) to
+ * `dst`. `rows: 'nearest'` blends along rows only and repeats the nearest row (about 40 % of the
+ * full blend's extra cost for most of its gain on the vertical tiles: bench/outputs.ts).
+ */
+export function bilinearMap(src: { width: number; height: number }, dst: { width: number; height: number }, from?: Rect, rows: 'bilinear' | 'nearest' = 'bilinear'): BilinearMap {
+  const w = from ?? { x: 0, y: 0, w: src.width, h: src.height };
+  const row = (): Uint8Array => new Uint8Array(Math.ceil(dst.width / 4) * 4);
+  const buffers: [Uint8Array, Uint8Array] = [row(), row()];
+  return {
+    srcWidth: src.width,
+    srcHeight: src.height,
+    dstWidth: dst.width,
+    dstHeight: dst.height,
+    xs: taps(dst.width, w.w, w.x),
+    ys: taps(dst.height, w.h, w.y, rows === 'nearest'),
+    cxs: taps(dst.width / 2, w.w / 2, w.x / 2),
+    cys: taps(dst.height / 2, w.h / 2, w.y / 2, rows === 'nearest'),
+    nearest: { cxs: table(dst.width / 2, w.w / 2, w.x / 2), cys: table(dst.height / 2, w.h / 2, w.y / 2) },
+    rows: buffers,
+    words: [new Uint32Array(buffers[0].buffer), new Uint32Array(buffers[1].buffer)],
+  };
+}
+
+/** One source row (at `base`) blended horizontally into `out` (8-bit, rounded). */
+function blendRow(out: Uint8Array, s: Buffer, base: number, xs: Taps, width: number): void {
+  const packed = xs.packed;
+  for (let x = 0; x < width; x += 1) {
+    const t = packed[x]!;
+    const p = base + (t >> 9);
+    const a = s[p]!;
+    out[x] = ((a << 8) + (s[p + 1]! - a) * (t & 511) + 128) >> 8;
+  }
+}
+
+const LANES = 0x00ff00ff;
+const HALF = 0x00800080;
+
+function bilinearPlane(d: Buffer, d32: Uint32Array | null, dBase: number, dw: number, dh: number, s: Buffer, sBase: number, sw: number, xs: Taps, ys: Taps, map: BilinearMap): void {
+  let [a, b] = map.rows;
+  let [a32, b32] = map.words;
+  let aRow = -1;
+  let bRow = -1;
+  // Four pixels per 32-bit word where the destination rows are word-aligned (two 8-bit lanes per multiply, no carry between them).
+  const words = d32 && dBase % 4 === 0 && dw % 4 === 0 ? dw / 4 : 0;
+  for (let y = 0; y < dh; y += 1) {
+    const r0 = ys.i0[y]!;
+    const f = ys.w[y]!;
+    if (aRow !== r0) {
+      if (bRow === r0) {
+        // One source row further down: the lower blended row becomes the upper one.
+        [a, b, a32, b32, aRow, bRow] = [b, a, b32, a32, bRow, aRow];
+      } else {
+        blendRow(a, s, sBase + r0 * sw, xs, dw);
+        aRow = r0;
+      }
+    }
+    const out = dBase + y * dw;
+    if (f === 0) {
+      d.set(a.subarray(0, dw), out);
+      continue;
+    }
+    if (bRow !== r0 + 1) {
+      blendRow(b, s, sBase + (r0 + 1) * sw, xs, dw);
+      bRow = r0 + 1;
+    }
+    const g = 256 - f;
+    if (words > 0) {
+      const o = out / 4;
+      for (let x = 0; x < words; x += 1) {
+        const p = a32[x]!;
+        const q = b32[x]!;
+        const lo = (((p & LANES) * g + (q & LANES) * f + HALF) >>> 8) & LANES;
+        const hi = ((((p >>> 8) & LANES) * g + ((q >>> 8) & LANES) * f + HALF) >>> 8) & LANES;
+        d32![o + x] = lo | (hi << 8);
+      }
+    } else {
+      for (let x = 0; x < dw; x += 1) d[out + x] = (a[x]! * g + b[x]! * f + 128) >> 8;
+    }
+  }
+}
+
+/**
+ * Scales `src` into `dst` (both yuv420p, the map made for their sizes) by bilinear interpolation:
+ * two taps per axis, 8-bit weights, separable (each source row is blended horizontally once, then
+ * pairs of those rows vertically, four pixels at a time). For tiles scaled up (the vertical program's
+ * cuts of the 16:9 pictures), where nearest sample shows blocks. Written here rather than taken from
+ * a library: the pictures are raw yuv420p buffers of this process, and the scalers on npm (sharp,
+ * jimp, ...) take RGB(A) images or files and would convert or copy every picture.
+ */
+export function scaleBilinear(dst: Picture, src: Picture, map: BilinearMap, chroma: 'bilinear' | 'nearest' = 'bilinear'): void {
+  const data = dst.data;
+  const d32 = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4)) : null;
+  const sw = src.width;
+  const dw = dst.width;
+  bilinearPlane(data, d32, 0, dw, dst.height, src.data, 0, sw, map.xs, map.ys, map);
+  if (chroma === 'nearest') {
+    nearestChroma(dst, src, map.nearest);
+    return;
+  }
+  const sU = sw * src.height;
+  const dU = dw * dst.height;
+  const sV = sU + (sw / 2) * (src.height / 2);
+  const dV = dU + (dw / 2) * (dst.height / 2);
+  bilinearPlane(data, d32, dU, dw / 2, dst.height / 2, src.data, sU, sw / 2, map.cxs, map.cys, map);
+  bilinearPlane(data, d32, dV, dw / 2, dst.height / 2, src.data, sV, sw / 2, map.cxs, map.cys, map);
 }

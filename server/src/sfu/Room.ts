@@ -377,7 +377,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /**
    * A consumer of the program preview on the peer's receive transport, created paused (the client
-   * resumes it when ready). The caller checks that the peer hosts the room. Closed with the preview.
+   * resumes it when ready). The caller checks that the peer hosts the room or is backstage. Closed with the preview.
    * A watcher, which never joins, says what its device can receive here (`rtpCapabilities`).
    */
   async consumePreview(

@@ -26,8 +26,11 @@ import { toClientRtpCapabilities } from '../sfu/wire.js';
 
 const validateRequest = TypeCompiler.Compile(ClientRequest);
 
-/** Who may send each request. Every request passes this one gate before it is dispatched. */
-export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'host'> = {
+/**
+ * Who may send each request. Every request passes this one gate before it is dispatched.
+ * 'backstage': the room's hosts, and anyone else while they are backstage (not on air themselves).
+ */
+export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'backstage' | 'host'> = {
   authenticate: 'anyone',
   createTransport: 'member',
   connectTransport: 'member',
@@ -44,8 +47,9 @@ export const REQUEST_ACCESS: Record<ClientRequestType, 'anyone' | 'member' | 'ho
   updateBroadcast: 'host',
   stopBroadcast: 'host',
   setOnAir: 'host',
-  // The program preview is what goes out, for the room's hosts; a guest asking is refused.
-  consumePreview: 'host',
+  // The program preview is what goes out: for the room's hosts, and for the people backstage waiting
+  // to go on air (as in StreamYard's backstage). A guest on air asking is refused.
+  consumePreview: 'backstage',
 };
 
 /**
@@ -240,8 +244,12 @@ export class Session {
     if (peer.watcher && !WATCHER_MAY[request.type]) {
       throw new AppError('FORBIDDEN', 'This connection only watches the program preview: it cannot join the meeting, send media or change the broadcast.');
     }
-    if (REQUEST_ACCESS[request.type] === 'host' && !this.deps.canHost(peer.userKey, room.id)) {
+    const access = REQUEST_ACCESS[request.type];
+    if (access === 'host' && !this.deps.canHost(peer.userKey, room.id)) {
       throw new AppError('FORBIDDEN', 'Only the hosts of this room can do this.');
+    }
+    if (access === 'backstage' && !peer.watcher && peer.onAir.camera && !this.deps.canHost(peer.userKey, room.id)) {
+      throw new AppError('FORBIDDEN', 'Only the hosts and the people backstage see the program preview.');
     }
     switch (request.type) {
       case 'createTransport':

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePng } from '../compositor/pngFixture.js';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { auth, createRoom, hostInRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
   let server: TestServer;
@@ -29,11 +29,7 @@ describe('going live over signalling (real ffmpeg, real nginx RTMP)', () => {
 
   async function hostClient(): Promise<{ client: SignalClient; roomId: string }> {
     const room = await createRoom(server, 'Live room');
-    const join = await server.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/join`, headers: auth(server.adminToken), payload: { displayName: 'Host' } });
-    const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token: join.json().token, roomId: room.id });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
-    return { client, roomId: room.id };
+    return { client: await hostInRoom(server, room.id), roomId: room.id };
   }
 
   it('a double Go live starts one broadcast; the second is refused with ALREADY_LIVE; Stop twice answers NOT_LIVE', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { auth, createRoom, hostInRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A "minute" of the idle timeout lasts this long here. */
@@ -27,13 +27,7 @@ describe('idle timeout: nobody on stage for the time the host set ends the broad
     await rtmp.stop();
   });
 
-  async function join(roomId: string): Promise<SignalClient> {
-    const token = await server.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/join`, headers: auth(server.adminToken), payload: { displayName: 'Host' } });
-    const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token: token.json().token, roomId });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
-    return client;
-  }
+  const join = (roomId: string): Promise<SignalClient> => hostInRoom(server, roomId);
 
   async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
     const end = Date.now() + ms;

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VerticalLayout } from '@onair/shared';
-import { allocPicture, type Rect } from '../../src/compositor/picture.js';
-import { fillWindow, fitSize } from '../../src/compositor/scalePicture.js';
+import { allocPicture, type Picture, type Rect } from '../../src/compositor/picture.js';
+import { bilinearMap, fillWindow, fitSize, scaleBilinear } from '../../src/compositor/scalePicture.js';
 import { SharedTile } from '../../src/compositor/SharedTile.js';
 import { verticalFrame } from '../../src/compositor/Program.js';
 import { buildScene, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
@@ -204,5 +204,86 @@ describe('vertical tiles cut from the 16:9 pictures (one decode per camera)', ()
     assert.deepEqual([tile.picture?.width, tile.picture?.height], [720, 404], 'a layout change cuts the next picture for the new tile');
     const none = new SharedTile(() => undefined, { width: 360, height: 640, fit: 'fill' });
     assert.equal(none.picture, null, 'no 16:9 source yet: no picture (the name tile)');
+  });
+});
+
+describe('bilinear scaling of a cut (scaleBilinear)', () => {
+  /** Plane p (0 Y, 1 U, 2 V) of a picture as [base, width, height]. */
+  const plane = (pic: { width: number; height: number }, p: number): [number, number, number] => {
+    const cw = pic.width / 2;
+    const ch = pic.height / 2;
+    const u = pic.width * pic.height;
+    return p === 0 ? [0, pic.width, pic.height] : [p === 1 ? u : u + cw * ch, cw, ch];
+  };
+
+  /** Float bilinear from the window of `src`, pixel centres aligned, clamped to the window: what scaleBilinear approximates with 8-bit weights. */
+  function reference(src: Picture, dst: { width: number; height: number }, win: Rect, p: number, x: number, y: number, rows: 'bilinear' | 'nearest'): number {
+    const [base, sw] = plane(src, p);
+    const [, dw, dh] = plane(dst, p);
+    const k = p === 0 ? 1 : 2;
+    const [wx, wy, ww, wh] = [win.x / k, win.y / k, win.w / k, win.h / k];
+    const at = (i: number, n: number, span: number) => Math.min(span - 1, Math.max(0, ((i + 0.5) * span) / n - 0.5));
+    const cx = at(x, dw, ww);
+    const cy = rows === 'nearest' ? Math.min(wh - 1, Math.floor(((y + 0.5) * wh) / dh)) : at(y, dh, wh);
+    const x0 = Math.floor(cx);
+    const y0 = Math.floor(cy);
+    const x1 = Math.min(ww - 1, x0 + 1);
+    const y1 = Math.min(wh - 1, y0 + 1);
+    const s = (xx: number, yy: number) => src.data[base + (wy + yy) * sw + wx + xx]!;
+    const fx = cx - x0;
+    const fy = cy - y0;
+    return (s(x0, y0) * (1 - fx) + s(x1, y0) * fx) * (1 - fy) + (s(x0, y1) * (1 - fx) + s(x1, y1) * fx) * fy;
+  }
+
+  it('matches float bilinear within 1.5 levels (8-bit weights, rows rounded to 8 bits between the passes), every plane, word-aligned or not (table)', () => {
+    const cases: Array<[string, [number, number], [number, number], 'fill' | 'all', 'bilinear' | 'nearest']> = [
+      ['the two-person vertical tile: a 404x360 cut ×1.78', [640, 360], [720, 640], 'fill', 'bilinear'],
+      ['the same, blended along rows only (SharedTile, luma)', [640, 360], [720, 640], 'fill', 'nearest'],
+      ['the four-person tile: a 202x360 cut', [640, 360], [360, 640], 'fill', 'bilinear'],
+      ['the four-person tile, along rows only', [640, 360], [360, 640], 'fill', 'nearest'],
+      ['a width that is not a multiple of four (no 32-bit path)', [64, 36], [90, 80], 'fill', 'bilinear'],
+      ['twice the size, whole picture', [32, 18], [64, 36], 'all', 'bilinear'],
+      ['a slight shrink', [80, 40], [72, 36], 'all', 'bilinear'],
+    ];
+    for (const [name, [sw, sh], [dw, dh], mode, rows] of cases) {
+      const src = allocPicture(sw, sh);
+      let seed = 7;
+      for (let i = 0; i < src.data.length; i += 1) src.data[i] = seed = (seed * 1103515245 + 12345) & 0xff;
+      const dst = allocPicture(dw, dh);
+      const win = mode === 'fill' ? fillWindow(src, dst) : { x: 0, y: 0, w: sw, h: sh };
+      scaleBilinear(dst, src, bilinearMap(src, dst, win, rows));
+      let worst = 0;
+      for (let p = 0; p < 3; p += 1) {
+        const [base, w, h] = plane(dst, p);
+        for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) worst = Math.max(worst, Math.abs(dst.data[base + y * w + x]! - reference(src, dst, win, p, x, y, rows)));
+      }
+      assert.ok(worst <= 1.5, `${name}: worst difference ${worst.toFixed(2)}`);
+    }
+  });
+
+  it('reads nothing outside the window it shows', () => {
+    const src = allocPicture(64, 36, { y: 255, u: 255, v: 255 });
+    const win = fillWindow(src, { width: 36, height: 64 });
+    for (let y = 0; y < 36; y += 1) src.data.fill(0, y * 64 + win.x, y * 64 + win.x + win.w);
+    for (let y = 0; y < 18; y += 1) for (const base of [64 * 36, 64 * 36 + 32 * 18]) src.data.fill(0, base + y * 32 + win.x / 2, base + y * 32 + (win.x + win.w) / 2);
+    const dst = allocPicture(72, 128);
+    scaleBilinear(dst, src, bilinearMap(src, dst, win));
+    assert.equal(Math.max(...dst.data), 0);
+    scaleBilinear(dst, src, bilinearMap(src, dst, win, 'nearest'));
+    assert.equal(Math.max(...dst.data), 0, 'along rows only');
+  });
+
+  it('a tile cut smaller than itself has its luma blended (a ramp across it gets the levels between its steps), one as large is sampled', () => {
+    // Luma steps by 16 every column: nearest sample only repeats those levels, bilinear blends them.
+    const src = allocPicture(64, 36);
+    for (let y = 0; y < 36; y += 1) for (let x = 0; x < 64; x += 1) src.data[y * 64 + x] = 16 * (x % 8);
+    for (let i = 0; i < 32 * 18; i += 1) src.data[64 * 36 + i] = 16 * (i % 8);
+    const shown = { current: { picture: src }, frameKey: 1, lastFrameAt: 0 };
+    const up = new SharedTile(() => shown, { width: 72, height: 64, fit: 'fill' }).picture!;
+    const levels = new Set(up.data.subarray(0, 72 * 64));
+    assert.ok([...levels].some((v) => v % 16 !== 0), 'scaled up: luma levels between the steps');
+    assert.ok([...up.data.subarray(72 * 64, 72 * 64 + 36 * 32)].every((v) => v % 16 === 0), 'chroma sampled (nearest)');
+    const same = new SharedTile(() => shown, { width: 20, height: 36, fit: 'fill' }).picture!;
+    assert.ok([...same.data.subarray(0, 20 * 36)].every((v) => v % 16 === 0), 'a cut as large as the tile: its own pixels');
   });
 });

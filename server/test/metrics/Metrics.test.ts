@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { auth, createRoom, hostInRoom, startServer, type TestServer } from '../helpers.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const STREAM_KEY = 'metrics-stream-key-s3cr3t';
@@ -66,10 +66,7 @@ describe('Prometheus metrics during a live broadcast (real ffmpeg, real nginx RT
 
   it('has the per-destination series while live, their values move between scrapes, and no stream key anywhere', async () => {
     const room = await createRoom(server, 'Metrics room');
-    const join = await server.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/join`, headers: auth(server.adminToken), payload: { displayName: 'Host' } });
-    const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token: join.json().token, roomId: room.id });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+    const client = await hostInRoom(server, room.id);
     await client.ok('startBroadcast', { destinationIds: [destinationId] });
     await client.notification('broadcast', (d) => d.broadcast?.destinations[0]?.state === 'live', 30_000);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRoom, guestToken, hostToken, joinRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
 
-describe('program preview: only hosts watch it, and it composes before going live', { timeout: 90_000 }, () => {
+describe('program preview: hosts and the people backstage watch it, and it composes before going live', { timeout: 90_000 }, () => {
   let server: TestServer;
   before(async () => {
     server = await startServer();
@@ -13,11 +13,11 @@ describe('program preview: only hosts watch it, and it composes before going liv
 
   async function joined(token: string, roomId: string) {
     const client = await SignalClient.connect(server.wsUrl);
-    await joinRoom(client, token, roomId);
-    return client;
+    const { auth } = await joinRoom(client, token, roomId);
+    return Object.assign(client, { peerId: auth.peerId });
   }
 
-  it('a guest asking for the preview is refused (FORBIDDEN); a host gets NOT_LIVE until the preview is open, then a VP8 consumer; Go live needs a destination', async () => {
+  it('a guest on air asking for the preview is refused (FORBIDDEN), one backstage gets it; a host gets NOT_LIVE until the preview is open, then a VP8 consumer; Go live needs a destination', async () => {
     const room = await createRoom(server);
     const host = await joined(await hostToken(server, room.id), room.id);
     const guest = await joined(await guestToken(server, room.id, room.invite, 'Gus'), room.id);
@@ -41,6 +41,11 @@ describe('program preview: only hosts watch it, and it composes before going liv
     const refused = await guest.request('consumePreview', {});
     assert.equal(refused.kind === 'error' && refused.error.code, 'FORBIDDEN');
     assert.equal(guest.closeCode, null, 'a refused request does not end the session');
+    // Sent backstage, the guest watches what goes out while waiting to go on air.
+    await host.ok('setOnAir', { peerId: guest.peerId, onAir: false });
+    const backstage = await guest.ok('consumePreview', {});
+    assert.equal(backstage.kind, 'video');
+    await guest.ok('resumeConsumer', { consumerId: backstage.consumerId });
 
     const consumer = await host.ok('consumePreview', {});
     assert.equal(consumer.kind, 'video');

@@ -5,7 +5,7 @@ import { OnAirEvent, type Webhook, type WebhookDelivery } from '@onair/shared';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { startRtmpServer, type RtmpServer } from '../../../e2e/fixtures/rtmpServer.js';
 import { startWebhookReceiver, type ReceivedDelivery, type WebhookReceiver } from '../../../e2e/fixtures/webhookReceiver.js';
-import { auth, createRoom, SignalClient, startServer, type TestServer } from '../helpers.js';
+import { auth, createRoom, hostInRoom, startServer, type TestServer } from '../helpers.js';
 
 const checkEvent = TypeCompiler.Compile(OnAirEvent);
 const MIN = 60_000;
@@ -128,10 +128,7 @@ describe('webhooks (real server, real broadcast to nginx-rtmp, a receiver on 127
     const good = await call<{ id: string }>('POST', '/api/destinations', { name: 'Local', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: 'hook-good-key' });
     const refused = await call<{ id: string }>('POST', '/api/destinations', { name: 'Refusing', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: 'hook-refused-key' });
     const room = await createRoom(server, 'Webhook room');
-    const join = await server.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/join`, headers: auth(server.adminToken), payload: { displayName: 'Host' } });
-    const client = await SignalClient.connect(server.wsUrl);
-    const authed = await client.ok('authenticate', { token: join.json().token, roomId: room.id });
-    await client.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+    const client = await hostInRoom(server, room.id);
     await client.ok('startBroadcast', { destinationIds: [good.body.id, refused.body.id], record: true });
     await client.notification('broadcast', (d) => d.broadcast?.destinations.find((x) => x.destinationId === good.body.id)?.state === 'live', 30_000);
     await waitFor('the refusal to reach the endpoint', () =>

@@ -1,4 +1,4 @@
-/** The program preview for hosts: what goes out, small, from the broadcast's own compositor. */
+/** The program preview for hosts and the people backstage: what goes out, small, from the broadcast's own compositor. */
 import { markRaw, shallowRef, watch, type Ref, type ShallowRef } from 'vue';
 import type { Consumer, RtpCapabilities, Transport } from 'mediasoup-client/types';
 import type { BroadcastStatus } from '@onair/shared';
@@ -10,13 +10,14 @@ export interface ProgramPreviewDeps {
   connection: () => SignalConnection | null;
   recvTransport: ShallowRef<Transport | null>;
   broadcast: ShallowRef<BroadcastStatus | null>;
-  isHost: Ref<boolean>;
+  /** Whether we may watch it now: we host the room, or we are backstage (the server checks the same). */
+  mayWatch: Ref<boolean>;
   /** A watcher (the dashboard: it never joins) says what its device receives; a participant's are known from join. */
   rtpCapabilities?: () => RtpCapabilities | undefined;
 }
 
 /**
- * While the room has a broadcast whose preview is on (preview or live) and we host the room, a
+ * While the room has a broadcast whose preview is on (preview or live) and we may watch it, a
  * consumer of the preview on our receive transport; `track` is its video. Re-opened after a
  * reconnect (a new receive transport), closed when the broadcast ends.
  */
@@ -71,15 +72,15 @@ export function useProgramPreview(deps: ProgramPreviewDeps) {
   /** Opens it again when it is available but not showing (it failed, or its producer closed); the dashboard calls this on each status poll. */
   function reopen(): void {
     const transport = deps.recvTransport.value;
-    if (!transport || !available() || !deps.isHost.value || state.value === 'opening' || state.value === 'showing') return;
+    if (!transport || !available() || !deps.mayWatch.value || state.value === 'opening' || state.value === 'showing') return;
     opening = null;
     void open(transport);
   }
 
   watch(
-    [available, deps.isHost, deps.recvTransport],
-    ([available, host, transport]) => {
-      if (!available || !host || !transport) {
+    [available, deps.mayWatch, deps.recvTransport],
+    ([available, may, transport]) => {
+      if (!available || !may || !transport) {
         close();
         return;
       }
