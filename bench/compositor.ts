@@ -35,7 +35,7 @@ const only = process.env.BENCH_ONLY ?? null;
 const part = (name: string): boolean => only === null || only === name;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 8000;
-const EVENTS_WARMUP_MS = 15_000;
+const EVENTS_WARMUP_MS = 18_000;
 
 const cpuSeconds = cpuSecondsOf;
 
