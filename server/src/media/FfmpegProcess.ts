@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { redact, type Logger } from '../logger.js';
+import { spawnChild } from './spawnChild.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export type FfmpegProcessEvents = {
@@ -71,7 +72,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   }
 
   static spawn(options: FfmpegProcessOptions): FfmpegProcess {
-    const child = spawn(options.ffmpegPath, options.args, {
+    const child = spawnChild(options.ffmpegPath, options.args, {
       stdio: [
         options.stdin ? 'pipe' : 'ignore',
         options.stdoutFd ?? (options.stdout ? 'pipe' : 'ignore'),
