@@ -14,11 +14,13 @@ import { encoders, run } from './fixtures/processes.js';
 
 /**
  * Frames a camera's picture may get ahead of the time it was on air for before it counts as a jump
- * cut: 20 frames (0.67 s). Its jitter buffer may shrink by up to 150 ms (4.5 frames) as arrivals
- * settle, and when a new decoder takes a tile over (the screen layout, a third person) its pictures
- * come with its own playout offset: on 2 busy cores the old decoder lagged and the picture stepped
- * 13–18 frames (0.43–0.6 s) ahead at those two moments in every run (see Known limitations). Ticks
- * the program drops (its encoder behind) add to it: the output skips those frames.
+ * cut: 20 frames (0.67 s). Measured (issue 9): a decoder starved of CPU stops reading its socket (up
+ * to 2.5 s queued) and delivers the backlog at once; the tile now plays it at up to two frames per
+ * output frame as far as its 16-picture queue holds it, and skips the rest. When a new decoder takes
+ * a tile over from one that lags, the new one has nothing older than its first picture: the picture
+ * stepped 17 frames ahead at one such handover (the old decoder 11 frames behind the new one, its
+ * socket holding 71 KB). The fake camera itself sends consecutive pictures 6–64 frames apart under
+ * load. Ticks the program drops (its encoder behind) add to it: the output skips those frames.
  */
 const LEAD_TOLERANCE_FRAMES = 20;
 /**

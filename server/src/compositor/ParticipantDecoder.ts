@@ -66,8 +66,12 @@ export interface QueuedPicture {
 const KEYFRAME_REQUEST_MS = 400;
 /** How long ffmpeg gets to open its RTP ports. */
 const BIND_TIMEOUT_MS = 10_000;
-/** Pictures kept: 150 ms of jitter buffer at 30 fps, the one shown, the one being written, and headroom. */
-const PICTURE_QUEUE = 8;
+/**
+ * Pictures kept: 150 ms of jitter buffer at 30 fps, the one shown, the one being written, and the
+ * backlog of a decoder that lagged and catches up (played at up to twice the speed, `pictureAfter`,
+ * rather than skipped): about half a second in all.
+ */
+const PICTURE_QUEUE = 16;
 /** Showinfo timestamps kept for pictures not yet read from the pipe. */
 const PTS_RING = 64;
 /** An audio frame whose timestamp is off the running timeline by more than this starts a new anchor. */
@@ -123,6 +127,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
   #audioLineSamples = 0;
   #audioNextMs = NaN;
   #audioBytes = 0;
+  /** Video showinfo lines read: the index of the picture the next one stamps. */
+  #videoStamps = 0;
   readonly #videoProducer: ms.Producer | null;
   /** Pictures decoded. */
   pictures = 0;
@@ -265,23 +271,14 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     }
   }
 
-  /**
-   * The picture to show for media time `mediaMs`: the newest one stamped at or before it (or, when
-   * every queued picture is later, the oldest); pictures whose stamp is not known yet are taken only
-   * when nothing else is queued. Null before the first picture.
-   */
+  /** The picture to show for media time `mediaMs` (see `pickPicture`); null before the first picture. */
   pictureFor(mediaMs: number | null): QueuedPicture | null {
-    let due: QueuedPicture | null = null;
-    let earliest: QueuedPicture | null = null;
-    let newest: QueuedPicture | null = null;
-    for (const q of this.#queue) {
-      if (q.n < 0) continue;
-      if (!newest || q.n > newest.n) newest = q;
-      if (Number.isNaN(q.ptsMs)) continue;
-      if (mediaMs !== null && q.ptsMs <= mediaMs && (!due || q.ptsMs > due.ptsMs)) due = q;
-      if (!earliest || q.ptsMs < earliest.ptsMs) earliest = q;
-    }
-    return mediaMs === null ? newest : (due ?? earliest ?? newest);
+    return pickPicture(this.#queue, mediaMs);
+  }
+
+  /** As `pictureFor`, but moving on from `prev` (the picture this decoder showed last) by at most a step (see `pickPicture`). */
+  pictureAfter(mediaMs: number | null, prev: { n: number; ptsMs: number }, step: PictureStep): QueuedPicture | null {
+    return pickPicture(this.#queue, mediaMs, prev, step);
   }
 
   async close(): Promise<void> {
@@ -378,10 +375,15 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     if (this.#closed) return true;
     const now = this.#clock();
     if (info.kind === 'video') {
-      const i = info.n % PTS_RING;
-      this.#ptsN[i] = info.n;
+      // The picture's index is counted here, not taken from showinfo's n: ffmpeg rebuilds its filter
+      // graph when the camera's size changes (a simulcast layer switch, the browser scaling down under
+      // load), and showinfo then counts from 0 again, which left every later picture unstamped.
+      const index = this.#videoStamps;
+      this.#videoStamps += 1;
+      const i = index % PTS_RING;
+      this.#ptsN[i] = index;
       this.#ptsMs[i] = info.ptsMs;
-      const q = this.#queue.find((p) => p.n === info.n);
+      const q = this.#queue.find((p) => p.n === index);
       if (q) {
         q.ptsMs = info.ptsMs;
         this.playout.observe(info.ptsMs, now);
@@ -486,6 +488,52 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     this.#process?.markReady();
   }
 
+}
+
+/** How far a tile's picture may move on per output frame: media time, and pictures while their stamps are not read yet. */
+export interface PictureStep {
+  maxMs: number;
+  maxPictures: number;
+}
+
+/**
+ * The picture to show for media time `mediaMs`: the newest one stamped at or before it (or, when
+ * every queued picture is later, the oldest); pictures whose stamp is not known yet are taken only
+ * when nothing else is queued; the newest when `mediaMs` is null.
+ *
+ * With `prev` (the picture shown last, from this queue) the choice never goes back to an older
+ * picture (null: keep showing `prev`) and moves at most `step` past it: a decoder that lagged
+ * (starved of CPU) and then delivers its backlog at once plays that backlog at up to `step` per
+ * output frame (the newest picture within the step, else the next one after `prev`) instead of
+ * jumping to the picture due, which was a jump cut of up to the lag.
+ */
+export function pickPicture(queue: readonly QueuedPicture[], mediaMs: number | null, prev?: { n: number; ptsMs: number }, step?: PictureStep): QueuedPicture | null {
+  let due: QueuedPicture | null = null;
+  let earliest: QueuedPicture | null = null;
+  let newest: QueuedPicture | null = null;
+  for (const q of queue) {
+    if (q.n < 0) continue;
+    if (!newest || q.n > newest.n) newest = q;
+    if (Number.isNaN(q.ptsMs)) continue;
+    if (mediaMs !== null && q.ptsMs <= mediaMs && (!due || q.ptsMs > due.ptsMs)) due = q;
+    if (!earliest || q.ptsMs < earliest.ptsMs) earliest = q;
+  }
+  const pick = mediaMs === null ? newest : (due ?? earliest ?? newest);
+  if (!pick || !prev || !step || prev.n < 0) return pick;
+  if (pick.n <= prev.n) return null;
+  const stamped = !Number.isNaN(prev.ptsMs) && !Number.isNaN(pick.ptsMs);
+  if (stamped ? pick.ptsMs <= prev.ptsMs + step.maxMs : pick.n <= prev.n + step.maxPictures) return pick;
+  // Never so far behind the newest that the decoder refills the slot on air before the next tick.
+  const floor = (newest?.n ?? 0) - (queue.length - 3);
+  let within: QueuedPicture | null = null;
+  let next: QueuedPicture | null = null;
+  for (const q of queue) {
+    if (q.n <= prev.n || q.n < floor) continue;
+    const inStep = stamped ? !Number.isNaN(q.ptsMs) && q.ptsMs <= prev.ptsMs + step.maxMs : q.n <= prev.n + step.maxPictures;
+    if (inStep && (!within || q.n > within.n)) within = q;
+    if (!next || q.n < next.n) next = q;
+  }
+  return within ?? next ?? pick;
 }
 
 async function setLayer(consumer: ms.Consumer, producer: ms.Producer | null, layer: number): Promise<void> {

@@ -10,7 +10,7 @@ import { AudioMixer, CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { FrameClock, monotonicClock } from './FrameClock.js';
 import { allocPicture, type Picture } from './picture.js';
 import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
-import { DecoderSpare, ParticipantDecoder, type QueuedPicture } from './ParticipantDecoder.js';
+import { DecoderSpare, ParticipantDecoder, type PictureStep, type QueuedPicture } from './ParticipantDecoder.js';
 import { WarmPool } from '../media/WarmPool.js';
 import { audioCorrection } from './playout.js';
 import { scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
@@ -104,6 +104,13 @@ const AUDIO_SLOTS = 16;
 
 /** Half an output frame (ms): a picture is shown from half a frame before its media time, so A/V error averages to 0. */
 const HALF_FRAME_MS = 500 / OUTPUT_FPS;
+/**
+ * Most a tile's picture moves on per output frame: two frames of media (or two pictures while their
+ * stamps are not read yet). A decoder that lagged and delivers its backlog at once catches up at up
+ * to twice the speed (no jump cut; meanwhile the picture trails its sound by what is left of the
+ * lag) instead of jumping to the picture due.
+ */
+const MAX_STEP: PictureStep = { maxMs: 2000 / OUTPUT_FPS, maxPictures: 2 };
 /** A decoder kept larger than its tile (the tile shrank) is replaced by one at the tile's size after this long… */
 const DOWNSIZE_AFTER_MS = 8000;
 /** …plus up to this much, so the sources of one layout switch are not restarted together. */
@@ -154,6 +161,9 @@ class Source {
   #scaled: Picture | null = null;
   #scaleMap: ScaleMap | null = null;
   #shownKey = -1;
+  /** The decoder whose picture is on air, and that picture's index and media time (its slot may be refilled meanwhile). */
+  #shownFrom: ParticipantDecoder | null = null;
+  readonly #shown = { n: -1, ptsMs: NaN };
   #rescaled = false;
   #useScaled = false;
   #downsize: Timer | null = null;
@@ -230,10 +240,22 @@ class Source {
     const target = decoder.playout.mediaTimeAt(programMs);
     const video = this.want.video;
     if (video) {
-      const q = decoder.pictureFor(target === null ? null : target + HALF_FRAME_MS);
+      const mediaMs = target === null ? null : target + HALF_FRAME_MS;
+      // The same decoder as last tick: never an older picture, never a jump ahead (pictureAfter).
+      const shown = this.#shownFrom === decoder ? this.#shown : null;
+      // Its slot may have been refilled since (the decoder ran a whole queue ahead): then it is not
+      // kept on air (a torn picture) but the next one after it is taken.
+      const intact = this.current !== null && this.current.key === this.#shownKey && this.current.n === shown?.n;
+      if (shown && intact) shown.ptsMs = this.current!.ptsMs;
+      const q = shown
+        ? (decoder.pictureAfter(mediaMs, shown, MAX_STEP) ?? (intact ? this.current : (decoder.pictureAfter(null, shown, MAX_STEP) ?? this.current)))
+        : decoder.pictureFor(mediaMs);
       if (q && (q !== this.current || q.key !== this.#shownKey || this.#rescaled)) {
         this.current = q;
         this.#shownKey = q.key;
+        this.#shownFrom = decoder;
+        this.#shown.n = q.n;
+        this.#shown.ptsMs = q.ptsMs;
         this.#rescaled = false;
         this.frameKey = newContentKey();
         const src = q.picture;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
 import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
 import { audioCorrection, parseShowinfo, Playout, SampleTimeline } from '../../src/compositor/playout.js';
+import { pickPicture, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
 import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
 import { monotonicClock, type Clock } from '../../src/media/clock.js';
 
@@ -100,6 +101,57 @@ describe('audio correction onto the timeline (table)', () => {
     ['ahead: silence first', 1060, 1000, { skipMs: 0, silenceMs: 60 }],
   ];
   for (const [name, read, target, want] of cases) it(name, () => assert.deepEqual(audioCorrection(read, target, 20), want));
+});
+
+describe('the picture due from a decoder queue (table)', () => {
+  const picture = { width: 2, height: 2, data: Buffer.alloc(6) };
+  /** Queued pictures `[n, ptsMs]` (NaN: its showinfo line not read yet), in 16 slots as in ParticipantDecoder. */
+  const queue = (...pictures: Array<[number, number]>): QueuedPicture[] => [
+    ...pictures.map(([n, ptsMs]) => ({ picture, n, ptsMs, key: n })),
+    ...Array.from({ length: 16 - pictures.length }, () => ({ picture, n: -1, ptsMs: NaN, key: 0 })),
+  ];
+  const step = { maxMs: 66.7, maxPictures: 2 };
+  const cases: Array<{ name: string; queue: QueuedPicture[]; mediaMs: number | null; prev?: [number, number]; want: number | null }> = [
+    { name: 'the newest stamped at or before the media time', queue: queue([1, 33], [2, 67], [3, 100]), mediaMs: 80, want: 2 },
+    { name: 'every picture later: the oldest', queue: queue([1, 33], [2, 67]), mediaMs: 10, want: 1 },
+    { name: 'no media time yet: the newest', queue: queue([1, 33], [2, NaN]), mediaMs: null, want: 2 },
+    { name: 'after the one shown: one frame on, as usual', queue: queue([1, 33], [2, 67], [3, 100]), mediaMs: 80, prev: [1, 33], want: 2 },
+    { name: 'a backlog delivered at once: two frames on, not to the picture due', queue: queue([10, 333], [11, 366], [12, 399], [13, 432], [14, 465], [15, 498]), mediaMs: 490, prev: [10, 333], want: 12 },
+    { name: 'the pictures within the step are gone: the next one after the one shown', queue: queue([14, 467], [15, 500], [16, 533]), mediaMs: 520, prev: [10, 333], want: 14 },
+    { name: 'a timeline jumped ahead (a first sender report): the next one after the one shown', queue: queue([10, 333], [11, 1267], [12, 1300]), mediaMs: 1290, prev: [10, 333], want: 11 },
+    { name: 'a stamped picture waits for nothing newer: keep it', queue: queue([10, 333], [11, NaN], [12, NaN]), mediaMs: 500, prev: [10, 333], want: null },
+    { name: 'no stamps read yet: at most two pictures on', queue: queue([11, NaN], [12, NaN], [13, NaN]), mediaMs: 500, prev: [10, 333], want: 12 },
+    { name: 'the offset rose (the media time went back): keep the one shown, never an older one', queue: queue([9, 300], [10, 333], [11, 367]), mediaMs: 310, prev: [10, 333], want: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const prev = c.prev ? { n: c.prev[0], ptsMs: c.prev[1] } : undefined;
+      assert.equal(pickPicture(c.queue, c.mediaMs, prev, prev ? step : undefined)?.n ?? null, c.want);
+    });
+  }
+
+  it('a decoder that lagged 400 ms and delivers its backlog at once: the picture catches up two frames per output frame, never jumping', () => {
+    // 16 slots as in ParticipantDecoder; pictures every 33.3 ms of media; the program shows media time t - 150 ms.
+    const slots: QueuedPicture[] = Array.from({ length: 16 }, () => ({ picture, n: -1, ptsMs: NaN, key: 0 }));
+    let written = 0;
+    const deliver = (upTo: number): void => {
+      for (; written <= upTo; written += 1) Object.assign(slots[written % slots.length]!, { n: written, ptsMs: written * 33.3, key: written });
+    };
+    let shown: { n: number; ptsMs: number } | undefined;
+    const steps: number[] = [];
+    for (let tick = 0; tick < 120; tick += 1) {
+      const t = tick * 33.3 + 200;
+      // Until tick 40 the decoder keeps up (each picture 20 ms after its media time); it then stalls for 400 ms and delivers everything at once.
+      if (tick < 40 || tick >= 52) deliver(Math.floor((t - 20) / 33.3));
+      const q = pickPicture(slots, t - 150, shown, shown ? step : undefined);
+      if (q && (!shown || q.n !== shown.n)) {
+        if (shown) steps.push(q.n - shown.n);
+        shown = { n: q.n, ptsMs: q.ptsMs };
+      }
+    }
+    assert.ok(Math.max(...steps) <= 2, `at most two pictures per output frame (steps ${steps.join(' ')})`);
+    assert.ok(shown && shown.n >= Math.floor((119 * 33.3 + 200 - 150) / 33.3) - 1, `caught up with the picture due by the end (${shown?.n})`);
+  });
 });
 
 describe('showinfo lines (table)', () => {
