@@ -1,12 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { FfmpegProcess } from '../media/FfmpegProcess.js';
-import { FifoReader, type FifoReadOptions } from '../media/fifo.js';
+import { FifoReader, makeFifo, type FifoReadOptions } from '../media/fifo.js';
 import { writeFifo } from '../media/WarmPool.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import { releasePortPair, reservePortPair, waitForUdpPort } from '../media/ports.js';
@@ -589,8 +587,6 @@ export function participantDecoderArgs(sdpPath: string, video: { width: number; 
   return [...input, ...outputs];
 }
 
-const run = promisify(execFile);
-
 /** Where a spare's outputs go: nowhere until a decoder adopts it. */
 interface SpareSink {
   pictureTarget: () => Buffer;
@@ -629,7 +625,7 @@ export class DecoderSpare {
     const fifos: FifoReader[] = [];
     try {
       // The SDP is a FIFO too: ffmpeg blocks opening it, after its start-up, until a decoder writes it.
-      await run('mkfifo', ['-m', '600', sdpPath]);
+      await makeFifo(sdpPath);
       const route = (): SpareSink | null => spare?.sink ?? null;
       const scratch = Buffer.allocUnsafe(4096);
       fifos.push(await FifoReader.open(join(workDir, 'video.fifo'), { target: () => route()?.pictureTarget() ?? scratch, read: (n) => route()?.pictureBytes(n), logger }));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { monotonicClock, type Clock } from '../media/clock.js';
+import { makeFifo } from '../media/fifo.js';
 import { spawnChild } from '../media/spawnChild.js';
 import { WarmPool, writeFifo } from '../media/WarmPool.js';
 import type { Overlay, Picture } from './picture.js';
@@ -273,7 +274,7 @@ class StillSpare {
   }
 
   static async start(ffmpegPath: string, fifo: string): Promise<StillSpare> {
-    await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', fifo], (error) => (error ? reject(error) : resolve())));
+    await makeFifo(fifo);
     const child = spawnChild(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-graph_file', fifo, '-i', 'still', ...STILL_OUTPUT], { stdio: ['ignore', 'pipe', 'pipe'] });
     return new StillSpare(child, fifo);
   }

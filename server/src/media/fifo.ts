@@ -6,6 +6,11 @@ import type { Logger } from '../logger.js';
 
 const run = promisify(execFile);
 
+/** Makes a FIFO at `path` that only this user can open (Node has no mkfifo(): coreutils' `mkfifo`). */
+export async function makeFifo(path: string): Promise<void> {
+  await run('mkfifo', ['-m', '600', path]);
+}
+
 export interface FifoReadOptions {
   /** Where the bytes of the next read go (called before every read; at most its length is read). */
   target: () => Uint8Array;
@@ -34,7 +39,7 @@ export class FifoReader {
 
   /** Makes the FIFO at `path` (in a directory of the caller's own) and opens both of its ends. */
   static async open(path: string, options: FifoReadOptions): Promise<FifoReader> {
-    await run('mkfifo', ['-m', '600', path]);
+    await makeFifo(path);
     // The read end first, non-blocking, so that opening the write end does not wait for a reader.
     const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     let writeFd: number;
