@@ -43,7 +43,6 @@ export class SharedTile implements TileSource {
   #size: SharedTileSize;
   #out: Picture | null = null;
   #map: TileMap | null = null;
-  #mapFor = '';
   #key = -1;
 
   constructor(
@@ -76,13 +75,13 @@ export class SharedTile implements TileSource {
     const tile = this.#size;
     const size = tile.fit === 'fill' ? tile : fitSize(src, tile);
     if (!this.#out || this.#out.width !== size.width || this.#out.height !== size.height) this.#out = allocPicture(size.width, size.height);
-    const mapFor = `${src.width}x${src.height}>${size.width}x${size.height}/${tile.fit}`;
-    if (!this.#map || this.#mapFor !== mapFor) {
+    // Made again for another picture or tile size, and after a resize (#key -1: the fit may have changed).
+    const old = this.#map?.map;
+    if (!old || old.srcWidth !== src.width || old.srcHeight !== src.height || old.dstWidth !== size.width || old.dstHeight !== size.height || this.#key === -1) {
       const window = tile.fit === 'fill' ? fillWindow(src, tile) : { x: 0, y: 0, w: src.width, h: src.height };
       this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window, 'nearest') } : { kind: 'nearest', map: scaleMap(src, size, window) };
-      this.#mapFor = mapFor;
     }
-    const m = this.#map;
+    const m = this.#map!;
     if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map, 'nearest');
     else scalePicture(this.#out, src, m.map);
     this.#key = source.frameKey;
