@@ -11,7 +11,7 @@ import { releasePortPair, reservePortPair, waitForUdpPort } from '../media/ports
 import { buildSdp, type SdpMedia } from '../media/sdp.js';
 import { CHANNELS, SAMPLE_RATE } from './AudioMixer.js';
 import { allocPicture, pictureBytes, type Picture } from './picture.js';
-import { parseShowinfo, Playout, SampleTimeline } from './playout.js';
+import { parseShowinfo, PictureTransit, Playout, SampleTimeline } from './playout.js';
 import { newContentKey } from './Stills.js';
 
 export type ParticipantDecoderEvents = {
@@ -106,6 +106,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
   readonly audioProducerId: string | null;
   /** Where this decoder's media lands on the program's clock. */
   readonly playout = new Playout();
+  /** How the pictures arrive against their media time (video only): whether this decoder keeps up, and its timeline against another's. */
+  readonly pictureTransit = new PictureTransit();
   /** Media time of each PCM sample index (counted from this decoder's first sample). */
   readonly audioTimeline = new SampleTimeline(SAMPLE_RATE);
   readonly #logger: Logger;
@@ -274,6 +276,11 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     return pickPicture(this.#queue, mediaMs);
   }
 
+  /** As `pictureFor`, but none stamped before `floorMs` (see `pickPictureFrom`). */
+  pictureFrom(mediaMs: number | null, floorMs: number): QueuedPicture | null {
+    return pickPictureFrom(this.#queue, mediaMs, floorMs);
+  }
+
   /** As `pictureFor`, but moving on from `prev` (the picture this decoder showed last) by at most a step (see `pickPicture`). */
   pictureAfter(mediaMs: number | null, prev: { n: number; ptsMs: number }, step: PictureStep): QueuedPicture | null {
     return pickPicture(this.#queue, mediaMs, prev, step);
@@ -385,6 +392,7 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
       if (q) {
         q.ptsMs = info.ptsMs;
         this.playout.observe(info.ptsMs, now);
+        this.pictureTransit.observe(info.ptsMs, now);
       }
       return true;
     }
@@ -455,7 +463,9 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     const i = index % PTS_RING;
     if (this.#ptsN[i] === index) {
       q.ptsMs = this.#ptsMs[i]!;
-      this.playout.observe(q.ptsMs, this.#clock());
+      const now = this.#clock();
+      this.playout.observe(q.ptsMs, now);
+      this.pictureTransit.observe(q.ptsMs, now);
     }
     this.#filling = (this.#filling + 1) % this.#queue.length;
     this.#markOutput();
@@ -532,6 +542,21 @@ export function pickPicture(queue: readonly QueuedPicture[], mediaMs: number | n
     if (!next || q.n < next.n) next = q;
   }
   return within ?? next ?? pick;
+}
+
+/**
+ * The first picture of a decoder taking over a tile: the one due for `mediaMs` (see `pickPicture`)
+ * unless it is stamped before `floorMs` (the picture on air, on this decoder's timeline), then the
+ * oldest stamped at or after it; null when there is none yet (the picture on air stays).
+ */
+export function pickPictureFrom(queue: readonly QueuedPicture[], mediaMs: number | null, floorMs: number): QueuedPicture | null {
+  const pick = pickPicture(queue, mediaMs);
+  if (pick && pick.n >= 0 && pick.ptsMs >= floorMs) return pick;
+  let first: QueuedPicture | null = null;
+  for (const q of queue) {
+    if (q.n >= 0 && q.ptsMs >= floorMs && (!first || q.ptsMs < first.ptsMs)) first = q;
+  }
+  return first;
 }
 
 async function setLayer(consumer: ms.Consumer, producer: ms.Producer | null, layer: number): Promise<void> {

@@ -98,8 +98,18 @@ export interface ProgramStats {
 const SPARE_DECODERS = 2;
 /** …and they are replaced once no decoder was started for this long (a refill during a burst would add to its peak). */
 const SPARE_REFILL_AFTER_MS = 10_000;
-/** Pictures a resized source's new decoder delivers before it replaces the old one. */
+/** Pictures a resized source's new decoder delivers before it replaces the old one… */
 const PROMOTE_AFTER_FRAMES = 3;
+/**
+ * …once it keeps up: no picture much quicker than the ones before it for this long (ms). A new
+ * decoder short of CPU starts behind and plays its backlog faster than real time; taking over then
+ * put a picture from up to 1.5 s before the old decoder's on air (a step back in the e2e run).
+ */
+const PROMOTE_STEADY_MS = 200;
+/** …or after this long with pictures (ms), steady or not. */
+const PROMOTE_LATEST_MS = 3000;
+/** A decoder that took a tile over shows its own pictures after this long (ms) even if none looks newer than the one on air. */
+const HANDOVER_HOLD_MS = 500;
 const AUDIO_SLOTS = 16;
 
 /** Half an output frame (ms): a picture is shown from half a frame before its media time, so A/V error averages to 0. */
@@ -165,6 +175,7 @@ class Source {
   #shownFrom: ParticipantDecoder | null = null;
   readonly #shown = { n: -1, ptsMs: NaN };
   #rescaled = false;
+  #promotedAt = -Infinity;
   #useScaled = false;
   #downsize: Timer | null = null;
   #retry: Timer | null = null;
@@ -249,7 +260,7 @@ class Source {
       if (shown && intact) shown.ptsMs = this.current!.ptsMs;
       const q = shown
         ? (decoder.pictureAfter(mediaMs, shown, MAX_STEP) ?? (intact ? this.current : (decoder.pictureAfter(null, shown, MAX_STEP) ?? this.current)))
-        : decoder.pictureFor(mediaMs);
+        : this.#firstPicture(decoder, mediaMs);
       if (q && (q !== this.current || q.key !== this.#shownKey || this.#rescaled)) {
         this.current = q;
         this.#shownKey = q.key;
@@ -292,6 +303,21 @@ class Source {
       const sample = playedMs - q.ptsMs;
       this.avOffsetMs = this.avOffsetMs === null ? sample : this.avOffsetMs + AV_SMOOTHING * (sample - this.avOffsetMs);
     }
+  }
+
+  /**
+   * The first picture from a decoder that took the tile over: none older than the one on air from
+   * the decoder before it (null until it has one; that picture stays meanwhile). The two decoders'
+   * timelines are put side by side through their quickest transits (see PictureTransit), within
+   * half a frame.
+   */
+  #firstPicture(decoder: ParticipantDecoder, mediaMs: number | null): QueuedPicture | null {
+    const from = this.#shownFrom;
+    const before = from?.pictureTransit.quickestMs;
+    const now = decoder.pictureTransit.quickestMs;
+    const holding = this.ctx.clock.now() - this.#promotedAt < HANDOVER_HOLD_MS;
+    if (!from || !holding || before == null || now == null || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
+    return decoder.pictureFrom(mediaMs, this.#shown.ptsMs + before - now - HALF_FRAME_MS);
   }
 
   async close(): Promise<void> {
@@ -349,9 +375,14 @@ class Source {
     }
     if (this.active === null) this.#promote(decoder);
     else this.next = decoder;
+    let firstFrameAt = NaN;
     decoder.on('frame', () => {
-      // A new decoder takes over once it runs steadily (its first pictures can come in a burst).
-      if (decoder === this.next && decoder.pictures >= PROMOTE_AFTER_FRAMES) this.#promote(decoder);
+      // A new decoder takes over once it keeps up (its first pictures can come in a burst).
+      if (decoder === this.next && decoder.pictures >= PROMOTE_AFTER_FRAMES) {
+        const now = this.ctx.clock.now();
+        if (Number.isNaN(firstFrameAt)) firstFrameAt = now;
+        if (decoder.pictureTransit.steadyFor(now) >= PROMOTE_STEADY_MS || now - firstFrameAt >= PROMOTE_LATEST_MS) this.#promote(decoder);
+      }
       if (decoder !== this.active) return;
       this.lastFrameAt = this.ctx.clock.now();
       this.#failures = 0;
@@ -391,6 +422,18 @@ class Source {
     const old = this.active;
     this.active = decoder;
     this.next = null;
+    this.#promotedAt = this.ctx.clock.now();
+    // It plays out in step with the decoder it replaces (their timelines side by side as in #firstPicture).
+    const offset = old?.playout.offsetMs;
+    const before = old?.pictureTransit.quickestMs;
+    const now = decoder.pictureTransit.quickestMs;
+    if (offset != null && before != null && now != null) decoder.playout.adopt(offset - before + now, this.ctx.clock.now());
+    if (old) {
+      this.ctx.logger.debug(
+        { source: this.key, pictures: decoder.pictures, steadyMs: Math.round(decoder.pictureTransit.steadyFor(this.ctx.clock.now())), offsetMs: offset, quickestMs: { before, now } },
+        'a new decoder takes the tile over',
+      );
+    }
     // The new decoder has a timeline of its own: the old one's audio cannot be placed on it.
     if (this.want.audio) this.ctx.mixer.flush(this.key);
     void old?.close();

@@ -27,36 +27,22 @@ export interface PlayoutOptions {
 const BUCKETS = 8;
 
 /**
- * One decoder's playout offset (pure: time comes in as arguments, so a fake clock drives it). Arrivals
- * are kept as the min and max transit per bucket of windowMs / 8: no allocation per arrival.
+ * The quickest and slowest transit (arrival − media time) of the last `windowMs`, kept as the min
+ * and max per bucket of windowMs / 8: no allocation per arrival.
  */
-export class Playout {
-  readonly maxDelayMs: number;
-  readonly #margin: number;
+class TransitWindow {
   readonly #bucketMs: number;
-  readonly #fall: number;
   readonly #min = new Float64Array(BUCKETS).fill(Infinity);
   readonly #max = new Float64Array(BUCKETS).fill(-Infinity);
   readonly #bucketAt = new Float64Array(BUCKETS).fill(-Infinity);
-  #offset: number | null = null;
-  #lastUpdate = 0;
-  #quickest = 0;
+  quickest = Infinity;
+  slowest = -Infinity;
 
-  constructor(options: PlayoutOptions = {}) {
-    this.maxDelayMs = options.maxDelayMs ?? 150;
-    this.#margin = options.marginMs ?? 15;
-    this.#bucketMs = (options.windowMs ?? 2000) / BUCKETS;
-    this.#fall = options.fallMsPerSecond ?? 20;
+  constructor(windowMs: number) {
+    this.#bucketMs = windowMs / BUCKETS;
   }
 
-  /** program time − media time, or null before anything arrived. */
-  get offsetMs(): number | null {
-    return this.#offset;
-  }
-
-  /** Media `mediaMs` (end of a picture's or audio chunk's span) arrived at program time `nowMs`. */
-  observe(mediaMs: number, nowMs: number): void {
-    const transit = nowMs - mediaMs;
+  add(transit: number, nowMs: number): void {
     const slot = Math.floor(nowMs / this.#bucketMs);
     const i = ((slot % BUCKETS) + BUCKETS) % BUCKETS;
     if (this.#bucketAt[i] !== slot) {
@@ -67,12 +53,55 @@ export class Playout {
       if (transit < this.#min[i]!) this.#min[i] = transit;
       if (transit > this.#max[i]!) this.#max[i] = transit;
     }
-    this.#update(nowMs, slot);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = 0; k < BUCKETS; k += 1) {
+      if (slot - this.#bucketAt[k]! >= BUCKETS) continue;
+      if (this.#min[k]! < lo) lo = this.#min[k]!;
+      if (this.#max[k]! > hi) hi = this.#max[k]!;
+    }
+    this.quickest = lo;
+    this.slowest = hi;
+  }
+
+  /** Forgets every arrival (the quickest and slowest are kept until the next one). */
+  clear(): void {
+    this.#bucketAt.fill(-Infinity);
+  }
+}
+
+/**
+ * One decoder's playout offset (pure: time comes in as arguments, so a fake clock drives it).
+ */
+export class Playout {
+  readonly maxDelayMs: number;
+  readonly #margin: number;
+  readonly #fall: number;
+  readonly #window: TransitWindow;
+  #offset: number | null = null;
+  #lastUpdate = 0;
+
+  constructor(options: PlayoutOptions = {}) {
+    this.maxDelayMs = options.maxDelayMs ?? 150;
+    this.#margin = options.marginMs ?? 15;
+    this.#window = new TransitWindow(options.windowMs ?? 2000);
+    this.#fall = options.fallMsPerSecond ?? 20;
+  }
+
+  /** program time − media time, or null before anything arrived. */
+  get offsetMs(): number | null {
+    return this.#offset;
+  }
+
+  /** Media `mediaMs` (end of a picture's or audio chunk's span) arrived at program time `nowMs`. */
+  observe(mediaMs: number, nowMs: number): void {
+    this.#window.add(nowMs - mediaMs, nowMs);
+    this.#update(nowMs);
   }
 
   /** How much media the offset holds back beyond the quickest recent arrival (ms), null before anything arrived. */
   get bufferMs(): number | null {
-    return this.#offset === null ? null : this.#offset - this.#quickest;
+    return this.#offset === null ? null : this.#offset - this.#window.quickest;
   }
 
   /** The media time to present at program time `nowMs`, or null before anything arrived. */
@@ -80,16 +109,21 @@ export class Playout {
     return this.#offset === null ? null : nowMs - this.#offset;
   }
 
-  #update(nowMs: number, slot: number): void {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < BUCKETS; i += 1) {
-      if (slot - this.#bucketAt[i]! >= BUCKETS) continue;
-      if (this.#min[i]! < lo) lo = this.#min[i]!;
-      if (this.#max[i]! > hi) hi = this.#max[i]!;
-    }
-    this.#quickest = lo;
-    const wanted = Math.min(hi + this.#margin, lo + this.maxDelayMs);
+  /**
+   * Takes `offsetMs` as the offset and forgets the arrivals so far: a decoder taking over a tile
+   * plays out in step with the one it replaces, and the slow arrivals of its start-up (its first
+   * pictures come in a burst) do not hold it back. Later arrivals move the offset as usual.
+   */
+  adopt(offsetMs: number, nowMs: number): void {
+    if (this.#offset === null) return;
+    this.#offset = Math.min(offsetMs, this.#window.quickest + this.maxDelayMs);
+    this.#lastUpdate = nowMs;
+    this.#window.clear();
+  }
+
+  #update(nowMs: number): void {
+    const lo = this.#window.quickest;
+    const wanted = Math.min(this.#window.slowest + this.#margin, lo + this.maxDelayMs);
     const elapsed = Math.max(0, nowMs - this.#lastUpdate);
     this.#lastUpdate = nowMs;
     if (this.#offset === null || wanted > this.#offset) this.#offset = wanted;
@@ -97,6 +131,47 @@ export class Playout {
     // Never more than maxDelayMs held back: after a jump of the media timeline (a stream's first
     // sender report, a restarted decoder) the offset moves at once instead of falling slowly.
     if (this.#offset > lo + this.maxDelayMs) this.#offset = lo + this.maxDelayMs;
+  }
+}
+
+/** A picture quicker than every one before it by this much (ms) means the decoder is still catching up. */
+const QUICKER_MS = 8;
+
+/**
+ * How a decoder's pictures arrive against their media time: the quickest recent transit, and
+ * since when the pictures stopped arriving ever quicker. A decoder that starts (or was starved of
+ * CPU) with a backlog delivers it faster than real time, each picture quicker than the last; one
+ * that keeps up delivers them with a steady transit. Two decoders of the same camera stamp their
+ * pictures on timelines of their own (each counts from the first packet it read), but a picture's
+ * media time plus its decoder's quickest transit is its arrival had it been decoded at once: that
+ * compares across decoders once both keep up.
+ */
+export class PictureTransit {
+  readonly #window: TransitWindow;
+  #reference = Infinity;
+  #quickerAt = -Infinity;
+
+  constructor(windowMs = 2000) {
+    this.#window = new TransitWindow(windowMs);
+  }
+
+  observe(mediaMs: number, nowMs: number): void {
+    const transit = nowMs - mediaMs;
+    this.#window.add(transit, nowMs);
+    if (transit < this.#reference - QUICKER_MS) {
+      this.#reference = transit;
+      this.#quickerAt = nowMs;
+    }
+  }
+
+  /** The quickest transit of the last window (ms), null before the first picture. */
+  get quickestMs(): number | null {
+    return Number.isFinite(this.#window.quickest) ? this.#window.quickest : null;
+  }
+
+  /** How long (ms) no picture came much quicker than those before it: 0 while catching up, or before the first. */
+  steadyFor(nowMs: number): number {
+    return Number.isFinite(this.#quickerAt) ? nowMs - this.#quickerAt : 0;
   }
 }
 

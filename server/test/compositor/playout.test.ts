@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
 import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
-import { audioCorrection, parseShowinfo, Playout, SampleTimeline } from '../../src/compositor/playout.js';
-import { pickPicture, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
+import { audioCorrection, parseShowinfo, PictureTransit, Playout, SampleTimeline } from '../../src/compositor/playout.js';
+import { pickPicture, pickPictureFrom, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
 import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
 import { monotonicClock, type Clock } from '../../src/media/clock.js';
 
@@ -151,6 +151,65 @@ describe('the picture due from a decoder queue (table)', () => {
     }
     assert.ok(Math.max(...steps) <= 2, `at most two pictures per output frame (steps ${steps.join(' ')})`);
     assert.ok(shown && shown.n >= Math.floor((119 * 33.3 + 200 - 150) / 33.3) - 1, `caught up with the picture due by the end (${shown?.n})`);
+  });
+});
+
+describe('a decoder taking a tile over: its first picture (table)', () => {
+  const picture = { width: 2, height: 2, data: Buffer.alloc(6) };
+  const queue = (...pictures: Array<[number, number]>): QueuedPicture[] => [
+    ...pictures.map(([n, ptsMs]) => ({ picture, n, ptsMs, key: n })),
+    ...Array.from({ length: 16 - pictures.length }, () => ({ picture, n: -1, ptsMs: NaN, key: 0 })),
+  ];
+  const cases: Array<{ name: string; queue: QueuedPicture[]; mediaMs: number; floorMs: number; want: number | null }> = [
+    { name: 'the picture due is not older than the one on air: it', queue: queue([1, 33], [2, 67], [3, 100]), mediaMs: 80, floorMs: 50, want: 2 },
+    { name: 'the picture due is older: the oldest one that is not', queue: queue([1, 33], [2, 67], [3, 100]), mediaMs: 40, floorMs: 60, want: 2 },
+    { name: 'nothing as new as the one on air yet: none (it stays)', queue: queue([1, 33], [2, 67]), mediaMs: 80, floorMs: 90, want: null },
+    { name: 'unstamped pictures never pass the floor', queue: queue([1, 33], [2, NaN]), mediaMs: 80, floorMs: 50, want: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.equal(pickPictureFrom(c.queue, c.mediaMs, c.floorMs)?.n ?? null, c.want));
+  }
+});
+
+describe('picture transit: does a decoder keep up, and its timeline against another decoder\'s', () => {
+  it('a decoder that starts 1.4 s behind and plays its backlog at three times real time is steady only once it caught up; then media time + quickest transit matches an old decoder\'s for the same picture', () => {
+    const FRAME = 1000 / 30;
+    const decodeMs = 12;
+    // The old decoder counts media time from capture time 0 and has kept up all along.
+    const old = new PictureTransit();
+    for (let p = 0; p * FRAME + decodeMs < 13_000; p += 1) old.observe(p * FRAME, p * FRAME + decodeMs);
+    // The new one counts from its first packet (captured at 10 s) and delivers its first picture at
+    // 11.4 s, then one every third of a frame interval until it is level, then in real time.
+    const fresh = new PictureTransit();
+    let caughtUpAt = NaN;
+    let steadyAt = NaN;
+    for (let p = Math.ceil(10_000 / FRAME), now = 11_400; now < 13_000; p += 1) {
+      const arrival = Math.max(now, p * FRAME + decodeMs);
+      if (Number.isNaN(caughtUpAt) && arrival === p * FRAME + decodeMs) caughtUpAt = arrival;
+      fresh.observe(p * FRAME - 10_000, arrival);
+      if (Number.isNaN(steadyAt) && fresh.steadyFor(arrival) >= 200) steadyAt = arrival;
+      now = arrival + FRAME / 3;
+    }
+    // Picture 330 (captured at 11 s): 11000 ms on the old timeline, 1000 ms on the new one.
+    const onOld = 330 * FRAME + old.quickestMs!;
+    const onNew = 330 * FRAME - 10_000 + fresh.quickestMs!;
+    assert.ok(Math.abs(onOld - onNew) < 2, `the same picture lines up across the decoders (${onOld.toFixed(1)} vs ${onNew.toFixed(1)})`);
+  });
+});
+
+describe('playout adopted from the decoder a new one replaces', () => {
+  it('takes the offset given, forgets its slow start-up arrivals, and follows later arrivals as usual', () => {
+    const p = new Playout();
+    // Start-up: a burst of pictures 600 ms late, then steady 30 ms transits.
+    for (let t = 0; t < 200; t += 10) p.observe(t - 600, t);
+    for (let t = 200; t < 600; t += 33) p.observe(t - 30, t);
+    assert.ok(p.offsetMs! >= 150, `the burst holds the offset up (${p.offsetMs})`);
+    p.adopt(70, 600);
+    assert.equal(p.offsetMs, 70);
+    for (let t = 633; t < 1000; t += 33) p.observe(t - 30, t);
+    assert.ok(p.offsetMs! <= 70 && p.offsetMs! >= 45, `no longer held up by the burst (${p.offsetMs})`);
+    p.observe(1000 - 120, 1000);
+    assert.equal(p.offsetMs, 135, 'a late arrival still raises it at once');
   });
 });
 
