@@ -62,6 +62,8 @@ export interface QueuedPicture {
 
 /** How often a keyframe is asked for until the first picture comes out. */
 const KEYFRAME_REQUEST_MS = 400;
+/** After a loss, a keyframe is asked for at most this often (ms). */
+const KEYFRAME_AFTER_LOSS_MS = 500;
 /** How long ffmpeg gets to open its RTP ports. */
 const BIND_TIMEOUT_MS = 10_000;
 /**
@@ -138,6 +140,9 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
   outputs = 0;
   /** performance.now() of the consumers' resume and of the first output. */
   resumedAt: number | null = null;
+  /** Keyframes asked for after ffmpeg reported a loss. */
+  lossKeyframes = 0;
+  #lossKeyframeAt = -Infinity;
   firstOutputAt: number | null = null;
   /** performance.now() of the first picture (video), null before it. */
   firstPictureAt: number | null = null;
@@ -369,6 +374,21 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     }
   }
 
+  /**
+   * ffmpeg lost packets (its socket overflowed while it was short of CPU, or the network dropped
+   * them): the VP8 decoder then discards every picture until the next keyframe, which a browser sends
+   * only when asked. Without asking, the tile held its last picture for seconds and then jumped
+   * ahead by as much (3 s in the compositor e2e).
+   */
+  #afterLoss(): void {
+    const now = this.#clock();
+    if (now - this.#lossKeyframeAt < KEYFRAME_AFTER_LOSS_MS) return;
+    this.#lossKeyframeAt = now;
+    this.lossKeyframes += 1;
+    this.#logger.debug({ lossKeyframes: this.lossKeyframes }, 'ffmpeg lost packets; asking for a keyframe');
+    this.#requestKeyFrames();
+  }
+
   #requestKeyFrames(): void {
     const video = this.#track('video');
     if (video && !video.consumer.closed) video.consumer.requestKeyFrame().catch(() => undefined);
@@ -376,7 +396,10 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
 
   #onStderr(line: string): boolean {
     const info = parseShowinfo(line);
-    if (!info) return line.includes('showinfo_');
+    if (!info) {
+      if (this.#videoStamps > 0 && reportsLoss(line)) this.#afterLoss();
+      return line.includes('showinfo_');
+    }
     if (this.#closed) return true;
     const now = this.#clock();
     if (info.kind === 'video') {
@@ -542,6 +565,21 @@ export function pickPicture(queue: readonly QueuedPicture[], mediaMs: number | n
     if (!next || q.n < next.n) next = q;
   }
   return within ?? next ?? pick;
+}
+
+/**
+ * Whether an ffmpeg stderr line reports lost RTP or a picture it cannot decode for want of the
+ * packets before it (rtpdec's reorder queue, the VP8 depacketizer and decoder, the H.264 decoder).
+ */
+export function reportsLoss(line: string): boolean {
+  return (
+    line.includes('RTP: missed') ||
+    line.includes('jitter buffer full') ||
+    line.includes('sequence broken') ||
+    line.includes('without a prior keyframe') ||
+    line.includes('error while decoding MB') ||
+    line.includes('non-existing PPS')
+  );
 }
 
 /**

@@ -64,6 +64,8 @@ export interface DecoderStats {
   avOffsetMs: number | null;
   /** Media held in the jitter buffer beyond the quickest arrival (ms, at most 150), null before any. */
   bufferMs: number | null;
+  /** Keyframes its decoder asked for after ffmpeg reported lost packets. */
+  lossKeyframes: number;
 }
 
 export interface ProgramStats {
@@ -465,6 +467,7 @@ class Source {
       startupMs: startup(d, this.want.video !== null),
       avOffsetMs: this.avOffsetMs === null ? null : Math.round(this.avOffsetMs * 10) / 10,
       bufferMs: d && offset != null ? Math.round(d.playout.bufferMs ?? 0) : null,
+      lossKeyframes: d?.lossKeyframes ?? 0,
     };
   }
 }

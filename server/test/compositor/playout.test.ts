@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
 import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
 import { audioCorrection, parseShowinfo, PictureTransit, Playout, SampleTimeline } from '../../src/compositor/playout.js';
-import { pickPicture, pickPictureFrom, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
+import { pickPicture, pickPictureFrom, reportsLoss, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
 import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
 import { monotonicClock, type Clock } from '../../src/media/clock.js';
 
@@ -221,6 +221,19 @@ describe('showinfo lines (table)', () => {
     ['another line', '[sdp @ 0x1] max delay reached. need to consume packet', null],
   ];
   for (const [name, line, want] of cases) it(name, () => assert.deepEqual(parseShowinfo(line), want));
+});
+
+describe('ffmpeg lines that report lost packets (a keyframe is asked for; table, lines from a compositor e2e run)', () => {
+  const cases: Array<[string, boolean]> = [
+    ['[sdp @ 0x56298ab47d40] jitter buffer full', true],
+    ['[sdp @ 0x56298ab47d40] RTP: missed 1 packets', true],
+    ['[sdp @ 0x56298ab47d40] Missed a picture, sequence broken', true],
+    ['[vp8 @ 0x56298ab9d380] Discarding interframe without a prior keyframe!', true],
+    ['[h264 @ 0x55d0c8f1e2c0] error while decoding MB 12 7, bytestream -5', true],
+    ['[Parsed_showinfo_5 @ 0x55d0c8f1e2c0] n:  41 pts:3690000 pts_time:41      duration:3000', false],
+    ['Stream #0:0: Video: vp8, yuv420p, 90k tbr, 90k tbn', false],
+  ];
+  for (const [line, loss] of cases) it(line, () => assert.equal(reportsLoss(line), loss));
 });
 
 describe('one decoder per participant', () => {
