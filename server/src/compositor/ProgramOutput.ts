@@ -68,8 +68,15 @@ export interface OutputStats {
 
 /** A source shows its name tile once it has sent no picture for this long. */
 export const STALL_MS = 1000;
-/** Output pictures in flight to the encoder before ticks repeat the last one. */
+/** Output pictures allocated at the start… */
 const VIDEO_SLOTS = 8;
+/**
+ * …and at most, in flight to the encoder before ticks repeat the last one (as many as the Program's
+ * audio slots: a tick waits for both). A slot is added (1.4 MB at 720p) only when an encoder falls
+ * behind, so that the pictures it catches up on are each their own, not repeats of the last one
+ * (a freeze in the output: 102–203 repeated of ~1500 ticks in the compositor e2e with 8 slots).
+ */
+const MAX_VIDEO_SLOTS = 16;
 /** The encoder this far behind (in pictures queued) means it cannot keep up: ticks are dropped, not queued. */
 const MAX_QUEUED_PICTURES = 30;
 const TILE_BG = '0x1f2937';
@@ -123,20 +130,22 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
     this.#options = options;
     this.#logger = options.logger;
     this.#scene = scene;
-    this.#slots = Array.from({ length: VIDEO_SLOTS }, () => {
-      const slot: VideoSlot = {
-        picture: allocPicture(options.width, options.height),
-        pending: 0,
-        done: () => {
-          slot.pending -= 1;
-        },
-        sceneVersion: 0,
-        tileKeys: [],
-        bandKeys: [-1, -1],
-        slateKey: -1,
-      };
-      return slot;
-    });
+    this.#slots = Array.from({ length: VIDEO_SLOTS }, () => this.#newSlot());
+  }
+
+  #newSlot(): VideoSlot {
+    const slot: VideoSlot = {
+      picture: allocPicture(this.width, this.height),
+      pending: 0,
+      done: () => {
+        slot.pending -= 1;
+      },
+      sceneVersion: 0,
+      tileKeys: [],
+      bandKeys: [-1, -1],
+      slateKey: -1,
+    };
+    return slot;
   }
 
   get scene(): Scene {
@@ -180,6 +189,10 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       return false;
     }
     let slot = this.#slots.find((s) => s.pending === 0) ?? null;
+    if (!slot && this.#slots.length < MAX_VIDEO_SLOTS) {
+      slot = this.#newSlot();
+      this.#slots.push(slot);
+    }
     if (slot) {
       this.#draw(slot, now);
       this.onPicture?.(slot.picture);
