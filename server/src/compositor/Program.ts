@@ -301,7 +301,8 @@ class Source {
     const dropped = fix.skipMs > 0 ? mixer.skip(this.key, (fix.skipMs * SAMPLE_RATE) / 1000) : 0;
     const playedMs = decoder.audioTimeline.mediaMs(readIndex + dropped) ?? readMs;
     const q = this.current;
-    if (this.want.video && q && !Number.isNaN(q.ptsMs) && this.ctx.clock.now() - this.lastFrameAt < FRESH_PICTURE_MS && mixer.buffered(this.key) > 0) {
+    // Only a picture of this decoder is on its audio's timeline (after a handover the old one's may stay a moment).
+    if (this.want.video && q && this.#shownFrom === decoder && !Number.isNaN(q.ptsMs) && this.ctx.clock.now() - this.lastFrameAt < FRESH_PICTURE_MS && mixer.buffered(this.key) > 0) {
       const sample = playedMs - q.ptsMs;
       this.avOffsetMs = this.avOffsetMs === null ? sample : this.avOffsetMs + AV_SMOOTHING * (sample - this.avOffsetMs);
     }
