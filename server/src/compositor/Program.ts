@@ -12,7 +12,7 @@ import { allocPicture, type Picture } from './picture.js';
 import { ProgramOutput, type AudioSlot, type OutputStats } from './ProgramOutput.js';
 import { DecoderSpare, ParticipantDecoder, type PictureStep, type QueuedPicture } from './ParticipantDecoder.js';
 import { WarmPool } from '../media/WarmPool.js';
-import { audioCorrection } from './playout.js';
+import { audioCorrection, timelineShift } from './playout.js';
 import { scaleMap, scalePicture, type ScaleMap } from './scalePicture.js';
 import { diffParticipants, groupWants, type ParticipantWant } from './participants.js';
 import { buildScene, sourcesFor, type Scene, type SceneInput } from './scene.js';
@@ -316,11 +316,10 @@ class Source {
    */
   #firstPicture(decoder: ParticipantDecoder, mediaMs: number | null): QueuedPicture | null {
     const from = this.#shownFrom;
-    const before = from?.pictureTransit.quickestMs;
-    const now = decoder.pictureTransit.quickestMs;
     const holding = this.ctx.clock.now() - this.#promotedAt < HANDOVER_HOLD_MS;
-    if (!from || !holding || before == null || now == null || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
-    return decoder.pictureFrom(mediaMs, this.#shown.ptsMs + before - now - HALF_FRAME_MS);
+    const shift = from && holding ? timelineShift(from.pictureTransit, decoder.pictureTransit) : null;
+    if (shift === null || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
+    return decoder.pictureFrom(mediaMs, this.#shown.ptsMs + shift - HALF_FRAME_MS);
   }
 
   async close(): Promise<void> {
@@ -425,15 +424,15 @@ class Source {
     const old = this.active;
     this.active = decoder;
     this.next = null;
-    this.#promotedAt = this.ctx.clock.now();
-    // It plays out in step with the decoder it replaces (their timelines side by side as in #firstPicture).
-    const offset = old?.playout.offsetMs;
-    const before = old?.pictureTransit.quickestMs;
-    const now = decoder.pictureTransit.quickestMs;
-    if (offset != null && before != null && now != null) decoder.playout.adopt(offset - before + now, this.ctx.clock.now());
+    const now = this.ctx.clock.now();
+    this.#promotedAt = now;
     if (old) {
+      // It plays out in step with the decoder it replaces (their timelines side by side as in #firstPicture).
+      const offset = old.playout.offsetMs;
+      const shift = timelineShift(old.pictureTransit, decoder.pictureTransit);
+      if (offset !== null && shift !== null) decoder.playout.adopt(offset - shift, now);
       this.ctx.logger.debug(
-        { source: this.key, pictures: decoder.pictures, steadyMs: Math.round(decoder.pictureTransit.steadyFor(this.ctx.clock.now())), offsetMs: offset, quickestMs: { before, now } },
+        { source: this.key, pictures: decoder.pictures, steadyMs: Math.round(decoder.pictureTransit.steadyFor(now)), offsetMs: offset, shiftMs: shift },
         'a new decoder takes the tile over',
       );
     }
@@ -742,6 +741,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
         stills: this.#stills,
         source: kind === 'vertical' ? (producerId) => this.#shared.get(producerId) ?? this.#byVideo.get(VERTICAL_KEY + producerId) : (producerId) => this.#byVideo.get(producerId),
         ...(codecArgs ? { codecArgs } : {}),
+        maxTicksInFlight: AUDIO_SLOTS,
       },
       scene,
     );

@@ -47,6 +47,8 @@ export interface ProgramOutputOptions {
   source: (producerId: string) => TileSource | undefined;
   /** Encoder settings (bench: encoder study); default the ingest profile. */
   codecArgs?: string[];
+  /** Ticks that can be in flight to the encoder at once (the Program's audio slots: a tick waits for both). */
+  maxTicksInFlight: number;
 }
 
 export interface OutputStats {
@@ -68,15 +70,13 @@ export interface OutputStats {
 
 /** A source shows its name tile once it has sent no picture for this long. */
 export const STALL_MS = 1000;
-/** Output pictures allocated at the start… */
-const VIDEO_SLOTS = 8;
 /**
- * …and at most, in flight to the encoder before ticks repeat the last one (as many as the Program's
- * audio slots: a tick waits for both). A slot is added (1.4 MB at 720p) only when an encoder falls
- * behind, so that the pictures it catches up on are each their own, not repeats of the last one
- * (a freeze in the output: 102–203 repeated of ~1500 ticks in the compositor e2e with 8 slots).
+ * Output pictures allocated at the start. While an encoder is behind, a slot is added (1.4 MB at
+ * 720p), up to one per tick in flight (`maxTicksInFlight`), before ticks repeat the last picture:
+ * the pictures it catches up on are each their own, not repeats (a freeze in the output: 102–203
+ * repeated of ~1500 ticks in the compositor e2e with 8 slots).
  */
-const MAX_VIDEO_SLOTS = 16;
+const VIDEO_SLOTS = 8;
 /** The encoder this far behind (in pictures queued) means it cannot keep up: ticks are dropped, not queued. */
 const MAX_QUEUED_PICTURES = 30;
 const TILE_BG = '0x1f2937';
@@ -189,7 +189,7 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       return false;
     }
     let slot = this.#slots.find((s) => s.pending === 0) ?? null;
-    if (!slot && this.#slots.length < MAX_VIDEO_SLOTS) {
+    if (!slot && this.#slots.length < this.#options.maxTicksInFlight) {
       slot = this.#newSlot();
       this.#slots.push(slot);
     }

@@ -175,6 +175,13 @@ export class PictureTransit {
   }
 }
 
+/** What to add to a media time on `from`'s timeline to put it on `to`'s (see PictureTransit), or null before both had a picture. */
+export function timelineShift(from: PictureTransit, to: PictureTransit): number | null {
+  const a = from.quickestMs;
+  const b = to.quickestMs;
+  return a === null || b === null ? null : a - b;
+}
+
 /**
  * Timeline anchors of one audio stream: the media time of a sample index, recorded where the
  * stream's timestamps jump (its first frame, a resume after a mute, the first sender report).

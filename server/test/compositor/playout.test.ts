@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
 import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
-import { audioCorrection, parseShowinfo, PictureTransit, Playout, SampleTimeline } from '../../src/compositor/playout.js';
+import { audioCorrection, parseShowinfo, PictureTransit, Playout, SampleTimeline, timelineShift } from '../../src/compositor/playout.js';
 import { pickPicture, pickPictureFrom, reportsLoss, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
 import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
 import { monotonicClock, type Clock } from '../../src/media/clock.js';
@@ -194,6 +194,8 @@ describe('picture transit: does a decoder keep up, and its timeline against anot
     const onOld = 330 * FRAME + old.quickestMs!;
     const onNew = 330 * FRAME - 10_000 + fresh.quickestMs!;
     assert.ok(Math.abs(onOld - onNew) < 2, `the same picture lines up across the decoders (${onOld.toFixed(1)} vs ${onNew.toFixed(1)})`);
+    const shifted = 330 * FRAME + timelineShift(old, fresh)!;
+    assert.ok(Math.abs(shifted - (330 * FRAME - 10_000)) < 2, `timelineShift puts the old decoder's media time on the new one's (${shifted.toFixed(1)})`);
   });
 });
 
