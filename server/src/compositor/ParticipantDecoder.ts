@@ -394,6 +394,13 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     if (video && !video.consumer.closed) video.consumer.requestKeyFrame().catch(() => undefined);
   }
 
+  /** A picture in the queue gets its media time (its showinfo line and its bytes have both come, in either order). */
+  #stamp(q: QueuedPicture, ptsMs: number, now: number): void {
+    q.ptsMs = ptsMs;
+    this.playout.observe(ptsMs, now);
+    this.pictureTransit.observe(ptsMs, now);
+  }
+
   #onStderr(line: string): boolean {
     const info = parseShowinfo(line);
     if (!info) {
@@ -413,9 +420,7 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
       this.#ptsMs[i] = info.ptsMs;
       const q = this.#queue.find((p) => p.n === index);
       if (q) {
-        q.ptsMs = info.ptsMs;
-        this.playout.observe(info.ptsMs, now);
-        this.pictureTransit.observe(info.ptsMs, now);
+        this.#stamp(q, info.ptsMs, now);
       }
       return true;
     }
@@ -485,10 +490,7 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     q.key = newContentKey();
     const i = index % PTS_RING;
     if (this.#ptsN[i] === index) {
-      q.ptsMs = this.#ptsMs[i]!;
-      const now = this.#clock();
-      this.playout.observe(q.ptsMs, now);
-      this.pictureTransit.observe(q.ptsMs, now);
+      this.#stamp(q, this.#ptsMs[i]!, this.#clock());
     }
     this.#filling = (this.#filling + 1) % this.#queue.length;
     this.#markOutput();
