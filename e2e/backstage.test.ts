@@ -97,9 +97,22 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
     await guestTile.locator('[data-testid="onair-badge"]', { hasText: 'Backstage' }).waitFor();
     await guest.page.locator('[data-testid="tile"][data-local="true"][data-on-air="false"]').waitFor();
 
+    // An admin on the webinar's page (the same account as the host in the meeting) before Go live:
+    // nothing on air yet, but the page is connected to the open meeting, and is told when it goes live.
+    const admin = await newParticipant(browser, server.url);
+    await signIn(admin.page, ADMIN.email, ADMIN.password);
+    await admin.page.goto(`/admin/webinars/${webinar.body.id}`);
+    await admin.page.locator('[data-testid="admin-preview"][data-state="not-live"][data-connected="true"]').waitFor({ timeout: 20_000 });
+
     await host.page.getByTestId('btn-golive').click();
     await host.page.locator(`[data-testid="dest-checkbox"][data-destination-id="${dest.body.id}"]`).check();
+    const goLiveAt = Date.now();
     await host.page.getByTestId('btn-start-broadcast').click();
+    // The program's start reaches the page pushed (not at its next 2 s poll); the rest is the program's
+    // first keyframe, the preview encoder's start and the page's decoder.
+    await admin.page.getByTestId('program-preview-video').waitFor({ timeout: 20_000 });
+    const adminFirst = await previewShows(admin.page, 'single', 20_000);
+    console.log('backstage e2e', JSON.stringify({ goLiveToAdminPreviewMs: adminFirst.at - goLiveAt }));
     await host.page.locator(`[data-testid="dest-status"][data-destination-id="${dest.body.id}"][data-state="live"]`).waitFor({ timeout: 30_000 });
 
     // A viewer at nginx: the program to a file, and the sampled strip of every frame as it arrives.
@@ -154,13 +167,10 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
       assert.ok(viewerLatencyMs <= 3000, `a viewer sees two tiles within 3 s of the click (${viewerLatencyMs} ms)`);
       assert.ok(strip.slice(-30).every((f) => f.luma < TWO_TILES_BELOW), 'and two tiles from then on');
 
-      // An admin on the webinar's page (the same account as the host in the meeting) watches the
-      // program preview: two tiles decoded, and nobody in the meeting sees an extra participant.
+      // The admin's page follows the program: two tiles decoded, and nobody in the meeting sees an
+      // extra participant.
       const adminFrom = Date.now();
-      const admin = await newParticipant(browser, server.url);
       try {
-        await signIn(admin.page, ADMIN.email, ADMIN.password);
-        await admin.page.goto(`/admin/webinars/${webinar.body.id}`);
         await admin.page.locator('[data-testid="admin-preview"][data-state="showing"]').waitFor({ timeout: 30_000 });
         await admin.page.getByTestId('admin-preview-state').filter({ hasText: 'Live preview' }).waitFor();
         const watched = await previewShows(admin.page, 'grid', 20_000);
@@ -170,17 +180,23 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
           watched.frames,
           { timeout: 10_000 },
         );
-        console.log('backstage e2e', JSON.stringify({ adminPreviewSize: watched.size, adminPageToPreviewMs: watched.at - adminFrom }));
+        console.log('backstage e2e', JSON.stringify({ adminPreviewSize: watched.size, onAirSeenOnAdminPageAfterMs: watched.at - adminFrom }));
         assert.equal(watched.size, '320x180', 'the admin sees the program, small');
         for (const page of [host.page, guest.page]) {
           assert.equal(await page.getByTestId('tile').count(), 2, 'the meeting shows the host and the guest only');
         }
         assert.equal(await host.page.locator('[data-testid="tile"][data-local="true"]').count(), 1, "the host's meeting tab is not replaced by the same account watching");
-      } finally {
+      } catch (error) {
         await admin.context.close();
+        throw error;
       }
 
+      const stopAt = Date.now();
       await host.page.getByTestId('btn-stop-broadcast').click();
+      // Stop reaches the admin's page pushed too: the preview goes, the page stays connected.
+      await admin.page.locator('[data-testid="admin-preview"][data-state="not-live"][data-connected="true"]').waitFor({ timeout: 10_000 });
+      console.log('backstage e2e', JSON.stringify({ stopToAdminNotLiveMs: Date.now() - stopAt }));
+      await admin.context.close();
       const deadline = Date.now() + 15_000;
       while (rtmp.activePublishes(KEY) > 0 && Date.now() < deadline) await host.page.waitForTimeout(200);
       assert.equal(rtmp.publishCount(KEY), 1, 'exactly one publish for the whole run');

@@ -181,6 +181,8 @@ const WebinarFields = {
   autoStart: Type.Boolean(),
   autoStop: Type.Boolean(),
   record: Type.Boolean(),
+  /** Also record the vertical (9:16) program, to a file of its own (it is then encoded for the whole broadcast). */
+  recordVertical: Type.Boolean(),
   /** Guests who join land backstage (in the meeting, not in the program) until a host puts them on air; hosts start on air. */
   guestsStartBackstage: Type.Boolean(),
   /** Also publish the broadcast to its OnAir event page (HLS at /watch/<eventSlug>). */
@@ -202,6 +204,7 @@ export const CreateWebinarBody = Type.Object(
     autoStart: Type.Optional(Type.Boolean()),
     autoStop: Type.Optional(Type.Boolean()),
     record: Type.Optional(Type.Boolean()),
+    recordVertical: Type.Optional(Type.Boolean()),
     guestsStartBackstage: Type.Optional(Type.Boolean()),
     eventPage: Type.Optional(Type.Boolean()),
     eventSlug: Type.Optional(EventSlug),
@@ -283,7 +286,14 @@ export const Recording = Type.Object({
 export type Recording = Static<typeof Recording>;
 
 /** A room's live broadcast with its recent health (GET /api/rooms/:id/broadcast), null when it is not live. */
-export const RoomBroadcastReply = Type.Object({ broadcast: Type.Union([BroadcastStatus, Type.Null()]) });
+export const RoomBroadcastReply = Type.Object({
+  broadcast: Type.Union([BroadcastStatus, Type.Null()]),
+  /**
+   * The meeting is open (people in it, or held by its schedule): a preview token's session can
+   * connect now and is told the moment a program starts. Left out by the logo routes.
+   */
+  roomOpen: Type.Optional(Type.Boolean()),
+});
 export type RoomBroadcastReply = Static<typeof RoomBroadcastReply>;
 
 /**

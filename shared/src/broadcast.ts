@@ -166,8 +166,11 @@ export const BroadcastStatus = Type.Object({
   recording: Type.Boolean(),
   /** The hosts' program preview can be consumed (consumePreview). */
   preview: Type.Boolean(),
-  /** The vertical (9:16) program's layout and size; it is encoded only while a destination takes it (`encoding`). */
-  vertical: Type.Object({ layout: VerticalLayout, resolution: Resolution, encoding: Type.Boolean() }),
+  /**
+   * The vertical (9:16) program's layout and size; it is encoded (`encoding`) while a destination
+   * takes it or while it is recorded (`recording`).
+   */
+  vertical: Type.Object({ layout: VerticalLayout, resolution: Resolution, encoding: Type.Boolean(), recording: Type.Boolean() }),
   composer: Type.Object({
     /** Composer restarts caused by a crash (not by membership changes). */
     crashes: Type.Integer(),

@@ -5,7 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DestinationOutcome, WebinarStatus } from './api.js';
-import { BroadcastLayout, DestinationState, Platform, Resolution } from './broadcast.js';
+import { BroadcastLayout, DestinationState, Platform, ProgramKind, Resolution } from './broadcast.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 /** ISO 8601 date-time (plain string: receivers need no format registry to check it). */
@@ -21,6 +21,8 @@ export const BroadcastStartedData = Type.Object({
   resolution: Resolution,
   layout: BroadcastLayout,
   recording: Type.Boolean(),
+  /** The vertical (9:16) program is recorded too. */
+  recordingVertical: Type.Boolean(),
   destinations: Type.Array(Type.Object({ destinationId: Type.String(), name: Type.String(), platform: Platform, maskedUrl: Type.String() })),
 });
 
@@ -70,6 +72,8 @@ export const RecordingReadyData = Type.Object({
   /** Where the finished file is on the server. */
   file: Type.String(),
   bytes: Type.Integer({ minimum: 0 }),
+  /** The program recorded. */
+  program: ProgramKind,
 });
 
 export const WebhookTestData = Type.Object({ webhookId: Type.String(), message: Type.String() });

@@ -207,7 +207,13 @@ export const StartBroadcastRequest = request(
     slateText: Type.Optional(Type.String({ minLength: 1, maxLength: SLATE_TEXT_MAX })),
     logoCorner: Type.Optional(LogoCorner),
     idleTimeoutMinutes: Type.Optional(IdleTimeoutMinutes),
+    /** Record the 16:9 program to a file (listed in the history once the broadcast ends). */
     record: Type.Optional(Type.Boolean()),
+    /**
+     * Record the vertical (9:16) program to a file of its own; the vertical program is then encoded
+     * for the whole broadcast, whether or not a destination takes it.
+     */
+    recordVertical: Type.Optional(Type.Boolean()),
     /** Also publish to the room's OnAir event page (HLS at /watch/<slug>); a webinar's own setting also turns it on. */
     eventPage: Type.Optional(Type.Boolean()),
   },

@@ -40,7 +40,7 @@ export interface BroadcastOptions {
   layout?: BroadcastLayout;
   /** Default '720p'. */
   resolution?: Resolution;
-  /** The vertical program, encoded while a destination takes it: layout (default 'auto') and size ('720p' 720x1280, default). */
+  /** The vertical program, encoded while a destination takes it or it is recorded: layout (default 'auto') and size ('720p' 720x1280, default). */
   verticalLayout?: VerticalLayout;
   verticalResolution?: Resolution;
   title?: string | null;
@@ -57,6 +57,8 @@ export interface BroadcastOptions {
   minuteMs?: number;
   /** Also write the stream to this .flv file; default null (no recording). */
   recordPath?: string | null;
+  /** Also write the vertical program to this .flv file (it is then encoded for the whole broadcast); default null. */
+  verticalRecordPath?: string | null;
   /** Also remux the stream to HLS for the event page into `dir` (kept after the broadcast when `keep`); default null (off). */
   eventPage?: { dir: string; keep: boolean } | null;
   ffmpegPath: string;
@@ -121,6 +123,8 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
   readonly #destinations = new Map<string, Destination>();
   readonly #createPusher: PusherFactory;
   #recording: Recording | null;
+  /** The vertical program's recording: while there is one, the vertical program is encoded. */
+  #verticalRecording: Recording | null;
   /** The small copy of the program the room's hosts watch, running while one watches (null otherwise). */
   #preview: Preview | null = null;
   #previewStart: Promise<Preview | null> | null = null;
@@ -173,6 +177,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     this.#idleTimeoutMinutes = options.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
     this.#createPusher = options.createPusher ?? rtmpPusherFactory({ logger: options.logger });
     this.#recording = options.recordPath && !options.preview ? new Recording(options.recordPath, options.logger) : null;
+    this.#verticalRecording = options.verticalRecordPath && !options.preview ? new Recording(options.verticalRecordPath, options.logger) : null;
     this.#relay.on('switched', (info) => this.#onSwitched(info));
   }
 
@@ -246,9 +251,15 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
    * Goes live from the preview: the same program (no restart) now feeds the destinations, the
    * recording and the event page; the broadcast's start time is now.
    */
-  goLive(sinks: { destinations: PublishTarget[]; recordPath?: string | null; eventPage?: { dir: string; keep: boolean } | null }): void {
+  goLive(sinks: {
+    destinations: PublishTarget[];
+    recordPath?: string | null;
+    verticalRecordPath?: string | null;
+    eventPage?: { dir: string; keep: boolean } | null;
+  }): void {
     if (this.#closed || this.#state !== 'preview') return;
     if (sinks.recordPath) this.#recording = new Recording(sinks.recordPath, this.#logger);
+    if (sinks.verticalRecordPath) this.#verticalRecording = new Recording(sinks.verticalRecordPath, this.#logger);
     this.#startedAt = new Date();
     this.#startSinks({ destinations: sinks.destinations, eventPage: sinks.eventPage ?? null });
     this.#setState('live');
@@ -256,8 +267,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
 
   #startSinks(sinks: { destinations: PublishTarget[]; eventPage?: { dir: string; keep: boolean } | null }): void {
     if (this.#recording) this.#relay.addSink(this.#recording);
+    // The vertical recording starts with the vertical program's first keyframe (its encoder starts now when no destination took it).
+    if (this.#verticalRecording) this.#verticalRelay.addSink(this.#verticalRecording);
     if (sinks.eventPage) this.#startHls(sinks.eventPage);
     for (const d of sinks.destinations) this.#addDestination(d);
+    this.#syncVertical();
   }
 
   /** The directory the event page's HLS is written to, null when the broadcast has none (or it could not start). */
@@ -363,7 +377,12 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
       idleSince: this.#idleSince?.toISOString() ?? null,
       recording: this.#recording !== null && !this.#recording.failed,
       preview: this.#program !== null && (this.#state === 'preview' || this.#state === 'live'),
-      vertical: { layout: this.#verticalLayout, resolution: this.#verticalResolution, encoding: this.#program?.vertical != null },
+      vertical: {
+        layout: this.#verticalLayout,
+        resolution: this.#verticalResolution,
+        encoding: this.#program?.vertical != null,
+        recording: this.#verticalRecording !== null && !this.#verticalRecording.failed,
+      },
       composer: { crashes: this.#crashes, lastError: this.#composerError, fps: this.#fpsSample.fps, sources: this.#sourceStatus() },
       destinations: [...this.#destinations.values()].map((d) => d.status()),
     };
@@ -413,7 +432,7 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     // The recording ends when Stop is pressed, not after the destinations' clean end of stream.
     if (this.#previewIdle) clearTimeout(this.#previewIdle);
     const preview = this.#preview ?? (await this.#previewStart);
-    await Promise.all([this.#recording?.close(), this.#hls?.close(), preview?.close()]);
+    await Promise.all([this.#recording?.close(), this.#verticalRecording?.close(), this.#hls?.close(), preview?.close()]);
     const destinations = [...this.#destinations.values()];
     await Promise.all(destinations.map((d) => d.stop()));
     const program = this.#program;
@@ -488,11 +507,11 @@ export class Broadcast extends TypedEmitter<BroadcastEvents> {
     return { layout: this.#verticalLayout, resolution: this.#verticalResolution };
   }
 
-  /** The vertical program runs exactly while a destination takes it. */
+  /** The vertical program runs exactly while a destination takes it or it is recorded. */
   #syncVertical(): void {
     const program = this.#program;
     if (!program || this.#closed) return;
-    const wanted = [...this.#destinations.values()].some((d) => d.program === 'vertical');
+    const wanted = this.#verticalRecording !== null || [...this.#destinations.values()].some((d) => d.program === 'vertical');
     if (wanted && !program.vertical) program.setVertical(this.#verticalOptions());
     else if (!wanted && program.vertical) program.setVertical(null);
   }

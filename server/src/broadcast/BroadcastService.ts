@@ -59,7 +59,8 @@ interface LiveBroadcast {
   health: HealthHistory;
   /** What the room holds as its broadcast: the Broadcast, with statuses that carry the health. */
   attached: RoomBroadcast;
-  recordingId: string | null;
+  /** The recordings it writes (the 16:9 program's, the vertical program's), remuxed when it ends. */
+  recordings: Array<{ id: string; path: string; program: ProgramKind }>;
   /** Why it stopped, when it was not stopped by a host or the schedule (e.g. the server shut down). */
   stopReason: string | null;
   /** The broadcast holds the room open while it is live (a schedule may hold it already). */
@@ -143,7 +144,10 @@ export class BroadcastService implements BroadcastControl {
     // A corner chosen at Go live is the room's corner from now on.
     if (logo && data.logoCorner) this.logos.setCorner(room.id, data.logoCorner);
     const logoCorner = data.logoCorner ?? logo?.corner;
-    const { recordPath, page, eventPage } = preview ? { recordPath: null, page: null, eventPage: null } : this.sinksFor(room, id, data);
+    const { recordPath, verticalRecordPath, page, eventPage } = preview ? { recordPath: null, verticalRecordPath: null, page: null, eventPage: null } : this.sinksFor(room, id, data);
+    const discardRecordings = (): void => {
+      for (const path of [recordPath, verticalRecordPath]) if (path) this.recordings.discard(path);
+    };
     const eventPages = this.options.eventPages;
     if (!preview) this.assertGoesSomewhere(destinations, data);
     const broadcast = await Broadcast.create({
@@ -164,19 +168,20 @@ export class BroadcastService implements BroadcastControl {
       ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
       ...(this.options.minuteMs ? { minuteMs: this.options.minuteMs } : {}),
       recordPath,
+      verticalRecordPath,
       eventPage,
       preview,
       ffmpegPath: this.ffmpeg(),
       logger: this.options.logger.child({ broadcast: id, room: room.id }),
     }).catch((error: unknown) => {
-      if (recordPath) this.recordings.discard(recordPath);
+      discardRecordings();
       if (error instanceof AppError) throw error;
       this.options.logger.error({ err: error, room: room.id }, 'the broadcast could not start');
       throw new AppError('MEDIA_UNAVAILABLE', 'The broadcast could not start because the video mixer did not start. Try again; if it keeps failing, the server log says why.');
     });
     if (room.closed) {
       await broadcast.close();
-      if (recordPath) this.recordings.discard(recordPath);
+      discardRecordings();
       throw new AppError('ROOM_CLOSED', 'This meeting has ended.');
     }
     const untrusted = new Set(destinations.filter((d) => d.unverifiedTls).map((d) => d.id));
@@ -188,7 +193,7 @@ export class BroadcastService implements BroadcastControl {
       unwatchPreview: () => broadcast.unwatchPreview(),
     };
     followStage(room, broadcast);
-    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordingId: null, holdsRoom: false,
+    const entry: LiveBroadcast = { room, broadcast, recordId: id, outcomes: new Map(), untrusted, lastPersist: 0, stopReason: null, health, attached, recordings: [], holdsRoom: false,
       eventPage: broadcast.hlsDir !== null, previewOnly: preview };
     if (broadcast.hlsDir) eventPages?.attach(room.id, broadcast.hlsDir);
     // Everyone leaving (the host's browser closed) puts the slate on air; the room stays open until
@@ -199,7 +204,7 @@ export class BroadcastService implements BroadcastControl {
     }
     this.live.set(room.id, entry);
     room.broadcast = attached;
-    if (!preview) this.recordStart(entry, data, recordPath);
+    if (!preview) this.recordStart(entry, data, { landscape: recordPath, vertical: verticalRecordPath });
     broadcast.on('status', (status) => this.onStatus(entry, status));
     broadcast.on('closed', () => this.onClosed(entry));
     broadcast.on('idle', () => {
@@ -217,31 +222,34 @@ export class BroadcastService implements BroadcastControl {
   }
 
   private assertGoesSomewhere(destinations: PublishTarget[], data: StartOptions): void {
-    if (destinations.length === 0 && !data.eventPage && !data.record && data.trigger !== 'scheduled') {
+    if (destinations.length === 0 && !data.eventPage && !data.record && !data.recordVertical && data.trigger !== 'scheduled') {
       throw new AppError('VALIDATION_FAILED', 'Choose at least one destination, the event page or the recording: the broadcast would go nowhere.');
     }
   }
 
   /** Where a broadcast going live records to and which event page it feeds (from the Go live request). */
   private sinksFor(room: Room, id: string, data: StartOptions) {
-    let recordPath: string | null = null;
-    if (data.record) {
-      mkdirSync(this.options.config.recordingsDir, { recursive: true });
-      recordPath = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.flv`);
-    }
+    const recorded = data.record === true || data.recordVertical === true;
+    if (recorded) mkdirSync(this.options.config.recordingsDir, { recursive: true });
+    const base = join(this.options.config.recordingsDir, `${room.id}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const recordPath = data.record ? `${base}.flv` : null;
+    const verticalRecordPath = data.recordVertical ? `${base}-vertical.flv` : null;
     const page = this.options.eventPages?.wanted(room.id, room.name, data.eventPage) ?? null;
     // The segments are kept after the broadcast only when it is recorded.
-    const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: data.record === true } : null;
-    return { recordPath, page, eventPage };
+    const eventPage = page ? { dir: join(this.options.config.dataDir, 'hls', id), keep: recorded } : null;
+    return { recordPath, verticalRecordPath, page, eventPage };
   }
 
   /** The broadcast went live: its history row, its recording's row and broadcast.started. */
-  private recordStart(entry: LiveBroadcast, data: StartOptions, recordPath: string | null): void {
+  private recordStart(entry: LiveBroadcast, data: StartOptions, paths: Record<ProgramKind, string | null>): void {
     // Started when Go live was pressed (as the status says), so the history's length is the recording's.
     this.options.db
       .prepare('INSERT INTO broadcasts (id, room_id, webinar_id, trigger, started_at, state, recording_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(entry.recordId, entry.room.id, data.webinarId ?? null, data.trigger ?? 'manual', entry.broadcast.status().startedAt, 'live', recordPath);
-    if (recordPath) entry.recordingId = this.recordings.begin(entry.recordId, entry.room.id, recordPath);
+      .run(entry.recordId, entry.room.id, data.webinarId ?? null, data.trigger ?? 'manual', entry.broadcast.status().startedAt, 'live', paths.landscape ?? paths.vertical);
+    for (const program of ['landscape', 'vertical'] as const) {
+      const path = paths[program];
+      if (path) entry.recordings.push({ id: this.recordings.begin(entry.recordId, entry.room.id, path, program), path, program });
+    }
     this.options.events?.publish('broadcast.started', {
       broadcastId: entry.recordId,
       roomId: entry.room.id,
@@ -251,7 +259,8 @@ export class BroadcastService implements BroadcastControl {
       startedAt: entry.broadcast.status().startedAt,
       resolution: data.resolution ?? '720p',
       layout: data.layout ?? 'auto',
-      recording: recordPath !== null,
+      recording: paths.landscape !== null,
+      recordingVertical: paths.vertical !== null,
       destinations: entry.broadcast.status().destinations.map(({ destinationId, name, platform, maskedUrl }) => ({ destinationId, name, platform, maskedUrl })),
     });
   }
@@ -260,7 +269,7 @@ export class BroadcastService implements BroadcastControl {
   private goLive(entry: LiveBroadcast, data: StartOptions): ResponseData['startBroadcast'] {
     const destinations = this.resolveDestinations(data.destinationIds);
     this.assertGoesSomewhere(destinations, data);
-    const { recordPath, page, eventPage } = this.sinksFor(entry.room, entry.recordId, data);
+    const { recordPath, verticalRecordPath, page, eventPage } = this.sinksFor(entry.room, entry.recordId, data);
     for (const d of destinations) if (d.unverifiedTls) entry.untrusted.add(d.id);
     entry.broadcast.update({
       ...(data.layout ? { layout: data.layout } : {}),
@@ -270,12 +279,12 @@ export class BroadcastService implements BroadcastControl {
       ...(data.slateText ? { slateText: data.slateText } : {}),
       ...(data.idleTimeoutMinutes ? { idleTimeoutMinutes: data.idleTimeoutMinutes } : {}),
     });
-    entry.broadcast.goLive({ destinations, recordPath, eventPage });
+    entry.broadcast.goLive({ destinations, recordPath, verticalRecordPath, eventPage });
     entry.previewOnly = false;
     entry.eventPage = page !== null;
     if (eventPage) this.options.eventPages?.attach(entry.room.id, eventPage.dir);
     entry.health = new HealthHistory({ startedAtMs: Date.parse(entry.broadcast.status().startedAt) });
-    this.recordStart(entry, data, recordPath);
+    this.recordStart(entry, data, { landscape: recordPath, vertical: verticalRecordPath });
     const status = entry.broadcast.status();
     this.onStatus(entry, status);
     return { broadcast: this.withHealth(entry, status) };
@@ -393,6 +402,8 @@ export class BroadcastService implements BroadcastControl {
     const forHosts = this.withHealth(entry, status);
     const forGuests = this.withEventPage(entry, status);
     for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: peer.role === 'guest' ? forGuests : forHosts });
+    // Watchers (the dashboard's preview, only for the room's hosts) follow the status as it changes, not at their page's poll.
+    for (const watcher of entry.room.watchers.values()) watcher.notify('broadcast', { broadcast: forHosts });
     const now = Date.now();
     if (!entry.previewOnly && now - entry.lastPersist >= PERSIST_INTERVAL_MS) {
       entry.lastPersist = now;
@@ -461,9 +472,9 @@ export class BroadcastService implements BroadcastControl {
       const outcomes = this.persist(entry, final.state === 'failed' ? 'failed' : 'stopped', stoppedAt);
       this.publishStopped(entry, final, outcomes, stoppedAt);
     }
-    for (const peer of entry.room.joinedPeers) peer.notify('broadcast', { broadcast: null });
-    // The recording sink is closed (the Broadcast closes it before 'closed'): remux it to MP4.
-    if (entry.recordingId) void this.recordings.finish(entry.recordingId);
+    for (const peer of [...entry.room.joinedPeers, ...entry.room.watchers.values()]) peer.notify('broadcast', { broadcast: null });
+    // The recording sinks are closed (the Broadcast closes them before 'closed'): remux them to MP4.
+    for (const { id } of entry.recordings) void this.recordings.finish(id);
   }
 
   /** broadcast.stopped with every destination's outcome, then recording.ready once the file is closed. */
@@ -486,8 +497,10 @@ export class BroadcastService implements BroadcastControl {
       recordingFile: file,
       destinations: outcomes,
     });
-    // The Broadcast closes its recording sink before it emits 'closed': the file is complete now.
-    if (file && existsSync(file)) events.publish('recording.ready', { broadcastId: entry.recordId, roomId: entry.room.id, file, bytes: statSync(file).size });
+    // The Broadcast closes its recording sinks before it emits 'closed': the files are complete now.
+    for (const { path, program } of entry.recordings) {
+      if (existsSync(path)) events.publish('recording.ready', { broadcastId: entry.recordId, roomId: entry.room.id, file: path, bytes: statSync(path).size, program });
+    }
   }
 
   /**

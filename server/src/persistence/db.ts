@@ -160,6 +160,8 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX IF NOT EXISTS ingest_sources_room ON ingest_sources(room_id);`,
+  // A webinar may record its vertical program too (off until now).
+  `ALTER TABLE webinars ADD COLUMN record_vertical INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDb(file: string): Db {

@@ -17,6 +17,8 @@ export interface WebinarRecord {
   autoStart: boolean;
   autoStop: boolean;
   record: boolean;
+  /** Also record the vertical (9:16) program. */
+  recordVertical: boolean;
   /** Guests who join land backstage (not in the program) until a host puts them on air. */
   guestsStartBackstage: boolean;
   roomId: string;
@@ -43,6 +45,7 @@ interface WebinarRow {
   auto_start: number;
   auto_stop: number;
   record: number;
+  record_vertical: number;
   guests_start_backstage: number;
   room_id: string;
   status: WebinarStatus;
@@ -71,6 +74,7 @@ const toRecord = (r: WebinarRow): WebinarRecord => ({
   autoStart: r.auto_start === 1,
   autoStop: r.auto_stop === 1,
   record: r.record === 1,
+  recordVertical: r.record_vertical === 1,
   guestsStartBackstage: r.guests_start_backstage === 1,
   roomId: r.room_id,
   status: r.status,
@@ -95,6 +99,7 @@ function editableColumns(w: Omit<WebinarInput, 'roomId' | 'createdBy'>) {
     auto_start: w.autoStart ? 1 : 0,
     auto_stop: w.autoStop ? 1 : 0,
     record: w.record ? 1 : 0,
+    record_vertical: w.recordVertical ? 1 : 0,
     guests_start_backstage: w.guestsStartBackstage ? 1 : 0,
   };
 }

@@ -43,6 +43,7 @@ async function scheduling(app: FastifyInstance, options: SchedulingOptions): Pro
           resolution: w.resolution,
           ...(w.overlayTitle ? { title: w.overlayTitle } : {}),
           record: w.record,
+          recordVertical: w.recordVertical,
           trigger: 'scheduled',
           webinarId: w.id,
           slateText: 'Starting soon',

@@ -38,7 +38,10 @@ export async function broadcastRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: RoomBroadcastReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply },
       },
     },
-    async (req) => ({ broadcast: broadcasts.liveStatus(req.params.id) }),
+    async (req) => {
+      const room = app.registry.get(req.params.id);
+      return { broadcast: broadcasts.liveStatus(req.params.id), roomOpen: room !== undefined && !room.closed };
+    },
   );
 
   /**

@@ -78,6 +78,7 @@ export class WebinarService {
       autoStart: body.autoStart ?? true,
       autoStop: body.autoStop ?? true,
       record: body.record ?? false,
+      recordVertical: body.recordVertical ?? false,
       guestsStartBackstage: body.guestsStartBackstage ?? true,
       createdBy: admin.id,
     };

@@ -12,7 +12,7 @@ function destination(id: string, over: Partial<DestinationStatus> = {}): Destina
 function status(destinations: DestinationStatus[], over: Partial<BroadcastStatus> = {}): BroadcastStatus {
   return {
     id: 'b1', roomId: 'r1', state: 'live', startedAt: new Date(START).toISOString(), layout: 'auto', resolution: '720p', title: null, lowerThird: null, recording: false,
-    slateText: 'Starting soon', logo: null, idleTimeoutMinutes: 10, idleSince: null, preview: false, vertical: { layout: 'auto', resolution: '720p', encoding: false },
+    slateText: 'Starting soon', logo: null, idleTimeoutMinutes: 10, idleSince: null, preview: false, vertical: { layout: 'auto', resolution: '720p', encoding: false, recording: false },
     composer: { crashes: 0, lastError: null, fps: 30 }, destinations, ...over,
   };
 }

@@ -19,6 +19,17 @@ async function probeFile(path: string): Promise<{ formatName: string; duration: 
   return { formatName: parsed.format.format_name, duration: Number(parsed.format.duration), streams: parsed.streams.map((s) => s.codec_name).sort() };
 }
 
+/** What ffprobe reads of a file's video: its size and the seconds between keyframes. */
+async function probeVideo(path: string): Promise<{ width: number; height: number; keyframeGaps: number[] }> {
+  const { stdout } = await run(resolveFfprobePath(), [
+    '-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-show_entries', 'stream=width,height:packet=pts_time,flags', path,
+  ]);
+  const parsed = JSON.parse(stdout) as { streams: Array<{ width: number; height: number }>; packets: Array<{ pts_time: string; flags: string }> };
+  const keyframes = parsed.packets.filter((p) => p.flags.startsWith('K')).map((p) => Number(p.pts_time));
+  const gaps = keyframes.slice(1).map((t, i) => Math.round((t - keyframes[i]!) * 100) / 100);
+  return { width: parsed.streams[0]!.width, height: parsed.streams[0]!.height, keyframeGaps: gaps };
+}
+
 /** A few seconds of real H.264 + AAC in FLV, as the recording sink writes it. */
 async function makeFlv(path: string, seconds: number): Promise<void> {
   await run(resolveFfmpegPath(), [
@@ -254,5 +265,46 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
     const probed = await probeFile(stored.path);
     assert.match(probed.formatName, /mp4/);
     assert.ok(!readdirSync(config.recordingsDir).includes('interrupted.flv'));
+  });
+
+  it('recording the vertical program too: the 16:9 and the 9:16 program each become an MP4 of their own, listed in the history with their program (no destination takes the vertical one)', async () => {
+    const made = await server.app.inject({ method: 'POST', url: '/api/rooms', headers: auth(hostToken), payload: { name: 'Both shapes' } });
+    assert.equal(made.statusCode, 201, made.body);
+    const bothRoomId = made.json().id as string;
+    const entry = await server.app.inject({ method: 'POST', url: `/api/rooms/${bothRoomId}/join`, headers: auth(hostToken), payload: { displayName: 'Olive Owner' } });
+    const host = await SignalClient.connect(server.wsUrl);
+    const authed = await host.ok('authenticate', { token: entry.json().token, roomId: bothRoomId });
+    await host.ok('join', { rtpCapabilities: authed.routerRtpCapabilities });
+
+    const started = await host.ok<{ broadcast: BroadcastStatus }>('startBroadcast', { destinationIds: [], record: true, recordVertical: true, verticalResolution: '720p' });
+    assert.equal(started.broadcast.recording, true);
+    assert.equal(started.broadcast.vertical.recording, true, 'the status says the vertical program is recorded');
+    assert.equal(started.broadcast.vertical.encoding, true, 'recorded, the vertical program is encoded though no destination takes it');
+    await new Promise((r) => setTimeout(r, 6000));
+    await host.ok('stopBroadcast');
+    host.close();
+
+    const [record] = (await history(hostToken)).filter((b) => b.roomId === bothRoomId);
+    assert.ok(record);
+    const deadline = Date.now() + 30_000;
+    let recordings: Recording[] = [];
+    while (Date.now() < deadline) {
+      recordings = (await history(hostToken)).find((b) => b.id === record.id)?.recordings ?? [];
+      if (recordings.length === 2 && recordings.every((r) => r.state === 'ready' || r.state === 'failed')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(recordings.map((r) => [r.program, r.state, r.format]).sort(), [['landscape', 'ready', 'mp4'], ['vertical', 'ready', 'mp4']], JSON.stringify(recordings));
+    const files = new Map(recordings.map((r) => [r.program, join(server.app.config.recordingsDir, r.fileName)]));
+    const landscape = await probeVideo(files.get('landscape')!);
+    const vertical = await probeVideo(files.get('vertical')!);
+    assert.deepEqual([landscape.width, landscape.height], [1280, 720]);
+    assert.deepEqual([vertical.width, vertical.height], [720, 1280]);
+    for (const [name, probed] of [['16:9', landscape], ['9:16', vertical]] as const) {
+      assert.ok(probed.keyframeGaps.length >= 1 && probed.keyframeGaps.every((g) => Math.abs(g - 2) <= 0.05), `${name}: keyframes every 2 s: ${JSON.stringify(probed.keyframeGaps)}`);
+    }
+    for (const path of files.values()) assert.deepEqual((await probeFile(path)).streams, ['aac', 'h264']);
+    // The vertical encoder starts with the broadcast, so its file is as long as the 16:9 one, give or take its start-up.
+    const [a, b] = recordings.map((r) => r.durationSeconds ?? 0) as [number, number];
+    assert.ok(Math.abs(a - b) <= 1.5, `lengths ${a} s and ${b} s`);
   });
 });

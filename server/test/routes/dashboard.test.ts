@@ -150,6 +150,17 @@ describe('REST: users, destinations, webinars, history (roles and validation)', 
       assert.equal((await call('GET', `/api/webinars/${created.body.id}`, otherHostToken)).status, 404);
     });
 
+    it('a webinar records its vertical program only when asked; the setting is kept and can be changed', async () => {
+      const plain = await call('POST', '/api/webinars', admin(), webinarBody({ title: 'Landscape only', record: true }));
+      assert.equal(plain.status, 201, JSON.stringify(plain.body));
+      assert.deepEqual([plain.body.record, plain.body.recordVertical], [true, false]);
+      const both = await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), { recordVertical: true });
+      assert.equal(both.status, 200, JSON.stringify(both.body));
+      assert.equal(both.body.recordVertical, true);
+      assert.equal((await call('GET', `/api/webinars/${plain.body.id}`, admin())).body.recordVertical, true);
+      assert.equal((await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), { recordVertical: 'yes' })).body.error.code, 'VALIDATION_FAILED');
+    });
+
     for (const [what, overrides, code] of [
       ['end before start', { endsAt: new Date(Date.now() + HOUR / 2).toISOString() }, 'SCHEDULE_INVALID'],
       ['a start in the past', { startsAt: new Date(Date.now() - HOUR).toISOString() }, 'SCHEDULE_INVALID'],

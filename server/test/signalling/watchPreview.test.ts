@@ -139,6 +139,9 @@ describe('watching the program preview from the dashboard: a receive-only sessio
     const started = await host.request('startBroadcast', { destinationIds: [], preview: true, layout: 'grid' }, 30_000);
     assert.equal(started.kind, 'response', JSON.stringify(started));
     await host.notification('broadcast', (d) => d.broadcast?.preview === true, 20_000);
+    // The watcher is told as the meeting is, with the hosts' health: its page need not wait for a poll.
+    const told = await watching.notification('broadcast', (d) => d.broadcast?.preview === true, 5_000);
+    assert.ok(told.broadcast?.health, 'a watcher gets the status hosts get');
     const consumer = await watching.ok('consumePreview', { rtpCapabilities });
     assert.equal(consumer.rtpParameters.codecs[0]?.mimeType.toLowerCase(), 'video/vp8');
     await watching.ok('resumeConsumer', { consumerId: consumer.consumerId });
@@ -164,5 +167,24 @@ describe('watching the program preview from the dashboard: a receive-only sessio
     assert.ok(consumerGone, 'and its transport and consumer');
     assert.equal(open?.joinedPeers.length, 2, 'the meeting is untouched');
     await host.ok('stopBroadcast', {});
+  });
+
+  it('a watcher connected to an open meeting is told the moment a program starts and when it stops; the status endpoint says whether the meeting is open', async () => {
+    const room = await createRoom(server, 'Told show');
+    const status = async () => (await server.app.inject({ method: 'GET', url: `/api/rooms/${room.id}/broadcast`, headers: auth(server.adminToken) })).json();
+    assert.deepEqual(await status(), { broadcast: null, roomOpen: false }, 'nobody in the meeting: nothing to connect to');
+    const host = await joined(await hostToken(server, room.id), room.id);
+    assert.deepEqual(await status(), { broadcast: null, roomOpen: true });
+    const { client: watching, reply } = await watcher((await post(`/api/rooms/${room.id}/broadcast/preview-token`, server.adminToken)).body.token, room.id);
+    assert.equal(reply.kind, 'response', JSON.stringify(reply));
+
+    const started = await host.request('startBroadcast', { destinationIds: [], preview: true }, 30_000);
+    assert.equal(started.kind, 'response', JSON.stringify(started));
+    const told = await watching.notification('broadcast', (d) => d.broadcast?.preview === true, 5_000);
+    assert.equal(told.broadcast?.state, 'preview');
+    await host.ok('stopBroadcast', {});
+    await watching.notification('broadcast', (d) => d.broadcast === null, 5_000);
+    assert.equal(watching.closeCode, null, 'the watcher stays connected for the next program');
+    assert.equal((await status()).broadcast, null);
   });
 });

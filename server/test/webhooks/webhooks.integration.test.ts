@@ -174,6 +174,7 @@ describe('webhooks (real server, real broadcast to nginx-rtmp, a receiver on 127
     const ready = events('/events', 'recording.ready')[0];
     assert.ok(ready?.type === 'recording.ready');
     assert.equal(ready.data.file, stopped.data.recordingFile);
+    assert.equal(ready.data.program, 'landscape');
     assert.ok(existsSync(ready.data.file) ? statSync(ready.data.file).size > 0 : ready.data.bytes > 0);
 
     // The flaky endpoint: a 500, then the same event again about a second later, which succeeds.
