@@ -305,6 +305,7 @@ describe('recordings: remuxed to MP4 when the broadcast ends, downloaded with ra
     for (const path of files.values()) assert.deepEqual((await probeFile(path)).streams, ['aac', 'h264']);
     // The vertical encoder starts with the broadcast, so its file is as long as the 16:9 one, give or take its start-up.
     const [a, b] = recordings.map((r) => r.durationSeconds ?? 0) as [number, number];
+    console.log('vertical recording', JSON.stringify({ seconds: Object.fromEntries(recordings.map((r) => [r.program, r.durationSeconds])) }));
     assert.ok(Math.abs(a - b) <= 1.5, `lengths ${a} s and ${b} s`);
   });
 });
