@@ -3,7 +3,7 @@
  * (validated with Ajv and published at /docs); the client uses the static types.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { BroadcastLayout, BroadcastStatus, LogoCorner, Platform, ProgramKind, Resolution } from './broadcast.js';
+import { BroadcastLayout, BroadcastStatus, LogoCorner, Platform, ProgramKind, Resolution, VerticalLayout } from './broadcast.js';
 import { Role } from './protocol.js';
 
 export const ErrorReply = Type.Object({
@@ -177,6 +177,9 @@ const WebinarFields = {
   destinationIds: Type.Array(Type.String(), { maxItems: 8, uniqueItems: true }),
   layout: BroadcastLayout,
   resolution: Resolution,
+  /** The vertical (9:16) program's layout and size, for destinations that take it and its recording. */
+  verticalLayout: VerticalLayout,
+  verticalResolution: Resolution,
   overlayTitle: Type.String({ maxLength: 120 }),
   autoStart: Type.Boolean(),
   autoStop: Type.Boolean(),
@@ -200,6 +203,8 @@ export const CreateWebinarBody = Type.Object(
     hostIds: Type.Optional(WebinarFields.hostIds),
     layout: Type.Optional(BroadcastLayout),
     resolution: Type.Optional(Resolution),
+    verticalLayout: Type.Optional(VerticalLayout),
+    verticalResolution: Type.Optional(Resolution),
     overlayTitle: Type.Optional(WebinarFields.overlayTitle),
     autoStart: Type.Optional(Type.Boolean()),
     autoStop: Type.Optional(Type.Boolean()),

@@ -1,4 +1,4 @@
-import type { BroadcastLayout, Resolution, WebinarStatus } from '@onair/shared';
+import type { BroadcastLayout, Resolution, VerticalLayout, WebinarStatus } from '@onair/shared';
 import { AppError } from '../errors.js';
 import { newId, type Db } from './db.js';
 
@@ -13,6 +13,9 @@ export interface WebinarRecord {
   destinationIds: string[];
   layout: BroadcastLayout;
   resolution: Resolution;
+  /** The vertical program's layout and size (used when a destination takes it or it is recorded). */
+  verticalLayout: VerticalLayout;
+  verticalResolution: Resolution;
   overlayTitle: string;
   autoStart: boolean;
   autoStop: boolean;
@@ -41,6 +44,8 @@ interface WebinarRow {
   destination_ids_json: string;
   layout: BroadcastLayout;
   resolution: Resolution;
+  vertical_layout: VerticalLayout;
+  vertical_resolution: Resolution;
   overlay_title: string;
   auto_start: number;
   auto_stop: number;
@@ -70,6 +75,8 @@ const toRecord = (r: WebinarRow): WebinarRecord => ({
   destinationIds: stringArray(r.destination_ids_json),
   layout: r.layout,
   resolution: r.resolution,
+  verticalLayout: r.vertical_layout,
+  verticalResolution: r.vertical_resolution,
   overlayTitle: r.overlay_title,
   autoStart: r.auto_start === 1,
   autoStop: r.auto_stop === 1,
@@ -95,6 +102,8 @@ function editableColumns(w: Omit<WebinarInput, 'roomId' | 'createdBy'>) {
     destination_ids_json: JSON.stringify(w.destinationIds),
     layout: w.layout,
     resolution: w.resolution,
+    vertical_layout: w.verticalLayout,
+    vertical_resolution: w.verticalResolution,
     overlay_title: w.overlayTitle,
     auto_start: w.autoStart ? 1 : 0,
     auto_stop: w.autoStop ? 1 : 0,

@@ -41,6 +41,8 @@ async function scheduling(app: FastifyInstance, options: SchedulingOptions): Pro
           destinationIds,
           layout: w.layout,
           resolution: w.resolution,
+          verticalLayout: w.verticalLayout,
+          verticalResolution: w.verticalResolution,
           ...(w.overlayTitle ? { title: w.overlayTitle } : {}),
           record: w.record,
           recordVertical: w.recordVertical,

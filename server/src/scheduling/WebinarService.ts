@@ -74,6 +74,8 @@ export class WebinarService {
       destinationIds: body.destinationIds,
       layout: body.layout ?? 'auto',
       resolution: body.resolution ?? '720p',
+      verticalLayout: body.verticalLayout ?? 'auto',
+      verticalResolution: body.verticalResolution ?? '720p',
       overlayTitle: body.overlayTitle ?? body.title.trim(),
       autoStart: body.autoStart ?? true,
       autoStop: body.autoStop ?? true,

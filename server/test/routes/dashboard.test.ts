@@ -150,15 +150,17 @@ describe('REST: users, destinations, webinars, history (roles and validation)', 
       assert.equal((await call('GET', `/api/webinars/${created.body.id}`, otherHostToken)).status, 404);
     });
 
-    it('a webinar records its vertical program only when asked; the setting is kept and can be changed', async () => {
+    it("a webinar's vertical program: recorded only when asked, its layout and size default to automatic and 720x1280; all kept and editable", async () => {
       const plain = await call('POST', '/api/webinars', admin(), webinarBody({ title: 'Landscape only', record: true }));
       assert.equal(plain.status, 201, JSON.stringify(plain.body));
-      assert.deepEqual([plain.body.record, plain.body.recordVertical], [true, false]);
-      const both = await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), { recordVertical: true });
+      assert.deepEqual([plain.body.record, plain.body.recordVertical, plain.body.verticalLayout, plain.body.verticalResolution], [true, false, 'auto', '720p']);
+      const both = await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), { recordVertical: true, verticalLayout: 'stack', verticalResolution: '1080p' });
       assert.equal(both.status, 200, JSON.stringify(both.body));
-      assert.equal(both.body.recordVertical, true);
-      assert.equal((await call('GET', `/api/webinars/${plain.body.id}`, admin())).body.recordVertical, true);
-      assert.equal((await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), { recordVertical: 'yes' })).body.error.code, 'VALIDATION_FAILED');
+      const stored = (await call('GET', `/api/webinars/${plain.body.id}`, admin())).body;
+      assert.deepEqual([stored.recordVertical, stored.verticalLayout, stored.verticalResolution], [true, 'stack', '1080p']);
+      for (const bad of [{ recordVertical: 'yes' }, { verticalLayout: 'sideways' }, { verticalResolution: '4k' }]) {
+        assert.equal((await call('PATCH', `/api/webinars/${plain.body.id}`, admin(), bad)).body.error.code, 'VALIDATION_FAILED', JSON.stringify(bad));
+      }
     });
 
     for (const [what, overrides, code] of [

@@ -194,16 +194,20 @@ describe('webhooks (real server, real broadcast to nginx-rtmp, a receiver on 127
   it('webinars: webinar.live and webinar.ended on schedule, webinar.missed when its window passed', async () => {
     receiver.respond = (d) => (d.signatureValid ? 200 : 401);
     const destination = await call<{ id: string }>('POST', '/api/destinations', { name: 'Webinar RTMP', platform: 'custom', serverUrl: rtmp.rtmpUrl('live'), streamKey: 'hook-webinar-key' });
-    const webinar = async (title: string, startIn: number, endIn: number) =>
-      (
-        await call<{ id: string }>('POST', '/api/webinars', {
-          title,
-          startsAt: new Date(now + startIn * MIN).toISOString(),
-          endsAt: new Date(now + endIn * MIN).toISOString(),
-          timeZone: 'UTC',
-          destinationIds: [destination.body.id],
-        })
-      ).body.id;
+    const roomOf = new Map<string, string>();
+    const webinar = async (title: string, startIn: number, endIn: number) => {
+      const created = await call<{ id: string; roomId: string }>('POST', '/api/webinars', {
+        title,
+        startsAt: new Date(now + startIn * MIN).toISOString(),
+        endsAt: new Date(now + endIn * MIN).toISOString(),
+        timeZone: 'UTC',
+        destinationIds: [destination.body.id],
+        verticalLayout: 'single',
+        verticalResolution: '1080p',
+      });
+      roomOf.set(created.body.id, created.body.roomId);
+      return created.body.id;
+    };
     const missed = await webinar('Nobody came', 1, 2);
     const onAir = await webinar('On air', 4, 8);
     now += 3 * MIN;
@@ -216,6 +220,9 @@ describe('webhooks (real server, real broadcast to nginx-rtmp, a receiver on 127
       events('/events', 'broadcast.started').find((e) => e.type === 'broadcast.started' && e.data.webinarId === onAir),
     );
     assert.ok(scheduled.type === 'broadcast.started' && scheduled.data.trigger === 'scheduled');
+    // The schedule starts the broadcast with the webinar's own settings, its vertical program's too.
+    const vertical = server.app.broadcasts.liveStatus(roomOf.get(onAir) ?? '')?.vertical;
+    assert.deepEqual([vertical?.layout, vertical?.resolution, vertical?.encoding], ['single', '1080p', false]);
     now += 5 * MIN;
     await server.app.scheduler.tick();
     const ended = await waitFor('webinar.ended', () => events('/events', 'webinar.ended').find((e) => e.type === 'webinar.ended' && e.data.webinarId === onAir));
