@@ -160,9 +160,10 @@ const MIGRATIONS: string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX IF NOT EXISTS ingest_sources_room ON ingest_sources(room_id);`,
-  // A webinar's vertical program: its layout and size, and whether it is recorded too (off until now).
-  `ALTER TABLE webinars ADD COLUMN record_vertical INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE webinars ADD COLUMN vertical_layout TEXT NOT NULL DEFAULT 'auto';
+  // A webinar may record its vertical program too (off until now).
+  `ALTER TABLE webinars ADD COLUMN record_vertical INTEGER NOT NULL DEFAULT 0;`,
+  // A webinar's vertical program's layout and size (a migration of its own: a database may already have the one above).
+  `ALTER TABLE webinars ADD COLUMN vertical_layout TEXT NOT NULL DEFAULT 'auto';
    ALTER TABLE webinars ADD COLUMN vertical_resolution TEXT NOT NULL DEFAULT '720p';`,
 ];
 
