@@ -1,4 +1,4 @@
-import type { BroadcastLayout, VerticalLayout } from '@onair/shared';
+import type { BroadcastLayout, ProgramKind, Resolution, VerticalLayout } from '@onair/shared';
 
 /** The broadcast layouts people can choose, in the go-live panel and the webinar form. */
 export const BROADCAST_LAYOUTS: ReadonlyArray<{ value: BroadcastLayout; label: string; description: string }> = [
@@ -15,3 +15,14 @@ export const VERTICAL_LAYOUTS: ReadonlyArray<{ value: VerticalLayout; label: str
   { value: 'stack', label: 'Stacked', description: 'everyone stacked, two columns from four people' },
   { value: 'single', label: 'Speaker only', description: 'whoever speaks, full frame' },
 ];
+
+/** The vertical program's sizes, by the resolution name the API takes. */
+export const VERTICAL_SIZES: ReadonlyArray<{ value: Resolution; label: string }> = [
+  { value: '720p', label: '720x1280' },
+  { value: '1080p', label: '1080x1920' },
+];
+
+/** Whether a broadcast (or a webinar) uses the vertical program: it is recorded, or a chosen destination takes it. */
+export function usesVerticalProgram(recordVertical: boolean, chosenIds: readonly string[], destinations: ReadonlyArray<{ id: string; program: ProgramKind }>): boolean {
+  return recordVertical || destinations.some((d) => d.program === 'vertical' && chosenIds.includes(d.id));
+}
