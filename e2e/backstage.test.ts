@@ -221,7 +221,10 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
       const starts = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
       const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
       // As in the compositor journey: name tiles may show for the first seconds; after that no freeze above 1 s.
-      const long = starts.map((t, i) => ({ t, d: durations[i] ?? 0 })).filter((f) => f.t > 3 && f.d > 1.0);
+      const found = starts.map((t, i) => ({ t, d: durations[i] ?? 0 }));
+      // Printed with the switch's time, so a freeze that fails the check can be placed against going on air.
+      console.log('backstage e2e', JSON.stringify({ switchAt, freezes: found.map((f) => `${f.t.toFixed(2)}+${f.d.toFixed(2)}`) }));
+      const long = found.filter((f) => f.t > 3 && f.d > 1.0);
       assert.deepEqual(long, [], 'freezedetect finds no freeze around going on air');
     } finally {
       stopViewer();
