@@ -200,7 +200,7 @@ describe('live compositor: one program through everything a room does (real Chro
     assert.ok(videoDrift.seconds >= 10 && videoDrift.driftMs - droppedMs <= 200, `the video timeline stays within 0.2 s of the wall clock (${JSON.stringify(videoDrift)}, ${dropped} ticks dropped)`);
     assert.ok(audioDrift.seconds >= 10 && audioDrift.driftMs - droppedMs <= 200, `the audio timeline stays within 0.2 s of the wall clock (${JSON.stringify(audioDrift)}, ${dropped} ticks dropped)`);
     // The first seconds show name tiles until the cameras' first pictures are decoded. After that the
-    // program never repeats a picture for long: a source that stalls shows its name tile after 1 s.
+    // program never repeats a picture for long: a source that stalls shows its name tile after STALL_MS (0.7 s).
     // Shorter freezes remain possible when every camera stalls at once (on 2 busy cores the fake
     // cameras' own frame counters were seen to stop for 0.3–0.8 s in both tiles together); they are printed.
     const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));

@@ -155,8 +155,9 @@ describe('program outputs: a vertical program next to the 16:9 one (real Chromiu
         assert.ok(r.gops.length >= 4 && r.gops.every((g) => Math.abs(g - 2) <= 0.034), `${name}: keyframes exactly every 2 s (${r.gops.map((g) => g.toFixed(3)).join(' ')})`);
         assert.ok(r.maxVideoStep <= 0.036, `${name}: no gap above one frame in the video timeline (max ${r.maxVideoStep})`);
         // On 2 busy cores the fake cameras (niced browsers) stall for up to a second at a time; a source
-        // stalled for STALL_MS shows its name tile on the next frame, so no freeze may last longer than that.
-        const longest = (STALL_MS + 100) / 1000;
+        // stalled for STALL_MS (0.7 s) shows its name tile on the next frame, so no freeze reaches the 1 s the program promises.
+        const longest = 1.0;
+        assert.ok(STALL_MS < longest * 1000);
         assert.deepEqual(r.freezes.filter((f) => f.t > 3 && f.d > longest), [], `${name}: no freeze above ${longest} s through the join and the leave`);
       }
     } finally {

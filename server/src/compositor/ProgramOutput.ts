@@ -68,8 +68,14 @@ export interface OutputStats {
   sceneVersion: number;
 }
 
-/** A source shows its name tile once it has sent no picture for this long. */
-export const STALL_MS = 1000;
+/**
+ * A source shows its name tile once it has sent no picture for this long: 0.7 s, under the 1 s
+ * that the program promises no freeze will exceed. With every camera stalled at once (2 busy
+ * cores), the picture stands still until this fires, plus the tick that draws the name tile and
+ * any ticks repeated meanwhile: at 1000 ms the compositor and backstage e2e read 1.034 s and
+ * 1.066 s freezes in CI, each ending on a name tile. 0.7 s leaves 0.3 s for those ticks.
+ */
+export const STALL_MS = 700;
 /**
  * Output pictures allocated at the start. While an encoder is behind, a slot is added (1.4 MB at
  * 720p), up to one per tick in flight (`maxTicksInFlight`), before ticks repeat the last picture:
