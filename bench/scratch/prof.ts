@@ -1,4 +1,4 @@
-// Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window; VERTICAL=1 adds the vertical program (720x1280, automatic layout).
+// Profiling harness (not a benchmark): the Program alone at N=4 simulcast inputs for SECS=15 s; prints Node's cores; PROFILE=out.cpuprofile profiles that window; VERTICAL=1 adds the vertical program (720x1280, automatic layout); EVENT=speaker switches grid → speaker as the window starts (give it SECS=1 for the event's first second).
 // node --import tsx bench/scratch/prof.ts
 import * as mediasoup from 'mediasoup';
 import { pino } from 'pino';
@@ -27,6 +27,7 @@ session?.connect();
 await session?.post('Profiler.enable');
 await session?.post('Profiler.start');
 const c0 = process.cpuUsage(); const t0 = performance.now();
+if (process.env.EVENT === 'speaker') program.setScene({ participants, layout: 'speaker', speakerId: 'p0', title: null, lowerThird: null, slateText: 'x' }, producers);
 await sleep(secs * 1000);
 if (session) {
   const { profile } = await session.post('Profiler.stop');
