@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import type { Picture, Rect } from './picture.js';
 
 /** Which source column / row each destination column / row samples (one table per size pair, made once). */
@@ -10,6 +11,15 @@ export interface ScaleMap {
   ys: Int32Array;
   cxs: Int32Array;
   cys: Int32Array;
+  /** Luma / chroma columns scaled a 32-bit word at a time (an exact 2× or ½ map), or null: sampled pixel by pixel. */
+  wordX: WordScale | null;
+  wordCx: WordScale | null;
+}
+
+/** An exact 2× (each source column twice) or ½ (every other one) column map, from the source column `x0`. */
+export interface WordScale {
+  ratio: 2 | 0.5;
+  x0: number;
 }
 
 /** Destination index → source index inside [start, start + src), nearest sample. */
@@ -19,19 +29,60 @@ function table(dst: number, src: number, start = 0): Int32Array {
   return t;
 }
 
+/** Whether `t` doubles or halves the source columns, its length a multiple of 4 (whole 32-bit words). */
+function wordScale(t: Int32Array): WordScale | null {
+  if (!LITTLE_ENDIAN || t.length % 4 !== 0) return null;
+  const step = (ratio: 2 | 0.5): boolean => t.every((v, i) => v === t[0]! + (ratio === 2 ? i >> 1 : 2 * i));
+  if (step(2)) return { ratio: 2, x0: t[0]! };
+  if (step(0.5)) return { ratio: 0.5, x0: t[0]! };
+  return null;
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 /** The map from `src` (or the window `from` of it, even coordinates; default all of it) to `dst`. */
 export function scaleMap(src: { width: number; height: number }, dst: { width: number; height: number }, from?: Rect): ScaleMap {
   const w = from ?? { x: 0, y: 0, w: src.width, h: src.height };
+  const xs = table(dst.width, w.w, w.x);
+  const cxs = table(dst.width / 2, w.w / 2, w.x / 2);
   return {
     srcWidth: src.width,
     srcHeight: src.height,
     dstWidth: dst.width,
     dstHeight: dst.height,
-    xs: table(dst.width, w.w, w.x),
+    xs,
     ys: table(dst.height, w.h, w.y),
-    cxs: table(dst.width / 2, w.w / 2, w.x / 2),
+    cxs,
     cys: table(dst.height / 2, w.h / 2, w.y / 2),
+    wordX: wordScale(xs),
+    wordCx: wordScale(cxs),
   };
+}
+
+/**
+ * One source row (from `sRow`) scaled by `ratio` into the destination row at byte `dRow` (a multiple
+ * of 4), one 32-bit word of four output bytes per store and no table read. Written for the pictures
+ * a layout switch scales (grid → speaker: the old 640x360 picture up to 1280x720 until the new
+ * decoder takes over, the others down to 320x180): sampled a pixel at a time they took a third of
+ * Node's CPU in the switch's first second (bench/scratch/prof.ts); the 2× row here runs 3.4× faster.
+ */
+function wordRow(d32: Uint32Array, dRow: number, s: Buffer, sRow: number, dw: number, ratio: 2 | 0.5): void {
+  const o = dRow >> 2;
+  const n = dw >> 2;
+  if (ratio === 2) {
+    for (let k = 0, p = sRow; k < n; k += 1, p += 2) {
+      const a = s[p]!;
+      const b = s[p + 1]!;
+      d32[o + k] = a | (a << 8) | (b << 16) | (b << 24);
+    }
+    return;
+  }
+  for (let k = 0, p = sRow; k < n; k += 1, p += 8) d32[o + k] = s[p]! | (s[p + 2]! << 8) | (s[p + 4]! << 16) | (s[p + 6]! << 24);
+}
+
+/** A 32-bit view of `data` when it starts on a word boundary, else null. */
+function words(data: Buffer): Uint32Array | null {
+  return data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >> 2) : null;
 }
 
 const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
@@ -65,6 +116,8 @@ export function scalePicture(dst: Picture, src: Picture, map: ScaleMap): void {
   const { xs, ys } = map;
   const sw = src.width;
   const dw = dst.width;
+  const d32 = map.wordX || map.wordCx ? words(d) : null;
+  const wx = d32 ? map.wordX : null;
   for (let y = 0; y < dst.height; y += 1) {
     const dRow = y * dw;
     if (y > 0 && ys[y] === ys[y - 1]) {
@@ -72,13 +125,14 @@ export function scalePicture(dst: Picture, src: Picture, map: ScaleMap): void {
       continue;
     }
     const sRow = ys[y]! * sw;
-    for (let x = 0; x < dw; x += 1) d[dRow + x] = s[sRow + xs[x]!]!;
+    if (wx) wordRow(d32!, dRow, s, sRow + wx.x0, dw, wx.ratio);
+    else for (let x = 0; x < dw; x += 1) d[dRow + x] = s[sRow + xs[x]!]!;
   }
-  nearestChroma(dst, src, map);
+  nearestChroma(dst, src, map, d32 && map.wordCx ? { d32, scale: map.wordCx } : null);
 }
 
 /** The chroma planes of `scalePicture` (nearest sample). */
-function nearestChroma(dst: Picture, src: Picture, map: Pick<ScaleMap, 'cxs' | 'cys'>): void {
+function nearestChroma(dst: Picture, src: Picture, map: Pick<ScaleMap, 'cxs' | 'cys'>, word: { d32: Uint32Array; scale: WordScale } | null = null): void {
   const s = src.data;
   const d = dst.data;
   const { cxs, cys } = map;
@@ -98,6 +152,11 @@ function nearestChroma(dst: Picture, src: Picture, map: Pick<ScaleMap, 'cxs' | '
       continue;
     }
     const sRow = cys[y]! * scw;
+    if (word) {
+      wordRow(word.d32, dU + dRow, s, sU + sRow + word.scale.x0, dcw, word.scale.ratio);
+      wordRow(word.d32, dV + dRow, s, sV + sRow + word.scale.x0, dcw, word.scale.ratio);
+      continue;
+    }
     for (let x = 0; x < dcw; x += 1) {
       const sx = sRow + cxs[x]!;
       d[dU + dRow + x] = s[sU + sx]!;
@@ -241,7 +300,7 @@ function bilinearPlane(d: Buffer, d32: Uint32Array | null, dBase: number, dw: nu
  */
 export function scaleBilinear(dst: Picture, src: Picture, map: BilinearMap, chroma: 'bilinear' | 'nearest' = 'bilinear'): void {
   const data = dst.data;
-  const d32 = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4)) : null;
+  const d32 = words(data);
   const sw = src.width;
   const dw = dst.width;
   bilinearPlane(data, d32, 0, dw, dst.height, src.data, 0, sw, map.xs, map.ys, map);

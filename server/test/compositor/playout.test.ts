@@ -343,4 +343,27 @@ describe('a shrunk tile scales the decoder picture (no second decoder)', () => {
     assert.deepEqual([...dst.data.subarray(8, 10)], [100, 100]);
     assert.deepEqual([...dst.data.subarray(10, 12)], [200, 200]);
   });
+
+  it('an exact 2× or ½ scale (a 32-bit word at a time) gives the same picture as sampling pixel by pixel', async () => {
+    const { allocPicture } = await import('../../src/compositor/picture.js');
+    const { scaleMap, scalePicture } = await import('../../src/compositor/scalePicture.js');
+    const src = allocPicture(64, 36);
+    for (let i = 0; i < src.data.length; i += 1) src.data[i] = (i * 37) & 255;
+    const cases = [
+      { size: { width: 128, height: 72 }, ratio: 2, x0: 0 },
+      { size: { width: 32, height: 18 }, ratio: 0.5, x0: 1 },
+      // A window of the source (a filled tile's crop) scales from its own first column.
+      { size: { width: 64, height: 36 }, from: { x: 16, y: 8, w: 32, h: 18 }, ratio: 2, x0: 16 },
+    ];
+    for (const { size, from, ratio, x0 } of cases) {
+      const map = scaleMap(src, size, from);
+      assert.deepEqual(map.wordX, { ratio, x0 }, `${size.width}x${size.height} is scaled word by word`);
+      const fast = allocPicture(size.width, size.height);
+      const slow = allocPicture(size.width, size.height);
+      scalePicture(fast, src, map);
+      scalePicture(slow, src, { ...map, wordX: null, wordCx: null });
+      assert.deepEqual(fast.data, slow.data, `${size.width}x${size.height}`);
+    }
+    assert.equal(scaleMap(src, { width: 96, height: 54 }).wordX, null, 'a 1.5× map samples pixel by pixel');
+  });
 });
