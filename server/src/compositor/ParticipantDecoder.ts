@@ -160,7 +160,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
     this.#workDir = workDir;
     this.#clock = clock;
     this.#queue = options.video
-      ? Array.from({ length: PICTURE_QUEUE }, () => ({ picture: allocPicture(this.width, this.height), n: -1, ptsMs: NaN, key: 0 }))
+      ? // Unset bytes: a slot is read only once a whole picture has landed in it (n ≥ 0).
+        Array.from({ length: PICTURE_QUEUE }, () => ({ picture: allocPicture(this.width, this.height, null), n: -1, ptsMs: NaN, key: 0 }))
       : [];
     for (const track of tracks) {
       track.consumer.on('producerpause', () => this.emit('paused', track.kind, true));

@@ -4,6 +4,7 @@ import { AudioMixer } from '../../src/compositor/AudioMixer.js';
 import { FrameClock } from '../../src/compositor/FrameClock.js';
 import { allocPicture, blendOverlay, copyInto, fillRect, rgbToYuv, type Rect } from '../../src/compositor/picture.js';
 import { buildScene, decodeSize, diffSources, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
+import { MAX_FREEZE_MS, STALL_MS } from '../../src/compositor/ProgramOutput.js';
 import type { Clock } from '../../src/destinations/Destination.js';
 
 const FRAME = { width: 1280, height: 720 };
@@ -67,6 +68,11 @@ describe('scene geometry (table)', () => {
     const s = scene(people(2, { cameraOff: [1] }));
     assert.equal(s.tiles.length, 2);
     assert.equal(s.tiles[1]?.video?.paused, true);
+  });
+
+  it('a stalled camera turns to its name tile well before the longest freeze the program allows', () => {
+    // The ticks that draw the name tile (and any repeated meanwhile) come after STALL_MS: CI read them at up to 0.1 s.
+    assert.ok(STALL_MS + 200 <= MAX_FREEZE_MS, `STALL_MS ${STALL_MS} ms, MAX_FREEZE_MS ${MAX_FREEZE_MS} ms`);
   });
 
   it('names are cleaned and cut', () => {
