@@ -68,6 +68,19 @@ class TransitWindow {
   clear(): void {
     this.#bucketAt.fill(-Infinity);
   }
+
+  /** The quickest transit of the window's buckets that began at or after `sinceMs` (whole buckets), Infinity when none. */
+  quickestSince(sinceMs: number): number {
+    const first = Math.floor(sinceMs / this.#bucketMs);
+    let newest = -Infinity;
+    for (let k = 0; k < BUCKETS; k += 1) newest = Math.max(newest, this.#bucketAt[k]!);
+    let lo = Infinity;
+    for (let k = 0; k < BUCKETS; k += 1) {
+      const at = this.#bucketAt[k]!;
+      if (at >= first && newest - at < BUCKETS && this.#min[k]! < lo) lo = this.#min[k]!;
+    }
+    return lo;
+  }
 }
 
 /**
@@ -150,6 +163,8 @@ export class PictureTransit {
   readonly #window: TransitWindow;
   #reference = Infinity;
   #quickerAt = -Infinity;
+  /** When the first picture arrived (program time), Infinity before. */
+  firstAt = Infinity;
 
   constructor(windowMs = 2000) {
     this.#window = new TransitWindow(windowMs);
@@ -157,6 +172,7 @@ export class PictureTransit {
 
   observe(mediaMs: number, nowMs: number): void {
     const transit = nowMs - mediaMs;
+    if (this.firstAt === Infinity) this.firstAt = nowMs;
     this.#window.add(transit, nowMs);
     if (transit < this.#reference - QUICKER_MS) {
       this.#reference = transit;
@@ -169,16 +185,30 @@ export class PictureTransit {
     return Number.isFinite(this.#window.quickest) ? this.#window.quickest : null;
   }
 
+  /** The quickest transit since `sinceMs` (to a quarter of a second: whole buckets of the window), null when none. */
+  quickestSince(sinceMs: number): number | null {
+    const q = this.#window.quickestSince(sinceMs);
+    return Number.isFinite(q) ? q : null;
+  }
+
   /** How long (ms) no picture came much quicker than those before it: 0 while catching up, or before the first. */
   steadyFor(nowMs: number): number {
     return Number.isFinite(this.#quickerAt) ? nowMs - this.#quickerAt : 0;
   }
 }
 
-/** What to add to a media time on `from`'s timeline to put it on `to`'s (see PictureTransit), or null before both had a picture. */
+/**
+ * What to add to a media time on `from`'s timeline to put it on `to`'s (see PictureTransit), or null
+ * before both had a picture. Both quickest transits are taken over the same period, from the window
+ * bucket (a quarter of a second) in which the later decoder's first picture arrived: the old decoder's 2 s window otherwise reaches back to
+ * calmer moments than the new one (started in the busy moment of a layout switch) has seen, its
+ * quickest transit lower by that, and the shift low by as much, which lets the new decoder's first
+ * picture be older than the one on air (a step back).
+ */
 export function timelineShift(from: PictureTransit, to: PictureTransit): number | null {
-  const a = from.quickestMs;
-  const b = to.quickestMs;
+  const since = Math.max(from.firstAt, to.firstAt);
+  const a = from.quickestSince(since) ?? from.quickestMs;
+  const b = to.quickestSince(since) ?? to.quickestMs;
   return a === null || b === null ? null : a - b;
 }
 

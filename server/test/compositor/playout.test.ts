@@ -197,6 +197,20 @@ describe('picture transit: does a decoder keep up, and its timeline against anot
     const shifted = 330 * FRAME + timelineShift(old, fresh)!;
     assert.ok(Math.abs(shifted - (330 * FRAME - 10_000)) < 2, `timelineShift puts the old decoder's media time on the new one's (${shifted.toFixed(1)})`);
   });
+
+  it('the two decoders are compared over the same period: calm moments only the old decoder saw do not shift the new one\'s timeline (a step back at the handover)', () => {
+    const FRAME = 1000 / 30;
+    // Until 10 s the machine is calm (pictures out 12 ms after their media time); from then on busy (52 ms).
+    const transit = (now: number): number => (now < 10_000 ? 12 : 52);
+    const old = new PictureTransit();
+    for (let p = 0; p * FRAME < 11_000; p += 1) old.observe(p * FRAME, p * FRAME + transit(p * FRAME));
+    // The new decoder starts in the busy moment (a layout switch) and counts from its first packet, captured at 10.3 s.
+    const fresh = new PictureTransit();
+    for (let p = Math.ceil(10_300 / FRAME); p * FRAME < 11_000; p += 1) fresh.observe(p * FRAME - 10_300, p * FRAME + 52);
+    assert.equal(old.quickestMs, 12, 'the old decoder\'s whole window reaches back to the calm moment');
+    const shift = timelineShift(old, fresh)!;
+    assert.ok(Math.abs(shift - -10_300) < 1, `a media time on the old timeline lands on the same picture on the new one (shift ${shift.toFixed(1)} ms, want −10300; comparing the whole windows gives ${(old.quickestMs! - fresh.quickestMs!).toFixed(1)})`);
+  });
 });
 
 describe('playout adopted from the decoder a new one replaces', () => {
