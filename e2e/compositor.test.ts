@@ -211,6 +211,8 @@ describe('live compositor: one program through everything a room does (real Chro
     // The guest's picture only moves forward through every change: no older picture after a newer one
     // (a replaced decoder's), no picture from ahead of the time it was on air for.
     assert.ok(counter.readings >= recording.frames / 2, `the guest's frame number is read from most of the recording (${counter.readings} of ${recording.frames} frames)`);
+    // A step back is most likely a decoder taking a tile over before it kept up: the server warns of each such takeover.
+    if (counter.backwards.length > 0) console.log('compositor e2e: late takeovers in the server log', server.output().split('\n').filter((l) => l.includes('takes the tile over')));
     assert.deepEqual(counter.backwards, [], `the guest's picture never steps back by more than ${BACK_TOLERANCE_FRAMES} frame`);
     // A decoder starved of CPU lags, and when it catches up the jitter buffer's bound (150 ms) brings
     // the picture back at once: a jump ahead of up to 1.4 s was seen when the program itself did not
