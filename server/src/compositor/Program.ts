@@ -113,7 +113,7 @@ const PROMOTE_STEADY_MS = 200;
  * take over: the old one is at another size). Taking over before it keeps up still puts its lag on
  * air as a step back: its quickest transit so far is its lag above what it will be, and the
  * handover's alignment (timelineShift) low by as much. At 3 s, two clean-clone CI runs on 2 busy
- * cores read the guest's counter 2 and 6 frames back in the speaker layout's grown tile (not
+ * cores read the guest's counter 2 and 6 frames back, the 6 in the speaker layout's grown tile (not
  * confirmed to be this: the server's log was not kept); 8 s gives a starved decoder longer to catch
  * up while the old one stays on air, and the late takeover is logged as a warning.
  */
