@@ -73,8 +73,8 @@ export const MAX_FREEZE_MS = 1000;
 
 /**
  * A source shows its name tile once it has sent no picture for this long: 0.7 s, under the
- * MAX_FREEZE_MS (1 s) that the program promises no freeze will exceed. With every camera stalled at once (2 busy
- * cores), the picture stands still until this fires, plus the tick that draws the name tile and
+ * MAX_FREEZE_MS (1 s) that the program promises no freeze will exceed. With every camera stalled
+ * at once (2 busy cores), the picture stands still until this fires, plus the tick that draws the name tile and
  * any ticks repeated meanwhile: at 1000 ms the compositor and backstage e2e read 1.034 s and
  * 1.066 s freezes in CI (one or two ticks past it, as a freeze ended by the name tile would be; the
  * frames were not inspected), and at 700 ms the longest read 0.80 s. 0.7 s leaves 0.3 s for those ticks.

@@ -200,10 +200,10 @@ export class PictureTransit {
 /**
  * What to add to a media time on `from`'s timeline to put it on `to`'s (see PictureTransit), or null
  * before both had a picture. Both quickest transits are taken over the same period, from the window
- * bucket (a quarter of a second) in which the later decoder's first picture arrived: the old decoder's 2 s window otherwise reaches back to
- * calmer moments than the new one (started in the busy moment of a layout switch) has seen, its
- * quickest transit lower by that, and the shift low by as much, which lets the new decoder's first
- * picture be older than the one on air (a step back).
+ * bucket (a quarter of a second) in which the later decoder's first picture arrived: the old
+ * decoder's 2 s window otherwise reaches back to calmer moments than the new one (started in the
+ * busy moment of a layout switch) has seen, its quickest transit lower by that, and the shift low by
+ * as much, which lets the new decoder's first picture be older than the one on air (a step back).
  */
 export function timelineShift(from: PictureTransit, to: PictureTransit): number | null {
   const since = Math.max(from.firstAt, to.firstAt);
