@@ -21,6 +21,7 @@ import { encoderArgs } from '../server/src/compositor/profile.js';
 import type { SceneInput } from '../server/src/compositor/scene.js';
 import { participantDecoderArgs } from '../server/src/compositor/ParticipantDecoder.js';
 import { SharedTile } from '../server/src/compositor/SharedTile.js';
+import { scaleSimd, simdKernel, simdMap, useSimdScaler } from '../server/src/compositor/simdScale.js';
 import { run } from '../e2e/fixtures/processes.js';
 import { testClip } from '../e2e/fixtures/rtpParticipant.js';
 import { sampleTree } from './proc.js';
@@ -157,26 +158,34 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
     await measure('+ preview');
     program.setVertical({ layout: 'auto', resolution: '720p' });
     await measure('+ vertical 720x1280');
+    // The same with the tiles scaled in JavaScript (SharedTile before the SIMD kernel), for the ratio in one run.
+    useSimdScaler(false);
+    await measure('+ vertical, tiles scaled in JavaScript (before)');
+    useSimdScaler(true);
     program.landscape.onPicture = null;
     await p.close();
     preview = null;
     program.setVertical(null);
     await measure('16:9 alone again');
   } finally {
+    useSimdScaler(true);
     await preview?.close();
     await program.close();
   }
-  const [alone, plusPreview, plusVertical, again] = phases as [Phase, Phase, Phase, Phase];
+  const [alone, plusPreview, plusVertical, plusVerticalJs, again] = phases as [Phase, Phase, Phase, Phase, Phase];
   const baseline = (alone.total + again.total) / 2;
   const previewAdded = plusPreview.total - baseline;
   const verticalAdded = plusVertical.total - plusPreview.total;
-  const verticalParts = plusVertical.verticalEncoder + (plusVertical.decoders - plusPreview.decoders) + (plusVertical.node - plusPreview.node);
+  const verticalJsAdded = plusVerticalJs.total - plusPreview.total;
+  const parts = (ph: Phase): number => ph.verticalEncoder + (ph.decoders - plusPreview.decoders) + (ph.node - plusPreview.node);
+  const verticalParts = parts(plusVertical);
+  const landscapeAlone = (alone.landscapeEncoder + again.landscapeEncoder) / 2;
   const rows = [
     `| outputs (720p30, ${inputs} inputs${verticalPreset ? `, vertical ${verticalPreset}` : ''}) | cores | added | 16:9 encoder | vertical encoder | preview encoder | decoders | node |`,
     '|---|---|---|---|---|---|---|---|',
     ...phases.map(
       (ph) =>
-        `| ${ph.name} | ${ph.total.toFixed(2)} | ${ph === alone || ph === again ? '—' : ph === plusPreview ? `${previewAdded >= 0 ? '+' : ''}${previewAdded.toFixed(3)}` : `${verticalAdded >= 0 ? '+' : ''}${verticalAdded.toFixed(2)}`} | ${ph.landscapeEncoder.toFixed(2)} | ${ph.verticalEncoder.toFixed(2)} | ${ph.previewEncoder.toFixed(3)} | ${ph.decoders.toFixed(2)} | ${ph.node.toFixed(2)} |`,
+        `| ${ph.name} | ${ph.total.toFixed(2)} | ${ph === alone || ph === again ? '—' : ph === plusPreview ? `${previewAdded >= 0 ? '+' : ''}${previewAdded.toFixed(3)}` : `${ph.total - plusPreview.total >= 0 ? '+' : ''}${(ph.total - plusPreview.total).toFixed(2)}`} | ${ph.landscapeEncoder.toFixed(2)} | ${ph.verticalEncoder.toFixed(2)} | ${ph.previewEncoder.toFixed(3)} | ${ph.decoders.toFixed(2)} | ${ph.node.toFixed(2)} |`,
     ),
   ];
   rows.push('', ...(await decodeOnceStudy(ctx.ffmpegPath, await testClip('640x360', 300, ctx.ffmpegPath, { noise: true })).catch((error: unknown) => [`one decode per camera study failed: ${String(error)}`])));
@@ -190,7 +199,8 @@ export async function benchOutputs(ctx: OutputsBenchContext, inputs = 2, vertica
       `the vertical program adds ${verticalAdded.toFixed(2)} cores = ${(verticalAdded / Math.max(0.01, alone.landscapeEncoder)).toFixed(2)}× the 16:9 encoder (target ≤ 0.6×); ` +
       `its encoder alone ${(plusVertical.verticalEncoder / Math.max(0.01, plusVertical.landscapeEncoder)).toFixed(2)}× the 16:9 encoder beside it; ` +
       // On a saturated machine the totals cannot grow (both programs share what they get): its own parts say more.
-      `its own parts (its encoder + what decoders and node added) ${verticalParts.toFixed(2)} cores = ${(verticalParts / Math.max(0.01, (alone.landscapeEncoder + again.landscapeEncoder) / 2)).toFixed(2)}× the 16:9 encoder alone; baseline noise ${Math.abs(alone.total - again.total).toFixed(2)} cores; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `its own parts (its encoder + what decoders and node added) ${verticalParts.toFixed(2)} cores = ${(verticalParts / Math.max(0.01, landscapeAlone)).toFixed(2)}× the 16:9 encoder alone; ` +
+      `with the tiles scaled in JavaScript (before) it adds ${verticalJsAdded.toFixed(2)} cores = ${(verticalJsAdded / Math.max(0.01, alone.landscapeEncoder)).toFixed(2)}×, its own parts ${parts(plusVerticalJs).toFixed(2)} = ${(parts(plusVerticalJs) / Math.max(0.01, landscapeAlone)).toFixed(2)}× (node ${plusVerticalJs.node.toFixed(3)} against ${plusVertical.node.toFixed(3)} with the kernel); baseline noise ${Math.abs(alone.total - again.total).toFixed(2)} cores; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
   );
   return rows;
 }
@@ -302,14 +312,15 @@ export async function verticalSharpnessStudy(ffmpegPath: string, clip: string, f
     };
     const l1 = read(small, 640, 360);
     const l2 = read(large, 1280, 720);
-    type Scaler = 'nearest' | 'bilinear' | 'bilinear luma' | 'across' | 'across luma';
+    type Scaler = 'nearest' | 'bilinear' | 'bilinear luma' | 'across' | 'across luma' | 'across luma simd';
     type Way = { name: string; pictures: Picture[]; scaler: Scaler; decodeCores: number };
     const ways: Way[] = [
       { name: '640x360 picture, nearest sample (before)', pictures: l1, scaler: 'nearest', decodeCores: 0 },
       { name: '640x360 picture, bilinear luma, nearest chroma', pictures: l1, scaler: 'bilinear luma', decodeCores: 0 },
       { name: '640x360 picture, bilinear', pictures: l1, scaler: 'bilinear', decodeCores: 0 },
       { name: '640x360 picture, blended along rows, nearest row', pictures: l1, scaler: 'across', decodeCores: 0 },
-      { name: '**640x360 picture, luma blended along rows, the rest nearest (SharedTile, now)**', pictures: l1, scaler: 'across luma', decodeCores: 0 },
+      { name: '640x360 picture, luma blended along rows, the rest nearest, in JavaScript (SharedTile before)', pictures: l1, scaler: 'across luma', decodeCores: 0 },
+      { name: '**the same by the SIMD kernel (SharedTile, now; the same bytes)**', pictures: l1, scaler: 'across luma simd', decodeCores: 0 },
       { name: 'the 16:9 decoder at 1280x720 from the top layer, nearest sample', pictures: l2, scaler: 'nearest', decodeCores: largeCores - smallCores },
       { name: 'the 16:9 decoder at 1280x720 from the top layer, bilinear', pictures: l2, scaler: 'bilinear', decodeCores: largeCores - smallCores },
     ];
@@ -344,8 +355,12 @@ export async function verticalSharpnessStudy(ffmpegPath: string, clip: string, f
         const window = fillWindow(src, tile);
         const nearest = scaleMap(src, tile, window);
         const bilinear = bilinearMap(src, tile, window, way.scaler.startsWith('across') ? 'nearest' : 'bilinear');
+        const kernel = simdKernel();
+        const tables = way.scaler === 'across luma simd' ? simdMap(bilinear) : null;
+        if (way.scaler === 'across luma simd' && (!kernel || !tables)) throw new Error('the SIMD kernel is not built or does not take this tile');
         const scale = (picture: Picture): void => {
           if (way.scaler === 'nearest') scalePicture(tile, picture, nearest);
+          else if (tables && kernel) scaleSimd(kernel, tile, picture, tables);
           else scaleBilinear(tile, picture, bilinear, way.scaler === 'bilinear' || way.scaler === 'across' ? 'bilinear' : 'nearest');
         };
         // Timed after a first pass (the JIT has compiled the scaler by then), over five more.

@@ -1,11 +1,12 @@
 // Runs after `npm install`, on the Node.js 24 that the install put in node_modules (see
 // check-node.mjs): makes sure the mediasoup worker binary and ffmpeg are present, then builds the
-// client so `npm start` serves it. Each step says in plain words what it does.
+// vertical program's wasm tile scaler and the client so `npm start` serves it. Each step says in plain words what it does.
 import './check-node.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWasm } from './build-wasm.mjs';
 import { ensureMediasoupWorker } from './mediasoup-worker.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +42,7 @@ try {
       execFileSync('sh', [join(root, 'scripts/ensure-debian-packages.sh'), 'ffmpeg'], { stdio: 'inherit' });
     }
   });
+  step('building the vertical program\'s SIMD tile scaler (AssemblyScript → server/wasm/build/scale.wasm)', buildWasm);
   step('building the client', () => {
     execFileSync('npm', ['run', 'build', '--silent', '-w', '@onair/client'], { cwd: root, stdio: 'inherit' });
   });

@@ -1,6 +1,7 @@
 import { allocPicture, type Picture } from './picture.js';
 import type { TileSource } from './ProgramOutput.js';
 import { bilinearMap, fillWindow, fitSize, scaleBilinear, scaleMap, scalePicture, type BilinearMap, type ScaleMap } from './scalePicture.js';
+import { scaleSimd, simdKernel, simdMap, type SimdMap } from './simdScale.js';
 
 /** What a shared tile reads from the 16:9 program's source: the decoder's picture chosen for this tick. */
 export interface TickPicture {
@@ -16,8 +17,12 @@ export interface SharedTileSize {
   fit: 'fill' | 'fit';
 }
 
-/** How the tile's picture is made from the window it shows: by nearest sample where that window has at least the tile's pixels, else its luma blended along rows. */
-type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap };
+/**
+ * How the tile's picture is made from the window it shows: by nearest sample where that window has
+ * at least the tile's pixels, else its luma blended along rows, by the SIMD kernel where it is built
+ * and takes the map (`simd`), else in JavaScript (the same bytes).
+ */
+type TileMap = { kind: 'nearest'; map: ScaleMap } | { kind: 'bilinear'; map: BilinearMap; simd: SimdMap | null };
 
 /**
  * A tile of the vertical program cut from the picture the 16:9 program shows of the same camera at
@@ -79,10 +84,17 @@ export class SharedTile implements TileSource {
     const old = this.#map?.map;
     if (!old || old.srcWidth !== src.width || old.srcHeight !== src.height || old.dstWidth !== size.width || old.dstHeight !== size.height || this.#key === -1) {
       const window = tile.fit === 'fill' ? fillWindow(src, tile) : { x: 0, y: 0, w: src.width, h: src.height };
-      this.#map = window.w < size.width || window.h < size.height ? { kind: 'bilinear', map: bilinearMap(src, size, window, 'nearest') } : { kind: 'nearest', map: scaleMap(src, size, window) };
+      if (window.w < size.width || window.h < size.height) {
+        const map = bilinearMap(src, size, window, 'nearest');
+        this.#map = { kind: 'bilinear', map, simd: simdKernel() ? simdMap(map) : null };
+      } else {
+        this.#map = { kind: 'nearest', map: scaleMap(src, size, window) };
+      }
     }
     const m = this.#map!;
-    if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map, 'nearest');
+    const kernel = simdKernel();
+    if (m.kind === 'bilinear' && m.simd && kernel) scaleSimd(kernel, this.#out, src, m.simd);
+    else if (m.kind === 'bilinear') scaleBilinear(this.#out, src, m.map, 'nearest');
     else scalePicture(this.#out, src, m.map);
     this.#key = source.frameKey;
     return this.#out;

@@ -4,6 +4,7 @@ import type { VerticalLayout } from '@onair/shared';
 import { allocPicture, type Picture, type Rect } from '../../src/compositor/picture.js';
 import { bilinearMap, fillWindow, fitSize, scaleBilinear } from '../../src/compositor/scalePicture.js';
 import { SharedTile } from '../../src/compositor/SharedTile.js';
+import { scaleSimd, simdKernel, simdKernelError, simdMap } from '../../src/compositor/simdScale.js';
 import { verticalFrame } from '../../src/compositor/Program.js';
 import { buildScene, sourcesFor, type SceneInput, type SceneParticipant } from '../../src/compositor/scene.js';
 
@@ -285,5 +286,44 @@ describe('bilinear scaling of a cut (scaleBilinear)', () => {
     assert.ok([...up.data.subarray(72 * 64, 72 * 64 + 36 * 32)].every((v) => v % 16 === 0), 'chroma sampled (nearest)');
     const same = new SharedTile(() => shown, { width: 20, height: 36, fit: 'fill' }).picture!;
     assert.ok([...same.data.subarray(0, 20 * 36)].every((v) => v % 16 === 0), 'a cut as large as the tile: its own pixels');
+  });
+});
+
+describe('the SIMD tile scaler (server/wasm/scale.ts)', () => {
+  it('is built by the install and loads', () => {
+    assert.ok(simdKernel(), `the kernel did not load: ${simdKernelError()}`);
+  });
+
+  it('gives scaleBilinear(…, "nearest") byte for byte, every vertical tile size (table)', () => {
+    const kernel = simdKernel()!;
+    const cases: Array<[string, [number, number], [number, number]]> = [
+      ['four people: a 202x360 cut to 360x640', [640, 360], [360, 640]],
+      ['two people: a 404x360 cut to 720x640', [640, 360], [720, 640]],
+      ['one person, speaker on top (720x1280)', [640, 360], [720, 1280]],
+      ['1080p vertical, four people (540x960 from the top layer)', [1280, 720], [540, 960]],
+      ['1080x1920 from a 640x360 picture', [640, 360], [1080, 1920]],
+      ['a small picture, a width not a multiple of 16', [64, 36], [90, 80]],
+    ];
+    for (const [name, [sw, sh], [dw, dh]] of cases) {
+      const src = allocPicture(sw, sh);
+      let seed = 11;
+      for (let i = 0; i < src.data.length; i += 1) src.data[i] = seed = (seed * 1103515245 + 12345) & 0xff;
+      const tile = { width: dw, height: dh };
+      const map = bilinearMap(src, tile, fillWindow(src, tile), 'nearest');
+      const tables = simdMap(map);
+      assert.ok(tables, `${name}: the kernel takes it`);
+      const js = allocPicture(dw, dh);
+      const simd = allocPicture(dw, dh, null);
+      scaleBilinear(js, src, map, 'nearest');
+      scaleSimd(kernel, simd, src, tables);
+      assert.ok(js.data.equals(simd.data), `${name}: the same bytes`);
+    }
+  });
+
+  it('leaves to JavaScript what it cannot take: rows blended too, a shrink, a tile under 32 pixels wide', () => {
+    const src = allocPicture(640, 360);
+    assert.equal(simdMap(bilinearMap(src, { width: 720, height: 640 }, fillWindow(src, { width: 720, height: 640 }), 'bilinear')), null, 'rows blended');
+    assert.equal(simdMap(bilinearMap(src, { width: 320, height: 180 }, undefined, 'nearest')), null, 'sixteen pixels of a shrink span more than sixteen source bytes');
+    assert.equal(simdMap(bilinearMap(src, { width: 30, height: 54 }, fillWindow(src, { width: 30, height: 54 }), 'nearest')), null);
   });
 });
