@@ -163,16 +163,20 @@ export class PictureTransit {
   readonly #window: TransitWindow;
   #reference = Infinity;
   #quickerAt = -Infinity;
-  /** When the first picture arrived (program time), Infinity before. */
-  firstAt = Infinity;
+  #firstAt = Infinity;
 
   constructor(windowMs = 2000) {
     this.#window = new TransitWindow(windowMs);
   }
 
+  /** When the first picture arrived (program time), Infinity before. */
+  get firstAt(): number {
+    return this.#firstAt;
+  }
+
   observe(mediaMs: number, nowMs: number): void {
     const transit = nowMs - mediaMs;
-    if (this.firstAt === Infinity) this.firstAt = nowMs;
+    if (this.#firstAt === Infinity) this.#firstAt = nowMs;
     this.#window.add(transit, nowMs);
     if (transit < this.#reference - QUICKER_MS) {
       this.#reference = transit;
