@@ -18,6 +18,7 @@ import { diffParticipants, groupWants, type ParticipantWant } from './participan
 import { buildScene, sourcesFor, type Scene, type SceneInput } from './scene.js';
 import { newContentKey, Stills } from './Stills.js';
 import { SharedTile } from './SharedTile.js';
+import { simdKernel, simdKernelError } from './simdScale.js';
 
 export type ProgramEvents = {
   /** A new encoder started (the first, or after a crash): its tags come with this id. */
@@ -685,6 +686,7 @@ export class Program extends TypedEmitter<ProgramEvents> {
         void current.close();
       }
       if (!this.#vertical) {
+        if (!simdKernel()) this.#logger.warn({ reason: simdKernelError() }, 'the SIMD tile scaler is not built (npm install builds it): the vertical tiles are scaled in JavaScript, at about ten times the CPU');
         const empty = buildScene({ participants: [], layout: 'auto', vertical: options.layout, speakerId: null, frame, title: null, lowerThird: null, slateText: '', logo: null });
         const output = this.#output('vertical', `${this.id}-v`, frame, options.resolution, empty, this.#options.verticalCodecArgs ?? encoderArgs(options.resolution, 'vertical'));
         this.#vertical = output;
