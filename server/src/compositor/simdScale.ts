@@ -60,11 +60,15 @@ interface PlaneTables {
 
 /** A BilinearMap made with rows 'nearest', in the kernel's tables: luma blended along rows, chroma by nearest sample. */
 export interface SimdMap {
-  srcWidth: number;
-  srcHeight: number;
   luma: PlaneTables;
   chroma: PlaneTables;
 }
+
+/** Room for the tables at the start of the kernel's memory; the picture and the tile follow. */
+const TABLES_AT = 0;
+const TABLES_BYTES = 64 * 1024;
+/** Each table starts on a 16-byte boundary. */
+const aligned = (bytes: number): number => (bytes + 15) & ~15;
 
 const BLEND_BLOCK = 112;
 const NEAREST_BLOCK = 32;
@@ -79,7 +83,8 @@ function blockStarts(width: number): number[] {
 /**
  * The kernel's tables for `map` (made by bilinearMap(…, 'nearest') for a tile scaled up), or null
  * where the kernel cannot take it: rows blended too, a luma row under 32 pixels (its chroma rows under
- * 16), or sixteen destination pixels whose taps span more than sixteen source bytes (a scale down).
+ * 16), sixteen destination pixels whose taps span more than sixteen source bytes (a scale down), or
+ * tables larger than the room kept for them (TABLES_BYTES).
  */
 export function simdMap(map: BilinearMap): SimdMap | null {
   const dw = map.dstWidth;
@@ -125,17 +130,14 @@ export function simdMap(map: BilinearMap): SimdMap | null {
   // A nearest row's tap is (i0, weight 0), or (i0, 256) at the window's last row: the row below.
   const lumaRows = Int32Array.from(map.ys.i0, (i0, y) => (i0 + (map.ys.w[y]! >> 8)) * sw);
   const chromaRows = Int32Array.from(map.nearest.cys, (row) => row * (sw / 2));
+  // They must fit the room scaleSimd gives them (a 1080x1920 tile's come to about 20 KB).
+  if (aligned(lumaRows.byteLength) + aligned(luma.length) + aligned(chromaRows.byteLength) + aligned(chroma.length) > TABLES_BYTES) return null;
   return {
-    srcWidth: map.srcWidth,
-    srcHeight: map.srcHeight,
     luma: { width: dw, height: dh, rows: lumaRows, blocks: luma, n: lumaStarts.length },
     chroma: { width: cw, height: dh / 2, rows: chromaRows, blocks: chroma, n: chromaStarts.length },
   };
 }
 
-/** Room for the tables at the start of the kernel's memory (a 1280-row tile's come to about 10 KB). */
-const TABLES_AT = 0;
-const TABLES_BYTES = 64 * 1024;
 /** The kernel reads up to 16 bytes past a row's last tap. */
 const PAD = 16;
 
@@ -154,7 +156,7 @@ export function scaleSimd(k: Kernel, dst: Picture, src: Picture, m: SimdMap): vo
   const table = (bytes: Uint8Array): number => {
     const start = at;
     mem.set(bytes, start);
-    at += (bytes.length + 15) & ~15;
+    at += aligned(bytes.length);
     return start;
   };
   const { luma, chroma } = m;
