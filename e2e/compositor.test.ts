@@ -38,7 +38,8 @@ const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 describe('live compositor: one program through everything a room does (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
-  const stack = liveStack(() => ({ METRICS_TOKEN }));
+  // At debug level (kept, printed only on a step back or with E2E_LOG_LEVEL): the takeovers and layer switches around a step back.
+  const stack = liveStack(() => ({ METRICS_TOKEN, LOG_LEVEL: 'debug' }));
 
   it('a screen share, join, leave, mute, camera off and on, two layout switches and a title edit: one publish, one encoder, no freeze over 1 s, keyframes exactly 2 s, no audio holes, no jump cut in a camera, timeline on the wall clock', async () => {
     const { rtmp, server, browser } = stack;
@@ -214,7 +215,10 @@ describe('live compositor: one program through everything a room does (real Chro
     // (a replaced decoder's), no picture from ahead of the time it was on air for.
     assert.ok(counter.readings >= recording.frames / 2, `the guest's frame number is read from most of the recording (${counter.readings} of ${recording.frames} frames)`);
     // A step back is most likely a decoder taking a tile over before it kept up: the server warns of each such takeover.
-    if (counter.backwards.length > 0) console.log('compositor e2e: late takeovers in the server log', server.output().split('\n').filter((l) => l.includes('takes the tile over')));
+    // When each step back reached the viewer (epoch ms, the server log's "time"), and the decoders' takeovers and layer switches.
+    const epoch = Date.now() - performance.now();
+    if (counter.backwards.length > 0) console.log('compositor e2e: step backs reached the viewer at', counter.backwards.map((b) => Math.round(epoch + (arrivals[b.frame] ?? NaN))));
+    console.log('compositor e2e: takeovers and layer switches in the server log', server.output().split('\n').filter((l) => l.includes('takes the tile over') || l.includes('layers changed')));
     assert.deepEqual(counter.backwards, [], `the guest's picture never steps back by more than ${BACK_TOLERANCE_FRAMES} frame`);
     // A decoder starved of CPU lags, and when it catches up the jitter buffer's bound (150 ms) brings
     // the picture back at once: a jump ahead of up to 1.4 s was seen when the program itself did not

@@ -203,6 +203,8 @@ export class ParticipantDecoder extends TypedEmitter<ParticipantDecoderEvents> {
           });
         tracks.push({ kind, transport, consumer, port });
         if (kind === 'video' && options.video && consumer.type === 'simulcast') {
+          // mediasoup switches layers within the consumer when the sender drops or restores one (a browser short of CPU does).
+          consumer.on('layerschange', (layers) => logger.debug({ layers: layers ?? null }, 'decoder consumer layers changed'));
           await setLayer(consumer, producer, options.video.layer);
         }
         const codec = consumer.rtpParameters.codecs[0];

@@ -119,8 +119,22 @@ const PROMOTE_STEADY_MS = 200;
  * up while the old one stays on air, and the late takeover is logged as a warning.
  */
 const PROMOTE_LATEST_MS = 8000;
-/** A decoder that took a tile over shows its own pictures after this long (ms) even if none looks newer than the one on air. */
-const HANDOVER_HOLD_MS = 500;
+/**
+ * How much newer (ms, on the two decoders' aligned timelines) the first picture of a decoder that
+ * took a tile over must be than the picture on air. The alignment (timelineShift) compares when the
+ * decoders' pictures arrive, so it is low by however much longer the new decoder takes to deliver
+ * a picture than the old one (a new decoder at a larger size, short of CPU): unguarded, its first
+ * picture was 2, 4 and 6 frames older than the one on air in clean-clone CI runs (the speaker
+ * layout's grown tile, read from the guest's frame counter). Guarded, the tile holds its picture up
+ * to this much longer at the handover, the moment it changes size, instead of stepping back.
+ */
+export const HANDOVER_GUARD_MS = 250;
+/**
+ * A decoder that took a tile over shows its own pictures after this long (ms) even if none is past
+ * the guard yet: a new decoder lagging the old one by up to this less the guard steps nothing back,
+ * and the tile stands still no longer than a stalled source does before its name tile (STALL_MS).
+ */
+const HANDOVER_HOLD_MS = 700;
 const AUDIO_SLOTS = 16;
 
 /** Half an output frame (ms): a picture is shown from half a frame before its media time, so A/V error averages to 0. */
@@ -147,6 +161,15 @@ const AV_SMOOTHING = 0.03;
 function startup(d: ParticipantDecoder | null, video: boolean): number | null {
   const first = video ? d?.firstPictureAt : d?.firstOutputAt;
   return d && first != null && d.resumedAt !== null ? Math.round(first - d.resumedAt) : null;
+}
+
+/**
+ * The oldest media time (on a decoder taking a tile over) its first picture may have: the picture on
+ * air from the decoder before it (`shownMs`, on that one's timeline) put on the new timeline
+ * (`shiftMs`, see timelineShift), HANDOVER_GUARD_MS ahead, less half a frame.
+ */
+export function handoverFloor(shownMs: number, shiftMs: number): number {
+  return shownMs + shiftMs + HANDOVER_GUARD_MS - HALF_FRAME_MS;
 }
 
 interface SourceContext {
@@ -320,15 +343,15 @@ class Source {
   /**
    * The first picture from a decoder that took the tile over: none older than the one on air from
    * the decoder before it (null until it has one; that picture stays meanwhile). The two decoders'
-   * timelines are put side by side through their quickest transits (see PictureTransit), within
-   * half a frame.
+   * timelines are put side by side through their quickest transits (see PictureTransit), and the
+   * first picture taken HANDOVER_GUARD_MS past the one on air (handoverFloor).
    */
   #firstPicture(decoder: ParticipantDecoder, mediaMs: number | null): QueuedPicture | null {
     const from = this.#shownFrom;
     const holding = this.ctx.clock.now() - this.#promotedAt < HANDOVER_HOLD_MS;
     const shift = from && holding ? timelineShift(from.pictureTransit, decoder.pictureTransit) : null;
     if (shift === null || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
-    return decoder.pictureFrom(mediaMs, this.#shown.ptsMs + shift - HALF_FRAME_MS);
+    return decoder.pictureFrom(mediaMs, handoverFloor(this.#shown.ptsMs, shift));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { AudioMixer, SAMPLE_RATE } from '../../src/compositor/AudioMixer.js';
 import { diffParticipants, groupWants } from '../../src/compositor/participants.js';
 import { audioCorrection, parseShowinfo, PictureTransit, Playout, SampleTimeline, timelineShift } from '../../src/compositor/playout.js';
 import { pickPicture, pickPictureFrom, reportsLoss, type QueuedPicture } from '../../src/compositor/ParticipantDecoder.js';
+import { HANDOVER_GUARD_MS, handoverFloor } from '../../src/compositor/Program.js';
 import { buildScene, sourcesFor, type SceneParticipant } from '../../src/compositor/scene.js';
 import { monotonicClock, type Clock } from '../../src/media/clock.js';
 
@@ -169,6 +170,38 @@ describe('a decoder taking a tile over: its first picture (table)', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(pickPictureFrom(c.queue, c.mediaMs, c.floorMs)?.n ?? null, c.want));
   }
+
+  it('a new decoder that delivers each picture 4 frames later than the old one: its first picture is not older than the one on air (the guard), and it comes within the hold', () => {
+    const FRAME = 1000 / 30;
+    const OLD_LAG = 20;
+    const NEW_LAG = OLD_LAG + 4 * FRAME;
+    // Frame c is captured at c * FRAME; the old decoder stamps it c * FRAME, the new one (another session) 10 s less.
+    const old = new PictureTransit();
+    const fresh = new PictureTransit();
+    for (let c = 300; c * FRAME < 11_000; c += 1) {
+      old.observe(c * FRAME, c * FRAME + OLD_LAG);
+      if (c * FRAME >= 10_300) fresh.observe(c * FRAME - 10_000, c * FRAME + NEW_LAG);
+    }
+    const shift = timelineShift(old, fresh)!;
+    assert.ok(Math.abs(shift - (-10_000 - 4 * FRAME)) < 1, `the arrivals put the new timeline 4 frames low (${shift.toFixed(1)})`);
+    // On air at 11 s: the old decoder's frame due 35 ms before (its playout).
+    const shown = Math.floor((11_000 - 35) / FRAME);
+    const queueAt = (now: number): QueuedPicture[] => {
+      const newest = Math.floor((now - NEW_LAG) / FRAME);
+      return queue(...Array.from({ length: 16 }, (_, i): [number, number] => [newest - 15 + i, (newest - 15 + i) * FRAME - 10_000]));
+    };
+    const pick = (now: number, floorMs: number): QueuedPicture | null => pickPictureFrom(queueAt(now), (now - 35) - 10_000 - 4 * FRAME, floorMs);
+    const unguarded = pick(11_000, shown * FRAME + shift - 500 / 30);
+    assert.ok(unguarded && unguarded.n < shown, `without the guard it steps back (${unguarded?.n} after ${shown})`);
+    let first: { n: number; at: number } | null = null;
+    for (let now = 11_000; now < 11_700 && !first; now += FRAME) {
+      const q = pick(now, handoverFloor(shown * FRAME, shift));
+      if (q) first = { n: q.n, at: now - 11_000 };
+    }
+    assert.ok(first, 'a picture passes the guard within the hold (700 ms)');
+    assert.ok(first.n >= shown, `its first picture is frame ${first.n}, not before ${shown} (after ${first.at.toFixed(0)} ms)`);
+    assert.ok(first.n - shown <= Math.ceil(HANDOVER_GUARD_MS / FRAME), `and no more than the guard ahead (${first.n - shown} frames)`);
+  });
 });
 
 describe('picture transit: does a decoder keep up, and its timeline against another decoder\'s', () => {
