@@ -124,15 +124,16 @@ const PROMOTE_LATEST_MS = 8000;
  * took a tile over must be than the picture on air. The alignment (timelineShift) compares when the
  * decoders' pictures arrive, so it is low by however much longer the new decoder takes to deliver
  * a picture than the old one (a new decoder at a larger size, short of CPU): unguarded, its first
- * picture was 2, 4 and 6 frames older than the one on air in clean-clone CI runs (the speaker
- * layout's grown tile, read from the guest's frame counter). Guarded, the tile holds its picture up
- * to this much longer at the handover, the moment it changes size, instead of stepping back.
+ * picture was 2, 4 and 6 frames older than the one on air in clean-clone CI runs (read from the
+ * guest's frame counter; the 4 and the 6 in the speaker layout's grown tile). Guarded, the tile holds its picture
+ * about this much longer at the handover, the moment it changes size, instead of stepping back;
+ * a new decoder up to this much slower than the old one steps nothing back.
  */
 export const HANDOVER_GUARD_MS = 250;
 /**
  * A decoder that took a tile over shows its own pictures after this long (ms) even if none is past
- * the guard yet: a new decoder lagging the old one by up to this less the guard steps nothing back,
- * and the tile stands still no longer than a stalled source does before its name tile (STALL_MS).
+ * the guard yet (one that delivers next to nothing): the tile stands still no longer than a stalled
+ * source does before its name tile (STALL_MS). The guard itself holds it about HANDOVER_GUARD_MS.
  */
 const HANDOVER_HOLD_MS = 700;
 const AUDIO_SLOTS = 16;

@@ -4,6 +4,8 @@ import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../media/TypedEmitter.js';
 import type { FlvTag } from '../flv/flv.js';
 import { Encoder } from './Encoder.js';
+import { OUTPUT_FPS } from './profile.js';
+import { StillWatch, type StillRun } from './stillness.js';
 import { allocPicture, blendOverlay, copyInto, fillRect, intersects, rgbToYuv, BLACK, type Picture } from './picture.js';
 import { sameScene, type Scene } from './scene.js';
 import type { Stills } from './Stills.js';
@@ -80,6 +82,8 @@ export const MAX_FREEZE_MS = 1000;
  * frames were not inspected), and at 700 ms the longest read 0.80 s. 0.7 s leaves 0.3 s for those ticks.
  */
 export const STALL_MS = 700;
+/** Still runs reported in the log: from freezedetect's shortest freeze in the e2e tests (0.3 s); at warn level above MAX_FREEZE_MS. */
+const STILL_REPORT_FRAMES = Math.round(0.3 * OUTPUT_FPS);
 /**
  * Output pictures allocated at the start. While an encoder is behind, a slot is added (1.4 MB at
  * 720p), up to one per tick in flight (`maxTicksInFlight`), before ticks repeat the last picture:
@@ -129,6 +133,15 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
   #repeated = 0;
   #dropped = 0;
   #closed = false;
+  readonly #still = new StillWatch(STILL_REPORT_FRAMES, (run) => this.#reportStill(run));
+  /** What each tile showed in the last frame drawn (its source's frame key or its name tile's), for the scene version drawn. */
+  readonly #drawnKeys: number[] = [];
+  #drawnScene = 0;
+  /** When the last frame was sent (program time). */
+  #sentAt = -Infinity;
+  /** Frames sent to any encoder so far, and that count when the current one started. */
+  #sent = 0;
+  #encoderFrom = 0;
   /** Runs with each picture drawn (the preview takes a copy); default none. */
   onPicture: ((picture: Picture) => void) | null = null;
 
@@ -203,14 +216,18 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       slot = this.#newSlot();
       this.#slots.push(slot);
     }
+    let changed = false;
     if (slot) {
-      this.#draw(slot, now);
+      changed = this.#draw(slot, now);
       this.onPicture?.(slot.picture);
     } else {
       slot = this.#lastSlot;
       this.#repeated += 1;
     }
     if (!slot) return false;
+    this.#still.frame(changed, this.#arrivedSince(this.#sentAt));
+    this.#sentAt = now;
+    this.#sent += 1;
     this.#lastSlot = slot;
     slot.pending += 1;
     audio.pending += 1;
@@ -242,6 +259,7 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
     this.#retry?.cancel();
     this.removeAllListeners();
     this.onPicture = null;
+    this.#still.flush();
     const encoder = this.#encoder;
     this.#encoder = null;
     await encoder?.close();
@@ -262,6 +280,7 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       ...(o.codecArgs ? { codecArgs: o.codecArgs } : {}),
     });
     this.#encoder = encoder;
+    this.#encoderFrom = this.#sent;
     // A new encoder starts from a clean picture: every slot is redrawn.
     for (const slot of this.#slots) slot.sceneVersion = 0;
     this.emit('encoder', encoder.id);
@@ -285,8 +304,33 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
     encoder.on('died', ended);
   }
 
-  #draw(slot: VideoSlot, now: number): void {
+  /** Whether an on-air tile's source delivered a picture after `since`. */
+  #arrivedSince(since: number): boolean {
+    for (const tile of this.#scene.tiles) {
+      if (tile.video && (this.#options.source(tile.video.producerId)?.lastFrameAt ?? -Infinity) > since) return true;
+    }
+    return false;
+  }
+
+  #reportStill(run: StillRun): void {
+    const seconds = run.frames / OUTPUT_FPS;
+    // Where it starts among the current encoder's frames (ms at 30 a second; the e2e tests place it on a recording from there).
+    const encoderMs = Math.round(((run.fromFrame - this.#encoderFrom) * 1000) / OUTPUT_FPS);
+    const fields = { output: this.kind, encoder: this.#encoder?.id ?? null, encoderMs, fromFrame: run.fromFrame, frames: run.frames, seconds: Number(seconds.toFixed(3)), arrivals: run.arrivals };
+    const msg = run.arrivals === 0 ? 'the program stood still: no on-air source sent a picture' : 'the program stood still while its sources sent pictures';
+    if (seconds * 1000 > MAX_FREEZE_MS) this.#logger.warn(fields, msg);
+    else this.#logger.debug(fields, msg);
+  }
+
+  /** Draws the scene into `slot`; true when the picture differs from the frame drawn before it. */
+  #draw(slot: VideoSlot, now: number): boolean {
     const scene = this.#scene;
+    let changed = this.#drawnScene !== this.#sceneVersion;
+    if (changed) {
+      this.#drawnScene = this.#sceneVersion;
+      this.#drawnKeys.length = scene.tiles.length;
+      this.#drawnKeys.fill(-1);
+    }
     const stills = this.#options.stills;
     const picture = slot.picture;
     const W = this.width;
@@ -323,6 +367,10 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       const live = source && tile.video && !tile.video.paused && source.picture && now - source.lastFrameAt < STALL_MS ? source : null;
       const { rect } = tile;
       if (live && live.picture) {
+        if (this.#drawnKeys[i] !== live.frameKey) {
+          this.#drawnKeys[i] = live.frameKey;
+          changed = true;
+        }
         if (slot.tileKeys[i] === live.frameKey) return;
         copyInto(picture, rect, live.picture);
         if (tile.label) {
@@ -341,6 +389,10 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       }
       const name = stills.text(tile.name, rect.w, rect.h, { background: TILE_BG, fontSize: Math.max(16, Math.round(Math.min(rect.h, rect.w) / 9)), align: 'center' });
       const key = name?.key ?? 0;
+      if (this.#drawnKeys[i] !== key) {
+        this.#drawnKeys[i] = key;
+        changed = true;
+      }
       if (slot.tileKeys[i] === key) return;
       if (name) copyInto(picture, rect, name.image);
       else fillRect(picture, rect, rgbToYuv(Number(TILE_BG)));
@@ -360,5 +412,6 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       slot.bandKeys[i] = key;
     });
     if (logo) blendOverlay(picture, logo.image, logo.rect.x, logo.rect.y);
+    return changed;
   }
 }
