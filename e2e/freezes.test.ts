@@ -19,6 +19,11 @@ describe('freezes set against the program\'s still runs', () => {
     assert.deepEqual(placed.runs.map((r) => Number(r.t.toFixed(3))), [1.7, 5.7, 8.7]);
   });
 
+  it('never before the encoder began: a run cannot be moved later than it was to meet a freeze', () => {
+    // The only freeze lies after the only run: lining them up would need the recording to start before the encoder.
+    assert.deepEqual(placeRuns([{ t: 0.5, d: 0.6, arrivals: 0 }], [{ t: 7.9, d: 0.6 }]), { runs: [], offset: null });
+  });
+
   it('a freeze the cameras account for (nothing arrived) is explained; one while pictures arrived, or with no run, is not', () => {
     const placed = placeRuns(runs, freezes).runs;
     const judged = explainFreezes([{ t: 5.7, d: 1.4 }, { t: 8.7, d: 0.5 }, { t: 20, d: 1.2 }], placed);
