@@ -39,7 +39,7 @@ const KEY = `e2e-program-${randomBytes(4).toString('hex')}`;
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 describe('live compositor: one program through everything a room does (real Chromium, mediasoup, ffmpeg, nginx-rtmp)', () => {
-  // At debug level (kept, printed only on a step back or with E2E_LOG_LEVEL): the takeovers and layer switches around a step back.
+  // At debug level: the decoders' takeovers and layer switches and the program's still runs are printed from the server's log.
   const stack = liveStack(() => ({ METRICS_TOKEN, LOG_LEVEL: 'debug' }));
 
   it('a screen share, join, leave, mute, camera off and on, two layout switches and a title edit: one publish, one encoder, no freeze over 1 s the cameras do not account for, keyframes exactly 2 s, no audio holes, no jump cut in a camera, timeline on the wall clock', async () => {

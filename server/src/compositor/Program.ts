@@ -125,9 +125,11 @@ const PROMOTE_LATEST_MS = 8000;
  * decoders' pictures arrive, so it is low by however much longer the new decoder takes to deliver
  * a picture than the old one (a new decoder at a larger size, short of CPU): unguarded, its first
  * picture was 2, 4 and 6 frames older than the one on air in clean-clone CI runs (read from the
- * guest's frame counter; the 4 and the 6 in the speaker layout's grown tile). Guarded, the tile holds its picture
- * about this much longer at the handover, the moment it changes size, instead of stepping back;
- * a new decoder up to this much slower than the old one steps nothing back.
+ * guest's frame counter; the 4 and the 6 in the speaker layout's grown tile). Guarded, the tile
+ * holds its picture about this much longer at the handover, the moment it grows, instead of
+ * stepping back; a new decoder up to this much slower than the old one steps nothing back. A
+ * downsize takes no guard: its decoder is smaller than the one on air (not slower), and the tile
+ * shrank seconds before, so a hold would show as a pause.
  */
 export const HANDOVER_GUARD_MS = 250;
 /**
@@ -167,10 +169,10 @@ function startup(d: ParticipantDecoder | null, video: boolean): number | null {
 /**
  * The oldest media time (on a decoder taking a tile over) its first picture may have: the picture on
  * air from the decoder before it (`shownMs`, on that one's timeline) put on the new timeline
- * (`shiftMs`, see timelineShift), HANDOVER_GUARD_MS ahead, less half a frame.
+ * (`shiftMs`, see timelineShift), `guardMs` ahead (HANDOVER_GUARD_MS, 0 for a downsize), less half a frame.
  */
-export function handoverFloor(shownMs: number, shiftMs: number): number {
-  return shownMs + shiftMs + HANDOVER_GUARD_MS - HALF_FRAME_MS;
+export function handoverFloor(shownMs: number, shiftMs: number, guardMs: number): number {
+  return shownMs + shiftMs + guardMs - HALF_FRAME_MS;
 }
 
 interface SourceContext {
@@ -345,14 +347,15 @@ class Source {
    * The first picture from a decoder that took the tile over: none older than the one on air from
    * the decoder before it (null until it has one; that picture stays meanwhile). The two decoders'
    * timelines are put side by side through their quickest transits (see PictureTransit), and the
-   * first picture taken HANDOVER_GUARD_MS past the one on air (handoverFloor).
+   * first picture taken HANDOVER_GUARD_MS past the one on air unless the tile shrank (handoverFloor).
    */
   #firstPicture(decoder: ParticipantDecoder, mediaMs: number | null): QueuedPicture | null {
     const from = this.#shownFrom;
     const holding = this.ctx.clock.now() - this.#promotedAt < HANDOVER_HOLD_MS;
     const shift = from && holding ? timelineShift(from.pictureTransit, decoder.pictureTransit) : null;
-    if (shift === null || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
-    return decoder.pictureFrom(mediaMs, handoverFloor(this.#shown.ptsMs, shift));
+    if (shift === null || !from || !Number.isFinite(this.#shown.ptsMs)) return decoder.pictureFor(mediaMs);
+    const downsize = decoder.width * decoder.height < from.width * from.height;
+    return decoder.pictureFrom(mediaMs, handoverFloor(this.#shown.ptsMs, shift, downsize ? 0 : HANDOVER_GUARD_MS));
   }
 
   async close(): Promise<void> {

@@ -195,7 +195,7 @@ describe('a decoder taking a tile over: its first picture (table)', () => {
     assert.ok(unguarded && unguarded.n < shown, `without the guard it steps back (${unguarded?.n} after ${shown})`);
     let first: { n: number; at: number } | null = null;
     for (let now = 11_000; now < 11_700 && !first; now += FRAME) {
-      const q = pick(now, handoverFloor(shown * FRAME, shift));
+      const q = pick(now, handoverFloor(shown * FRAME, shift, HANDOVER_GUARD_MS));
       if (q) first = { n: q.n, at: now - 11_000 };
     }
     assert.ok(first, 'a picture passes the guard within the hold (700 ms)');
