@@ -13,7 +13,7 @@ import { startRtmpServer, type RtmpServer } from './fixtures/rtmpServer.js';
 import { ADMIN, startOnAir, type RunningServer } from './fixtures/server.js';
 import { run } from './fixtures/processes.js';
 import { previewShows } from './fixtures/preview.js';
-import { explainFreezes, placeRuns, stillRuns } from './fixtures/freezes.js';
+import { explainFreezes, freezesIn, placeRuns, stillRuns } from './fixtures/freezes.js';
 
 const KEY = `e2e-backstage-${randomBytes(4).toString('hex')}`;
 /** Only the guest's fake microphone plays this tone, in 0.2 s beeps (a steady tone is taken for noise and suppressed); the host's microphone is off. */
@@ -221,10 +221,8 @@ describe('backstage: a webinar guest lands backstage and a host puts them on air
       assert.ok(onAir - before > 20, `the guest's tone is absent backstage and present on air (${before} → ${onAir} dB)`);
 
       const freeze = await run(resolveFfmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:v', '-vf', 'freezedetect=n=0.003:d=0.3', '-f', 'null', '-']);
-      const starts = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
-      const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
       // As in the compositor journey: name tiles may show for the first seconds; after that no freeze above 1 s.
-      const found = starts.map((t, i) => ({ t, d: durations[i] ?? 0 }));
+      const found = freezesIn(freeze);
       // Printed with the switch's time, so a freeze that fails the check can be placed against going on air.
       console.log('backstage e2e', JSON.stringify({ switchAt, freezes: found.map((f) => `${f.t.toFixed(2)}+${f.d.toFixed(2)}`) }));
       // A longer one is judged against the server's still runs (explainFreezes: only the part in which the cameras sent pictures counts).

@@ -11,7 +11,7 @@ import { joinAs, launchBrowser, newParticipant } from './fixtures/browser.js';
 import { counterCameraFile, counterSteps, readRecording, THUMB } from './fixtures/frameCounter.js';
 import { hostAndGuest, liveStack } from './fixtures/liveStack.js';
 import { startLiveViewer, timelineDrift } from './fixtures/liveViewer.js';
-import { explainFreezes, placeRuns, stillRuns } from './fixtures/freezes.js';
+import { explainFreezes, freezesIn, placeRuns, stillRuns } from './fixtures/freezes.js';
 import { encoders, run } from './fixtures/processes.js';
 
 /**
@@ -149,12 +149,10 @@ describe('live compositor: one program through everything a room does (real Chro
     }
     // One decode of the recording: freezedetect, and the guest's frame number read from every frame.
     const recording = await readRecording(resolveFfmpegPath(), path, 'freezedetect=n=0.003:d=0.3');
-    const freeze = recording.log;
-    const freezes = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]) - t0);
-    const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
+    const freezes = freezesIn(recording.log);
     // What the server saw of the same moments: runs of frames that drew nothing new, and whether a
     // camera sent a picture meanwhile, put on the recording's timeline (placeRuns).
-    const placed = placeRuns(stillRuns(server.output(), 'landscape'), freezes.map((t, i) => ({ t: t + t0, d: durations[i] ?? 0 })));
+    const placed = placeRuns(stillRuns(server.output(), 'landscape'), freezes);
     const runs = placed.runs;
     const dropped = programFrames.dropped_frames ?? 0;
     const counter = counterSteps(recording.readings, LEAD_TOLERANCE_FRAMES + dropped, BACK_TOLERANCE_FRAMES);
@@ -183,7 +181,7 @@ describe('live compositor: one program through everything a room does (real Chro
         maxVideoStepMs: Math.round(Math.max(...vSteps) * 1000),
         maxAudioStepMs: Math.round(Math.max(...aSteps) * 1000),
         gops: gops.map((g) => g.toFixed(3)),
-        freezes: freezes.map((t, i) => `${t.toFixed(2)}+${[...freeze.matchAll(/freeze_duration: ([\d.]+)/g)][i]?.[1]}`),
+        freezes: freezes.map((f) => `${(f.t - t0).toFixed(2)}+${f.d}`),
         // On the same clock (s after the recording's first frame); "/n": n frames had a camera's new picture arrive.
         stills: runs.filter((r) => r.t >= t0).map((r) => `${(r.t - t0).toFixed(2)}+${r.d.toFixed(2)}${r.arrivals > 0 ? `/${r.arrivals}` : ''}`),
         stillsOffset: placed.offset,
@@ -220,7 +218,7 @@ describe('live compositor: one program through everything a room does (real Chro
     // cameras' own frame counters were seen to stop for 0.3–0.8 s in both tiles together); they are printed.
     // A longer one is judged against the server's still runs: only the part in which the cameras sent
     // pictures counts against the program (see explainFreezes; both are printed).
-    const long = freezes.map((t, i) => ({ t: t + t0, d: durations[i] ?? 0 })).filter((f) => f.t - t0 > 3 && f.d > MAX_FREEZE_MS / 1000);
+    const long = freezes.filter((f) => f.t - t0 > 3 && f.d > MAX_FREEZE_MS / 1000);
     const explained = explainFreezes(long, runs);
     if (long.length > 0) console.log('compositor e2e: freezes above 1 s against the program\'s still runs', JSON.stringify(explained));
     assert.deepEqual(explained.filter((f) => f.unexplained > MAX_FREEZE_MS / 1000), [], `no freeze above ${MAX_FREEZE_MS / 1000} s after the start that the cameras do not account for`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainFreezes, placeRuns } from './fixtures/freezes.js';
+import { explainFreezes, freezesIn, placeRuns } from './fixtures/freezes.js';
 
 // The e2e tests' freeze judgement (fixtures/freezes.ts) on made-up figures: no server, no recording.
 describe('freezes set against the program\'s still runs', () => {
@@ -12,6 +12,17 @@ describe('freezes set against the program\'s still runs', () => {
     { t: 12.0, d: 0.5, arrivals: 9 },
   ];
   const freezes = runs.map((r) => ({ t: r.t - OFFSET, d: r.d }));
+
+  it('reads freezedetect\'s log: each freeze\'s start and duration, in order', () => {
+    const log = [
+      '[freezedetect @ 0x5] lavfi.freezedetect.freeze_start: 9.48',
+      '[freezedetect @ 0x5] lavfi.freezedetect.freeze_duration: 0.367',
+      '[freezedetect @ 0x5] lavfi.freezedetect.freeze_end: 9.847',
+      '[freezedetect @ 0x5] lavfi.freezedetect.freeze_start: 21.42',
+      '[freezedetect @ 0x5] lavfi.freezedetect.freeze_duration: 2.334',
+    ].join('\n');
+    assert.deepEqual(freezesIn(log), [{ t: 9.48, d: 0.367 }, { t: 21.42, d: 2.334 }]);
+  });
 
   it('puts the runs on the recording where they line up with its freezes', () => {
     const placed = placeRuns(runs, [...freezes, { t: 15, d: 0.6 }]);

@@ -13,7 +13,7 @@ import { encoders, run } from './fixtures/processes.js';
 import { previewShows } from './fixtures/preview.js';
 import { MAX_FREEZE_MS } from '../server/src/compositor/ProgramOutput.js';
 import type { ProgramKind } from '@onair/shared';
-import { explainFreezes, placeRuns, stillRuns, type LoggedStill } from './fixtures/freezes.js';
+import { explainFreezes, freezesIn, placeRuns, stillRuns, type Freeze, type LoggedStill } from './fixtures/freezes.js';
 
 /** A viewer at nginx that keeps what a platform receives in a file, from the first keyframe it is sent. */
 function viewer(url: string, path: string): { stop: () => Promise<void> } {
@@ -35,18 +35,16 @@ function viewer(url: string, path: string): { stop: () => Promise<void> } {
 }
 
 /** What a recorded program shows: keyframe intervals, the largest video step, and freezedetect's freezes (start, duration). */
-async function continuity(path: string): Promise<{ gops: number[]; maxVideoStep: number; freezes: Array<{ t: number; d: number }> }> {
+async function continuity(path: string): Promise<{ gops: number[]; maxVideoStep: number; freezes: Freeze[] }> {
   const packets = await run(resolveFfprobePath(), ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path]);
   // run() returns stderr too (a last packet cut short when the viewer stops): keep the packet rows only.
   const video = packets.split('\n').filter((l) => /^\d+(\.\d+)?,/.test(l)).map((l) => ({ t: Number(l.split(',')[0]), key: l.includes('K') }));
   const keys = video.filter((v) => v.key).map((v) => v.t);
   const freeze = await run(resolveFfmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:v', '-vf', 'freezedetect=n=0.003:d=0.3', '-f', 'null', '-']);
-  const starts = [...freeze.matchAll(/freeze_start: ([\d.]+)/g)].map((m) => Number(m[1]));
-  const durations = [...freeze.matchAll(/freeze_duration: ([\d.]+)/g)].map((m) => Number(m[1]));
   return {
     gops: keys.slice(1).map((t, i) => t - (keys[i] ?? 0)),
     maxVideoStep: Math.max(...video.slice(1).map((v, i) => v.t - (video[i]?.t ?? 0))),
-    freezes: starts.map((t, i) => ({ t, d: durations[i] ?? 0 })),
+    freezes: freezesIn(freeze),
   };
 }
 
