@@ -139,8 +139,7 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
   #drawnScene = 0;
   /** When the last frame was sent (program time). */
   #sentAt = -Infinity;
-  /** Frames sent to any encoder so far, and that count when the current one started. */
-  #sent = 0;
+  /** Frames sent to any encoder (the still watch's count) when the current one started. */
   #encoderFrom = 0;
   /** Runs with each picture drawn (the preview takes a copy); default none. */
   onPicture: ((picture: Picture) => void) | null = null;
@@ -227,7 +226,6 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
     if (!slot) return false;
     this.#still.frame(changed, this.#arrivedSince(this.#sentAt));
     this.#sentAt = now;
-    this.#sent += 1;
     this.#lastSlot = slot;
     slot.pending += 1;
     audio.pending += 1;
@@ -280,7 +278,7 @@ export class ProgramOutput extends TypedEmitter<ProgramOutputEvents> {
       ...(o.codecArgs ? { codecArgs: o.codecArgs } : {}),
     });
     this.#encoder = encoder;
-    this.#encoderFrom = this.#sent;
+    this.#encoderFrom = this.#still.frames;
     // A new encoder starts from a clean picture: every slot is redrawn.
     for (const slot of this.#slots) slot.sceneVersion = 0;
     this.emit('encoder', encoder.id);

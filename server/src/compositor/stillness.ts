@@ -33,6 +33,11 @@ export class StillWatch {
     this.#report = report;
   }
 
+  /** Frames watched so far (the next frame's index). */
+  get frames(): number {
+    return this.#index + 1;
+  }
+
   /** One output frame: whether its picture differs from the frame before, and whether a source's new picture arrived since. */
   frame(changed: boolean, arrived: boolean): void {
     this.#index += 1;

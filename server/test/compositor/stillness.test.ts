@@ -21,4 +21,11 @@ describe('the program standing still: runs of unchanged frames (table)', () => {
     ['the first frame starts a run even unchanged', 'sssC', [{ fromFrame: 0, frames: 3, arrivals: 0 }]],
   ];
   for (const [name, frames, want] of cases) it(name, () => assert.deepEqual(watch(frames), want));
+
+  it('counts the frames it watched (the next frame\'s index)', () => {
+    const w = new StillWatch(3, () => undefined);
+    assert.equal(w.frames, 0);
+    for (const f of 'CssC') w.frame(f === 'C', false);
+    assert.equal(w.frames, 4);
+  });
 });
